@@ -1,0 +1,113 @@
+import path from 'node:path';
+import type { IncidentState } from '../workflows/state';
+import { safeName, writeFileAtomic } from './files';
+
+export interface DocumentationDeps {
+  /** Folder that holds one sub-folder per incident. */
+  dir: string;
+}
+
+/** The incident record as a document a person reads: what happened, who did what, what follows. */
+export function renderIncidentRecord(state: IncidentState): string {
+  const lines: string[] = [
+    `# ${state.title}`,
+    '',
+    `| | |`,
+    `|---|---|`,
+    `| Incident | ${state.id} |`,
+    `| Phase | ${state.phase} |`,
+    `| Severity | ${state.severity} |`,
+    `| Service | ${state.service} |`,
+    `| Team | ${state.team} |`,
+    `| Opened | ${state.openedAt} |`,
+    `| Acknowledged | ${state.acknowledgedBy ? `${state.acknowledgedBy} at ${state.acknowledgedAt}` : 'no'} |`,
+    `| Holder | ${state.holder ?? 'unassigned'} |`,
+    `| Resolved | ${state.resolution ? `${state.resolution.by} at ${state.resolution.at}` : 'no'} |`,
+    `| Closed | ${state.closedAt ?? 'no'} |`,
+  ];
+  if (state.description) lines.push('', state.description);
+  const latest = state.assessments[state.assessments.length - 1];
+  if (latest) {
+    lines.push(
+      '',
+      '## Assessment',
+      `Urgency ${latest.urgency}. Impact: ${latest.impact}`,
+      '',
+      latest.observations,
+    );
+  }
+  if (state.actions.length > 0) {
+    lines.push('', '## Actions and results');
+    for (const a of state.actions) lines.push(`- ${a.at} ${a.by} ${a.kind}: ${a.description} → ${a.result}`);
+  }
+  if (state.handover) {
+    const h = state.handover;
+    lines.push(
+      '',
+      '## Escalation and handover',
+      `Escalated by ${h.requestedBy} at ${h.requestedAt}: ${h.reason}`,
+      `Handover meeting: ${h.meetingAt}`,
+      h.acceptedBy
+        ? `Accepted by ${h.acceptedBy} at ${h.acceptedAt ?? '?'}: ${h.notes ?? ''}`
+        : 'Not accepted yet',
+    );
+  }
+  if (state.resolution) lines.push('', '## Resolution', state.resolution.summary);
+  if (state.report) {
+    const r = state.report;
+    lines.push(
+      '',
+      '## Final report',
+      `By ${r.by} at ${r.at}`,
+      '',
+      '### Summary',
+      r.summary,
+      '',
+      '### Root cause',
+      r.rootCause,
+      '',
+      '### Actions taken and results',
+      r.actionsAndResults,
+      '',
+      '### Recommendations',
+      r.recommendations,
+    );
+  }
+  if (state.lessons) {
+    lines.push('', '## Lessons learned', ...state.lessons.lessons.map((l) => `- ${l}`));
+    if (state.lessons.processImprovements.length > 0) {
+      lines.push('', '## Process improvements', ...state.lessons.processImprovements.map((l) => `- ${l}`));
+    }
+  }
+  if (state.training) {
+    const t = state.training;
+    lines.push('', '## Training', `${t.date}, attended by ${t.attendees.join(', ')}`, '', t.material);
+  }
+  if (state.followUps.length > 0) {
+    lines.push('', '## Follow-ups', '| id | what | owner | due | status |', '|---|---|---|---|---|');
+    for (const f of state.followUps) {
+      const status =
+        f.status === 'waived' ? `waived by ${f.waiver?.by ?? '?'}: ${f.waiver?.reason ?? ''}` : f.status;
+      lines.push(`| ${f.id} | ${f.title} | ${f.owner} | ${f.dueAt} | ${status} |`);
+    }
+  }
+  if (state.communications.length > 0) {
+    lines.push('', '## Communications');
+    for (const c of state.communications) lines.push(`- ${c.at} ${c.audience} by ${c.by}: ${c.message}`);
+  }
+  lines.push('', '## Timeline');
+  for (const e of state.timeline) lines.push(`- ${e.at} **${e.kind}** ${e.actor}: ${e.summary}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function createDocumentationActivities(deps: DocumentationDeps) {
+  return {
+    /** Writes the incident record (JSON for machines, Markdown for people); returns the folder. */
+    async writeIncidentRecord(state: IncidentState): Promise<string> {
+      const folder = path.join(deps.dir, safeName(state.id));
+      await writeFileAtomic(path.join(folder, 'record.json'), `${JSON.stringify(state, null, 2)}\n`);
+      await writeFileAtomic(path.join(folder, 'record.md'), renderIncidentRecord(state));
+      return folder;
+    },
+  };
+}

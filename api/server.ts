@@ -1,0 +1,23 @@
+// Runs the Baton API alone (for deployments that scale workers and API separately).
+import { ConfigError, loadConfig } from '../config/load';
+import { loadSecrets } from '../config/secrets';
+import { buildApp } from './app';
+import { createTemporalClient } from './temporal';
+
+async function main(): Promise<void> {
+  const { config } = loadConfig();
+  const secrets = loadSecrets(config);
+  const temporal = createTemporalClient(config, secrets);
+  const app = await buildApp({ config, secrets, temporal, logger: { level: 'info' } });
+  const stop = (): void => {
+    void app.close().then(() => temporal.connection.close());
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await app.listen({ host: config.api.host, port: config.api.port });
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

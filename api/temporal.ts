@@ -1,0 +1,28 @@
+import { Client, Connection } from '@temporalio/client';
+import type { BatonConfig } from '../config/schema';
+import type { Secrets } from '../config/secrets';
+import { temporalConnectionOptions } from '../config/temporal';
+
+/**
+ * A client that does not need Temporal to be up when the API starts: the connection is
+ * made on first use, so /healthz answers and /readyz can say Temporal is unreachable.
+ */
+export function createTemporalClient(config: BatonConfig, secrets: Secrets): Client {
+  const connection = Connection.lazy({
+    ...temporalConnectionOptions(config, secrets),
+    connectTimeout: 2_000,
+  });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** Whether Temporal answers within the time given. */
+export async function temporalReachable(client: Client, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflowService.describeNamespace({ namespace: client.options.namespace }),
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}

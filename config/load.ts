@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type BatonConfig } from './schema';
+
+export const DEFAULT_CONFIG_PATH = path.join('config', 'baton.yaml');
+
+/** A configuration problem that stops start-up; its message names the file and the field. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function describePath(issuePath: readonly PropertyKey[]): string {
+  if (issuePath.length === 0) return '(top level)';
+  return issuePath
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
+    )
+    .join('');
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => `${describePath(issue.path)}: ${issue.message}`);
+}
+
+/** Validates already-parsed configuration data; throws a ConfigError listing every problem. */
+export function parseConfig(data: unknown, source = 'configuration'): BatonConfig {
+  const result = configSchema.safeParse(data);
+  if (!result.success) {
+    const lines = formatIssues(result.error.issues).map((line) => `  - ${line}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export function loadConfigFile(file: string): BatonConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the configuration file ${file}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseConfig(data, file);
+}
+
+/**
+ * The only place that reads the environment for settings: which configuration file, and
+ * the overrides an operator expects to set without editing it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
+  config: BatonConfig;
+  file: string;
+} {
+  const file = env.BATON_CONFIG ?? DEFAULT_CONFIG_PATH;
+  const config = loadConfigFile(file);
+  if (env.TEMPORAL_ADDRESS) config.temporal.address = env.TEMPORAL_ADDRESS;
+  if (env.TEMPORAL_NAMESPACE) config.temporal.namespace = env.TEMPORAL_NAMESPACE;
+  if (env.BATON_DATA_DIR) config.dataDir = env.BATON_DATA_DIR;
+  if (env.PORT !== undefined) {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new ConfigError(`PORT must be a port number, not "${env.PORT}"`);
+    }
+    config.api.port = port;
+  }
+  return { config, file };
+}

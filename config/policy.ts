@@ -1,0 +1,78 @@
+import type { IncidentPolicy, ResponderSnapshot, Severity } from '../workflows/model';
+import type { BatonConfig, TeamConfig } from './schema';
+
+export interface Route {
+  team: TeamConfig;
+  severity: Severity;
+}
+
+/** The first route whose labels all match wins; the configuration guarantees a default. */
+export function routeFor(config: BatonConfig, labels: Record<string, string>): Route {
+  for (const route of config.routes) {
+    const matches =
+      'default' in route || Object.entries(route.match).every(([name, value]) => labels[name] === value);
+    if (matches) return { team: teamById(config, route.team), severity: route.severity };
+  }
+  // Unreachable with a validated configuration, which must end with a default route.
+  throw new Error('no route matched and the configuration has no default route');
+}
+
+export function teamById(config: BatonConfig, teamId: string): TeamConfig {
+  const team = config.teams.find((t) => t.id === teamId);
+  if (!team) throw new Error(`unknown team "${teamId}"`);
+  return team;
+}
+
+/** The snapshot of rules an incident carries for its whole life. */
+export function policyFor(config: BatonConfig, team: TeamConfig): IncidentPolicy {
+  const responders: Record<string, ResponderSnapshot> = {};
+  for (const r of config.responders) {
+    responders[r.id] = {
+      id: r.id,
+      name: r.name,
+      level: r.level,
+      ...(r.email ? { email: r.email } : {}),
+      ...(r.slackUserId ? { slackUserId: r.slackUserId } : {}),
+    };
+  }
+  const severity = (s: BatonConfig['severities']['SEV1']) => ({
+    assessWithinMs: s.assessWithin,
+    stakeholderUpdateEveryMs: s.stakeholderUpdateEvery,
+    nudgeEscalationAfterMs: s.nudgeEscalationAfter,
+  });
+  return {
+    team: {
+      id: team.id,
+      name: team.name ?? team.id,
+      channel: team.slack.channel,
+      level3Channel: team.slack.level3Channel,
+      ...(team.email ? { email: team.email } : {}),
+    },
+    escalation: {
+      steps: team.escalation.steps.map((s) => ({ notify: s.notify, ackTimeoutMs: s.ackTimeout })),
+      repeat: team.escalation.repeat,
+    },
+    level3: team.level3.map((s) => ({ notify: s.notify, acceptTimeoutMs: s.acceptTimeout })),
+    managers: config.responders.filter((r) => r.level === 'manager').map((r) => r.id),
+    responders,
+    severities: {
+      SEV1: severity(config.severities.SEV1),
+      SEV2: severity(config.severities.SEV2),
+      SEV3: severity(config.severities.SEV3),
+      SEV4: severity(config.severities.SEV4),
+    },
+    followUps: {
+      reportDueMs: config.followUps.reportDue,
+      lessonsDueMs: config.followUps.lessonsDue,
+      trainingDueMs: config.followUps.trainingDue,
+      remindBeforeMs: config.followUps.remindBefore,
+      overdueNotify: config.followUps.overdueNotify,
+    },
+    autoResolve: config.autoResolveWhenAlertsClear,
+    stakeholders: {
+      internal: team.stakeholders.internal,
+      external: team.stakeholders.external,
+    },
+    runbooks: config.runbooks,
+  };
+}

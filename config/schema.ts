@@ -1,0 +1,316 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+import { AUTO_RESOLVE_POLICIES, LEVELS, SEVERITIES } from '../workflows/model';
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, "-" and "_" only');
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${text}" is not a duration; write it like 30s, 5m, 1h30m or 2d`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'name an environment variable');
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'write a lower-case hex SHA-256 digest');
+
+/**
+ * A secret never stands in the file in plain text: either the environment variable that
+ * holds it, or the SHA-256 digest of it (enough to check a presented token).
+ */
+const secretRef = {
+  tokenEnv: envName.optional(),
+  tokenSha256: sha256.optional(),
+};
+
+const responder = z.strictObject({
+  id,
+  name: z.string().min(1),
+  level: z.enum(LEVELS),
+  email: z.email().optional(),
+  slackUserId: z.string().min(1).optional(),
+  ...secretRef,
+});
+
+const escalationStep = z.strictObject({
+  notify: z.array(id).min(1),
+  ackTimeout: duration,
+});
+
+const level3Step = z.strictObject({
+  notify: z.array(id).min(1),
+  acceptTimeout: duration,
+});
+
+const stakeholder = z.union([
+  z.strictObject({ slack: z.string().min(1) }),
+  z.strictObject({ email: z.email() }),
+]);
+
+const team = z.strictObject({
+  id,
+  name: z.string().min(1).optional(),
+  slack: z.strictObject({
+    channel: z.string().min(1),
+    level3Channel: z.string().min(1),
+  }),
+  email: z.email().optional(),
+  escalation: z.strictObject({
+    steps: z.array(escalationStep).min(1),
+    repeat: z.number().int().min(1).max(10).default(1),
+  }),
+  level3: z.array(level3Step).min(1),
+  stakeholders: z
+    .strictObject({
+      internal: z.array(stakeholder).default([]),
+      external: z
+        .strictObject({
+          email: z.array(z.email()).default([]),
+          approvers: z.array(id).default([]),
+        })
+        .default({ email: [], approvers: [] }),
+    })
+    .default({ internal: [], external: { email: [], approvers: [] } }),
+});
+
+const route = z.union([
+  z.strictObject({
+    match: z.record(z.string(), z.string()).refine((m) => Object.keys(m).length > 0, {
+      message: 'a route must match at least one label',
+    }),
+    team: id,
+    severity: z.enum(SEVERITIES),
+  }),
+  z.strictObject({
+    default: z.literal(true),
+    team: id,
+    severity: z.enum(SEVERITIES),
+  }),
+]);
+
+const severityPolicy = z.strictObject({
+  assessWithin: duration,
+  stakeholderUpdateEvery: duration,
+  nudgeEscalationAfter: duration,
+});
+
+const webhookAuth = z.union([
+  z.strictObject({ bearer: z.strictObject(secretRef) }),
+  z.strictObject({
+    basic: z.strictObject({
+      username: z.string().min(1),
+      passwordEnv: envName.optional(),
+      passwordSha256: sha256.optional(),
+    }),
+  }),
+]);
+
+export const configSchema = z
+  .strictObject({
+    dataDir: z.string().min(1).default('./data'),
+    temporal: z
+      .strictObject({
+        address: z.string().min(1).default('127.0.0.1:7233'),
+        namespace: z.string().min(1).default('default'),
+        taskQueue: z.string().min(1).default('baton-incidents'),
+        uiUrl: z.url().default('http://127.0.0.1:8233'),
+        tls: z
+          .strictObject({
+            serverName: z.string().optional(),
+            caFile: z.string().optional(),
+            certFile: z.string().optional(),
+            keyFile: z.string().optional(),
+          })
+          .optional(),
+        apiKeyEnv: envName.optional(),
+      })
+      .default({
+        address: '127.0.0.1:7233',
+        namespace: 'default',
+        taskQueue: 'baton-incidents',
+        uiUrl: 'http://127.0.0.1:8233',
+      }),
+    api: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(3000),
+        publicUrl: z.url().optional(),
+        alertmanager: webhookAuth.optional(),
+      })
+      .default({ host: '127.0.0.1', port: 3000 }),
+    notifications: z
+      .strictObject({
+        slack: z
+          .strictObject({
+            apiUrl: z.url().optional(),
+            tokenEnv: envName,
+            signingSecretEnv: envName.optional(),
+          })
+          .optional(),
+        email: z
+          .strictObject({
+            from: z.string().min(3),
+            smtp: z.strictObject({
+              host: z.string().min(1),
+              port: z.number().int().min(1).max(65535),
+              secure: z.boolean().default(false),
+              user: z.string().optional(),
+              passwordEnv: envName.optional(),
+            }),
+          })
+          .optional(),
+      })
+      .default({}),
+    responders: z.array(responder).min(1),
+    teams: z.array(team).min(1),
+    routes: z.array(route).min(1),
+    severities: z.strictObject({
+      SEV1: severityPolicy,
+      SEV2: severityPolicy,
+      SEV3: severityPolicy,
+      SEV4: severityPolicy,
+    }),
+    followUps: z.strictObject({
+      reportDue: duration,
+      lessonsDue: duration,
+      trainingDue: duration,
+      remindBefore: duration,
+      overdueNotify: z.array(id).min(1),
+    }),
+    autoResolveWhenAlertsClear: z.enum(AUTO_RESOLVE_POLICIES).default('unacknowledged-only'),
+    runbooks: z
+      .record(
+        z.string().min(1),
+        z.strictObject({ url: z.url(), steps: z.array(z.string().min(1)).default([]) }),
+      )
+      .default({}),
+  })
+  .superRefine((config, ctx) => {
+    const responders = new Map(config.responders.map((r) => [r.id, r]));
+    const teams = new Set(config.teams.map((t) => t.id));
+
+    const duplicate = (ids: string[], path: (string | number)[], what: string): void => {
+      const seen = new Set<string>();
+      ids.forEach((value, index) => {
+        if (seen.has(value)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, index, 'id'],
+            message: `${what} "${value}" is defined twice`,
+          });
+        }
+        seen.add(value);
+      });
+    };
+    duplicate(
+      config.responders.map((r) => r.id),
+      ['responders'],
+      'responder',
+    );
+    duplicate(
+      config.teams.map((t) => t.id),
+      ['teams'],
+      'team',
+    );
+
+    config.responders.forEach((r, index) => {
+      if (r.tokenEnv && r.tokenSha256) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['responders', index],
+          message: 'give tokenEnv or tokenSha256, not both',
+        });
+      }
+    });
+
+    const knownResponder = (ref: string, path: (string | number)[], allowed?: readonly string[]): void => {
+      const found = responders.get(ref);
+      if (!found) {
+        ctx.addIssue({ code: 'custom', path, message: `unknown responder "${ref}"` });
+      } else if (allowed && !allowed.includes(found.level)) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `responder "${ref}" is ${found.level}; this needs ${allowed.join(' or ')}`,
+        });
+      }
+    };
+
+    config.teams.forEach((t, ti) => {
+      t.escalation.steps.forEach((step, si) =>
+        step.notify.forEach((ref, ri) =>
+          knownResponder(ref, ['teams', ti, 'escalation', 'steps', si, 'notify', ri]),
+        ),
+      );
+      t.level3.forEach((step, si) =>
+        step.notify.forEach((ref, ri) =>
+          knownResponder(ref, ['teams', ti, 'level3', si, 'notify', ri], ['L3', 'manager']),
+        ),
+      );
+      t.stakeholders.external.approvers.forEach((ref, ri) =>
+        knownResponder(ref, ['teams', ti, 'stakeholders', 'external', 'approvers', ri], ['manager']),
+      );
+    });
+
+    config.followUps.overdueNotify.forEach((ref, ri) =>
+      knownResponder(ref, ['followUps', 'overdueNotify', ri]),
+    );
+
+    config.routes.forEach((r, index) => {
+      if (!teams.has(r.team)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'team'],
+          message: `unknown team "${r.team}"`,
+        });
+      }
+      if ('default' in r && index !== config.routes.length - 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index],
+          message: 'the default route must be the last one (routes are tried in order)',
+        });
+      }
+    });
+    const last = config.routes[config.routes.length - 1];
+    if (last && !('default' in last)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routes'],
+        message: 'end the routes with a default route ({ default: true, team, severity })',
+      });
+    }
+
+    if (!config.responders.some((r) => r.level === 'manager')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['responders'],
+        message: 'at least one responder must be a manager (they approve and waive)',
+      });
+    }
+
+    if (config.api.alertmanager) {
+      const auth = config.api.alertmanager;
+      const ok =
+        'bearer' in auth
+          ? Boolean(auth.bearer.tokenEnv) !== Boolean(auth.bearer.tokenSha256)
+          : Boolean(auth.basic.passwordEnv) !== Boolean(auth.basic.passwordSha256);
+      if (!ok) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['api', 'alertmanager'],
+          message: 'give exactly one of the environment variable or the SHA-256 digest',
+        });
+      }
+    }
+  });
+
+export type BatonConfigInput = z.input<typeof configSchema>;
+export type BatonConfig = z.output<typeof configSchema>;
+export type ResponderConfig = BatonConfig['responders'][number];
+export type TeamConfig = BatonConfig['teams'][number];

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  acceptHandoverUpdate,
+  acknowledgeUpdate,
+  assessUpdate,
+  communicateUpdate,
+  completeActionItemUpdate,
+  escalateUpdate,
+  recordActionUpdate,
+  recordLessonsUpdate,
+  recordTrainingUpdate,
+  resolveUpdate,
+  submitReportUpdate,
+} from '../workflows/messages';
+import { testConfig } from './support/config';
+import { by, startIncident, state } from './support/incidents';
+import { startTestWorker, type TestWorker } from './support/worker';
+
+let w: TestWorker;
+beforeAll(async () => {
+  w = await startTestWorker(testConfig(), 'lifecycle');
+});
+afterAll(async () => {
+  await w?.stop();
+});
+
+describe('an incident driven through the whole process', () => {
+  it('moves from triggered to closed and records every step on the timeline', async () => {
+    const handle = await startIncident(w);
+    expect((await state(handle)).phase).toBe('triggered');
+
+    let s = await handle.executeUpdate(acknowledgeUpdate, { args: [{ ...by('alice') }] });
+    expect(s).toMatchObject({ phase: 'acknowledged', acknowledgedBy: 'alice', holder: 'alice' });
+
+    s = await handle.executeUpdate(assessUpdate, {
+      args: [
+        {
+          ...by('alice'),
+          severity: 'SEV1',
+          urgency: 'critical',
+          impact: 'card payments failing',
+          observations: '5xx from the provider',
+        },
+      ],
+    });
+    expect(s).toMatchObject({ phase: 'assessed', severity: 'SEV1' });
+
+    s = await handle.executeUpdate(recordActionUpdate, {
+      args: [
+        {
+          ...by('alice'),
+          kind: 'restart',
+          description: 'restarted payments-api pods',
+          result: 'errors continue',
+        },
+      ],
+    });
+    expect(s.phase).toBe('mitigating');
+
+    s = await handle.executeUpdate(escalateUpdate, {
+      args: [{ ...by('alice'), reason: 'restart did not help' }],
+    });
+    expect(s.phase).toBe('escalated');
+    expect(s.handover?.requestedBy).toBe('alice');
+
+    s = await handle.executeUpdate(acceptHandoverUpdate, { args: [{ ...by('carol'), notes: 'taking it' }] });
+    expect(s).toMatchObject({ phase: 'collaborating', holder: 'carol' });
+
+    s = await handle.executeUpdate(communicateUpdate, {
+      args: [{ ...by('carol'), audience: 'internal', message: 'working on a provider failover' }],
+    });
+    expect(s.communications).toHaveLength(1);
+    s = await handle.executeUpdate(resolveUpdate, {
+      args: [{ ...by('carol'), summary: 'failed over to the secondary provider' }],
+    });
+    expect(s.phase).toBe('post-incident');
+    expect(s.followUps.map((f) => f.id)).toEqual(['report', 'lessons', 'training']);
+
+    await handle.executeUpdate(submitReportUpdate, {
+      args: [
+        {
+          ...by('carol'),
+          summary: 's',
+          rootCause: 'provider outage',
+          actionsAndResults: 'a',
+          recommendations: 'r',
+        },
+      ],
+    });
+    s = await handle.executeUpdate(recordLessonsUpdate, {
+      args: [
+        {
+          ...by('carol'),
+          lessons: ['fail over sooner'],
+          actionItems: [{ title: 'automate failover', owner: 'bob', dueDate: '2026-12-31' }],
+        },
+      ],
+    });
+    const item = s.followUps.find((f) => f.kind === 'action-item');
+    expect(item).toMatchObject({ owner: 'bob', dueAt: '2026-12-31T23:59:59.000Z', status: 'open' });
+    await handle.executeUpdate(completeActionItemUpdate, {
+      args: [{ ...by('bob'), itemId: item?.id ?? '' }],
+    });
+    await handle.executeUpdate(recordTrainingUpdate, {
+      args: [{ ...by('dave'), date: '2026-12-01', attendees: ['alice', 'bob'], material: 'failover drill' }],
+    });
+
+    const final = await handle.result();
+    expect(final.phase).toBe('closed');
+    expect(final.timeline.map((e) => e.kind)).toEqual([
+      'triggered',
+      'paged',
+      'acknowledged',
+      'assessed',
+      'action',
+      'escalated',
+      'handover-package',
+      'handover-meeting',
+      'handover-accepted',
+      'communication',
+      'resolved',
+      'follow-ups-scheduled',
+      'report-submitted',
+      'lessons-recorded',
+      'action-item-completed',
+      'training-recorded',
+      'closed',
+    ]);
+  });
+});

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { policyFor, teamById } from '../../config/policy';
+import type { BatonConfig } from '../../config/schema';
+import { incidentWorkflow } from '../../workflows/incident';
+import { stateQuery } from '../../workflows/messages';
+import type { Alert, Severity } from '../../workflows/model';
+import type { IncidentInput, IncidentState } from '../../workflows/state';
+import type { TestWorker } from './worker';
+
+export type IncidentHandle = WorkflowHandle<typeof incidentWorkflow>;
+
+export function alert(name: string, fingerprint: string, labels: Record<string, string> = {}): Alert {
+  return {
+    fingerprint,
+    status: 'firing',
+    labels: { alertname: name, service: 'payments', ...labels },
+    annotations: { summary: `${name} is firing` },
+    startsAt: '2026-11-26T10:00:00Z',
+    generatorURL: `http://prometheus.example/graph?g0.expr=${name}`,
+  };
+}
+
+export async function startIncident(
+  w: TestWorker,
+  options: {
+    severity?: Severity;
+    alerts?: Alert[];
+    config?: BatonConfig;
+    input?: Partial<IncidentInput>;
+  } = {},
+): Promise<IncidentHandle> {
+  const config = options.config ?? w.config;
+  const alerts = options.alerts ?? [];
+  const input: IncidentInput = {
+    title: 'Payments API error rate above 5%',
+    service: 'payments',
+    severity: options.severity ?? 'SEV2',
+    origin: alerts.length
+      ? { kind: 'alertmanager', receiver: 'baton', groupKey: `{}:{alertname="x"}`, groupLabels: {} }
+      : { kind: 'manual', declaredBy: 'alice' },
+    alerts,
+    policy: policyFor(config, teamById(config, 'payments')),
+    ...options.input,
+  };
+  return w.client.workflow.start(incidentWorkflow, {
+    taskQueue: w.taskQueue,
+    workflowId: `incident-test-${randomUUID()}`,
+    args: [input],
+  });
+}
+
+export function state(handle: IncidentHandle): Promise<IncidentState> {
+  return handle.query(stateQuery);
+}
+
+let counter = 0;
+/** The envelope every message carries: the actor and a fresh request id. */
+export function by(actor: string): { actor: string; requestId: string } {
+  counter += 1;
+  return { actor, requestId: `req-${Date.now()}-${counter}` };
+}

@@ -1,0 +1,88 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { OutboxEntry } from '../../activities/outbox';
+import type { BatonConfig } from '../../config/schema';
+import { loadSecrets } from '../../config/secrets';
+import { createBatonWorker } from '../../worker/worker';
+
+let runtimeInstalled = false;
+
+export interface TestWorker {
+  client: Client;
+  taskQueue: string;
+  dataDir: string;
+  config: BatonConfig;
+  outbox(incidentId: string): OutboxEntry[];
+  stop(): Promise<void>;
+}
+
+/** A Baton worker on its own task queue and data folder, against the run's Temporal server. */
+export async function startTestWorker(config: BatonConfig, name: string): Promise<TestWorker> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const address = inject('temporalAddress');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `baton-${name}-`));
+  const taskQueue = `${name}-${Date.now()}`;
+  const workerConfig: BatonConfig = { ...config, dataDir };
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createBatonWorker({
+    config: workerConfig,
+    secrets: loadSecrets(workerConfig, {}),
+    connection,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    taskQueue,
+    log: () => undefined,
+  });
+  const running = worker.run();
+  const clientConnection = await Connection.connect({ address });
+  const client = new Client({ connection: clientConnection });
+  return {
+    client,
+    taskQueue,
+    dataDir,
+    config: workerConfig,
+    outbox(incidentId) {
+      const file = path.join(dataDir, 'outbox', `${incidentId}.jsonl`);
+      if (!existsSync(file)) return [];
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as OutboxEntry);
+    },
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await clientConnection.close();
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined) or the time is up. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `condition not met within ${timeoutMs}ms${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The incident workflow's public contract: every signal, update and query, with the schema
+ * of its argument. The workflow validates with these schemas, and the API imports them to
+ * validate requests before they reach Temporal. Wire names are the constant without its
+ * kind suffix, so the Temporal UI, the CLI and the code use one word.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import { SEVERITIES } from './model';
+import type { IncidentState } from './state';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+/** Every message says who sends it and carries an id that makes a retry harmless. */
+const envelope = {
+  actor: text(100),
+  requestId: text(200),
+};
+
+export const URGENCIES = ['low', 'medium', 'high', 'critical'] as const;
+export const ACTION_KINDS = ['restart', 'patch', 'config', 'diagnostic', 'other'] as const;
+export const AUDIENCES = ['internal', 'external'] as const;
+export const NOTE_SOURCES = ['api', 'slack', 'email', 'cli'] as const;
+
+/** A day (2026-12-31) or a moment with its offset (2026-12-31T17:00:00Z). */
+const isoDate = z
+  .string()
+  .trim()
+  .refine(
+    (value) =>
+      /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) &&
+      !Number.isNaN(Date.parse(value)),
+    { message: 'write a date as YYYY-MM-DD or an ISO 8601 time with its offset' },
+  );
+
+export const acknowledgeSchema = z.strictObject({ ...envelope, note: text(2000).optional() });
+export const assessSchema = z.strictObject({
+  ...envelope,
+  severity: z.enum(SEVERITIES),
+  urgency: z.enum(URGENCIES),
+  impact: text(4000),
+  observations: text(10_000),
+});
+export const recordActionSchema = z.strictObject({
+  ...envelope,
+  kind: z.enum(ACTION_KINDS),
+  description: text(4000),
+  result: text(4000),
+});
+export const escalateSchema = z.strictObject({ ...envelope, reason: text(4000) });
+export const acceptHandoverSchema = z.strictObject({ ...envelope, notes: text(10_000) });
+export const communicateSchema = z.strictObject({
+  ...envelope,
+  audience: z.enum(AUDIENCES),
+  message: text(10_000),
+  /** The manager who approved an external message; required for that audience. */
+  approvedBy: text(100).optional(),
+});
+export const resolveSchema = z.strictObject({ ...envelope, summary: text(10_000) });
+export const submitReportSchema = z.strictObject({
+  ...envelope,
+  summary: text(20_000),
+  rootCause: text(10_000),
+  actionsAndResults: text(20_000),
+  recommendations: text(10_000),
+});
+export const actionItemSchema = z.strictObject({
+  title: text(500),
+  owner: text(100),
+  dueDate: isoDate,
+});
+export const recordLessonsSchema = z.strictObject({
+  ...envelope,
+  lessons: z.array(text(4000)).min(1).max(100),
+  /** Changes to the support process that the lessons call for. */
+  processImprovements: z.array(text(4000)).max(100).default([]),
+  actionItems: z.array(actionItemSchema).max(100).default([]),
+});
+export const completeActionItemSchema = z.strictObject({
+  ...envelope,
+  itemId: text(100),
+  note: text(4000).optional(),
+});
+export const recordTrainingSchema = z.strictObject({
+  ...envelope,
+  date: isoDate,
+  attendees: z.array(text(100)).min(1).max(500),
+  material: text(10_000),
+});
+export const waiveFollowUpSchema = z.strictObject({
+  ...envelope,
+  followUpId: text(100),
+  reason: text(4000),
+});
+
+const alertSchema = z.object({
+  fingerprint: text(200),
+  status: z.enum(['firing', 'resolved']),
+  labels: z.record(z.string(), z.string()),
+  annotations: z.record(z.string(), z.string()).default({}),
+  startsAt: z.string(),
+  endsAt: z.string().optional(),
+  generatorURL: z.string().optional(),
+});
+export const alertsSchema = z.strictObject({
+  requestId: text(200).optional(),
+  alerts: z.array(alertSchema).min(1).max(1000),
+});
+export const addNoteSchema = z.strictObject({
+  ...envelope,
+  text: text(20_000),
+  source: z.enum(NOTE_SOURCES).default('api'),
+});
+
+export type AcknowledgeInput = z.input<typeof acknowledgeSchema>;
+export type AssessInput = z.input<typeof assessSchema>;
+export type RecordActionInput = z.input<typeof recordActionSchema>;
+export type EscalateInput = z.input<typeof escalateSchema>;
+export type AcceptHandoverInput = z.input<typeof acceptHandoverSchema>;
+export type CommunicateInput = z.input<typeof communicateSchema>;
+export type ResolveInput = z.input<typeof resolveSchema>;
+export type SubmitReportInput = z.input<typeof submitReportSchema>;
+export type RecordLessonsInput = z.input<typeof recordLessonsSchema>;
+export type CompleteActionItemInput = z.input<typeof completeActionItemSchema>;
+export type RecordTrainingInput = z.input<typeof recordTrainingSchema>;
+export type WaiveFollowUpInput = z.input<typeof waiveFollowUpSchema>;
+export type AlertsInput = z.input<typeof alertsSchema>;
+export type AddNoteInput = z.input<typeof addNoteSchema>;
+
+// Updates: the caller needs to know whether the step was accepted, and why not.
+export const acknowledgeUpdate = defineUpdate<IncidentState, [AcknowledgeInput]>('acknowledge');
+export const assessUpdate = defineUpdate<IncidentState, [AssessInput]>('assess');
+export const recordActionUpdate = defineUpdate<IncidentState, [RecordActionInput]>('recordAction');
+export const escalateUpdate = defineUpdate<IncidentState, [EscalateInput]>('escalate');
+export const acceptHandoverUpdate = defineUpdate<IncidentState, [AcceptHandoverInput]>('acceptHandover');
+export const communicateUpdate = defineUpdate<IncidentState, [CommunicateInput]>('communicate');
+export const resolveUpdate = defineUpdate<IncidentState, [ResolveInput]>('resolve');
+export const submitReportUpdate = defineUpdate<IncidentState, [SubmitReportInput]>('submitReport');
+export const recordLessonsUpdate = defineUpdate<IncidentState, [RecordLessonsInput]>('recordLessons');
+export const completeActionItemUpdate = defineUpdate<IncidentState, [CompleteActionItemInput]>(
+  'completeActionItem',
+);
+export const recordTrainingUpdate = defineUpdate<IncidentState, [RecordTrainingInput]>('recordTraining');
+export const waiveFollowUpUpdate = defineUpdate<IncidentState, [WaiveFollowUpInput]>('waiveFollowUp');
+
+// Signals: Alertmanager and chat replies fire and forget; nothing they send can be refused
+// in a way the sender could act on.
+export const alertsFiredSignal = defineSignal<[AlertsInput]>('alertsFired');
+export const alertsResolvedSignal = defineSignal<[AlertsInput]>('alertsResolved');
+export const addNoteSignal = defineSignal<[AddNoteInput]>('addNote');
+
+export const stateQuery = defineQuery<IncidentState>('state');
+
+/** Failure types a refused update carries, so the API can answer 409, 403 or 400. */
+export const RefusalType = {
+  invalidMove: 'InvalidMove',
+  notPermitted: 'NotPermitted',
+  unknownActor: 'UnknownActor',
+  invalidInput: 'InvalidInput',
+} as const;
+export type RefusalType = (typeof RefusalType)[keyof typeof RefusalType];

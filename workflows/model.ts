@@ -1,0 +1,135 @@
+/**
+ * The incident as data: what the workflow keeps, what the `state` query returns and what
+ * the API serves. Pure types and constants only; both sides of the wire import this module.
+ */
+
+export const TASK_QUEUE = 'baton-incidents';
+
+export const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const LEVELS = ['L2', 'L3', 'manager'] as const;
+export type Level = (typeof LEVELS)[number];
+
+export const PHASES = [
+  'triggered',
+  'acknowledged',
+  'assessed',
+  'mitigating',
+  'escalated',
+  'collaborating',
+  'resolved',
+  'post-incident',
+  'closed',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const AUTO_RESOLVE_POLICIES = ['never', 'unacknowledged-only', 'always'] as const;
+export type AutoResolvePolicy = (typeof AUTO_RESOLVE_POLICIES)[number];
+
+/** A responder as the incident knows them: enough to decide who may do what, and to address them. */
+export interface ResponderSnapshot {
+  id: string;
+  name: string;
+  level: Level;
+  email?: string;
+  slackUserId?: string;
+}
+
+export interface EscalationStep {
+  notify: string[];
+  ackTimeoutMs: number;
+}
+
+export interface Level3Step {
+  notify: string[];
+  acceptTimeoutMs: number;
+}
+
+export interface SeverityPolicy {
+  assessWithinMs: number;
+  stakeholderUpdateEveryMs: number;
+  nudgeEscalationAfterMs: number;
+}
+
+export interface FollowUpPolicy {
+  reportDueMs: number;
+  lessonsDueMs: number;
+  trainingDueMs: number;
+  remindBeforeMs: number;
+  overdueNotify: string[];
+}
+
+export type StakeholderTarget = { slack: string } | { email: string };
+
+export interface Runbook {
+  url: string;
+  steps: string[];
+}
+
+/**
+ * Everything an incident needs to know about how it must be run, resolved from
+ * configuration when the incident starts so that a configuration change later does not
+ * alter the rules of an incident already under way.
+ */
+export interface IncidentPolicy {
+  team: {
+    id: string;
+    name: string;
+    channel: string;
+    level3Channel: string;
+    email?: string;
+  };
+  escalation: { steps: EscalationStep[]; repeat: number };
+  level3: Level3Step[];
+  managers: string[];
+  responders: Record<string, ResponderSnapshot>;
+  severities: Record<Severity, SeverityPolicy>;
+  followUps: FollowUpPolicy;
+  autoResolve: AutoResolvePolicy;
+  stakeholders: {
+    internal: StakeholderTarget[];
+    external: { email: string[]; approvers: string[] };
+  };
+  runbooks: Record<string, Runbook>;
+}
+
+export interface Alert {
+  fingerprint: string;
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt?: string;
+  generatorURL?: string;
+}
+
+/** One message to people, through whichever channels Baton has. */
+export interface Notification {
+  incidentId: string;
+  kind:
+    | 'page'
+    | 'reminder'
+    | 'nudge'
+    | 'update'
+    | 'handover'
+    | 'meeting'
+    | 'overdue'
+    | 'external'
+    | 'resolved'
+    | 'closed';
+  subject: string;
+  text: string;
+  /** People addressed directly (Slack direct message, email). */
+  responders: ResponderSnapshot[];
+  slackChannels: string[];
+  emails: string[];
+  links: { label: string; url: string }[];
+}
+
+export interface DeliveryReport {
+  delivered: { channel: 'slack' | 'email'; target: string }[];
+  failed: { channel: 'slack' | 'email'; target: string; error: string }[];
+  /** Targets no channel is configured for; written to the outbox instead. */
+  undelivered: string[];
+}

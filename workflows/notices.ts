@@ -1,0 +1,322 @@
+/**
+ * The words Baton sends to people at each step. Pure functions: they build notifications,
+ * the workflow queues them, and the notification activities deliver them.
+ */
+import { formatDuration } from '../config/duration';
+import type { IncidentPolicy, Notification, ResponderSnapshot } from './model';
+import type { FollowUp, IncidentState } from './state';
+
+type Audience = Pick<Notification, 'responders' | 'slackChannels' | 'emails'>;
+
+export function people(policy: IncidentPolicy, ids: readonly string[]): ResponderSnapshot[] {
+  const seen = new Set<string>();
+  const result: ResponderSnapshot[] = [];
+  for (const id of ids) {
+    const responder = policy.responders[id];
+    if (responder && !seen.has(id)) {
+      seen.add(id);
+      result.push(responder);
+    }
+  }
+  return result;
+}
+
+function links(state: IncidentState): Notification['links'] {
+  const result: Notification['links'] = [];
+  if (state.links.temporalUi) result.push({ label: 'Incident in Temporal', url: state.links.temporalUi });
+  for (const runbook of state.runbooks) {
+    result.push({ label: `Runbook: ${runbook.alertname}`, url: runbook.url });
+  }
+  for (const alert of state.alerts) {
+    if (alert.generatorURL) {
+      result.push({
+        label: `Graph: ${alert.labels.alertname ?? alert.fingerprint}`,
+        url: alert.generatorURL,
+      });
+    }
+  }
+  return result;
+}
+
+function notice(
+  state: IncidentState,
+  kind: Notification['kind'],
+  subject: string,
+  text: string,
+  audience: Audience,
+): Notification {
+  return {
+    incidentId: state.id,
+    kind,
+    subject: `[${state.severity}] ${subject}: ${state.title}`,
+    text,
+    ...audience,
+    links: links(state),
+  };
+}
+
+function describe(state: IncidentState): string {
+  const firing = state.alerts.filter((a) => a.status === 'firing').length;
+  return [
+    `${state.title}`,
+    `Service: ${state.service} · Team: ${state.team} · Severity: ${state.severity}`,
+    state.description ? state.description : undefined,
+    state.alerts.length > 0 ? `Alerts: ${firing} firing of ${state.alerts.length}` : undefined,
+    ...state.runbooks.flatMap((r) =>
+      r.steps.length > 0 ? [`Runbook ${r.alertname}: ${r.steps.join('; ')}`] : [],
+    ),
+  ]
+    .filter((line): line is string => Boolean(line))
+    .join('\n');
+}
+
+const holderOrTeam = (state: IncidentState, policy: IncidentPolicy): Audience => ({
+  responders: people(policy, state.holder ? [state.holder] : []),
+  slackChannels: [policy.team.channel],
+  emails: [],
+});
+
+export const notices = {
+  page(state: IncidentState, policy: IncidentPolicy, targets: string[], attempt: string): Notification {
+    return notice(
+      state,
+      'page',
+      'Incident needs acknowledgement',
+      `${describe(state)}\n\nYou are paged (${attempt}). Acknowledge to take the incident.`,
+      { responders: people(policy, targets), slackChannels: [policy.team.channel], emails: [] },
+    );
+  },
+
+  nobodyAcknowledged(state: IncidentState, policy: IncidentPolicy, rounds: number): Notification {
+    return notice(
+      state,
+      'page',
+      'Nobody acknowledged',
+      `${describe(state)}\n\nNobody acknowledged after ${rounds} round(s) of paging. A manager must find an owner.`,
+      { responders: people(policy, policy.managers), slackChannels: [policy.team.channel], emails: [] },
+    );
+  },
+
+  acknowledged(state: IncidentState, policy: IncidentPolicy): Notification {
+    const who = policy.responders[state.acknowledgedBy ?? '']?.name ?? state.acknowledgedBy;
+    return notice(state, 'update', 'Acknowledged', `${who} acknowledged and holds the incident.`, {
+      responders: people(
+        policy,
+        policy.escalation.steps.flatMap((s) => s.notify).filter((id) => id !== state.acknowledgedBy),
+      ),
+      slackChannels: [policy.team.channel],
+      emails: [],
+    });
+  },
+
+  assessReminder(state: IncidentState, policy: IncidentPolicy, within: number): Notification {
+    return notice(
+      state,
+      'reminder',
+      'Assessment due',
+      `The initial assessment (severity, urgency, impact, observations) was due within ${formatDuration(within)} of acknowledgement.`,
+      holderOrTeam(state, policy),
+    );
+  },
+
+  assessed(state: IncidentState, policy: IncidentPolicy): Notification {
+    const latest = state.assessments[state.assessments.length - 1];
+    const major = state.severity === 'SEV1' || state.severity === 'SEV2';
+    return notice(
+      state,
+      'update',
+      'Assessed',
+      [
+        `Severity ${latest?.severity ?? state.severity}, urgency ${latest?.urgency ?? '?'}.`,
+        `Impact: ${latest?.impact ?? ''}`,
+        `Observations: ${latest?.observations ?? ''}`,
+      ].join('\n'),
+      {
+        // Major incidents reach management and the internal stakeholders at once.
+        responders: people(policy, major ? policy.managers : []),
+        slackChannels: [policy.team.channel, ...(major ? stakeholderChannels(policy) : [])],
+        emails: major ? stakeholderEmails(policy) : [],
+      },
+    );
+  },
+
+  escalationNudge(state: IncidentState, policy: IncidentPolicy, openFor: number): Notification {
+    const major = state.severity === 'SEV1' || state.severity === 'SEV2';
+    return notice(
+      state,
+      'nudge',
+      major ? 'Escalate to Level 3 now' : 'Consider escalating',
+      major
+        ? `This ${state.severity} incident has been open for ${formatDuration(openFor)} without resolution. Escalate to Level 3 immediately.`
+        : `This incident has been open for ${formatDuration(openFor)}. If the known fixes have not worked, escalate to Level 3.`,
+      {
+        responders: people(
+          policy,
+          state.holder ? [state.holder] : (policy.escalation.steps[0]?.notify ?? []),
+        ),
+        slackChannels: [policy.team.channel],
+        emails: [],
+      },
+    );
+  },
+
+  handoverPackage(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    pkg: string,
+    targets: string[],
+  ): Notification {
+    return notice(state, 'handover', 'Escalated to Level 3', pkg, {
+      responders: people(policy, targets),
+      slackChannels: [policy.team.level3Channel],
+      emails: [],
+    });
+  },
+
+  handoverMeeting(state: IncidentState, policy: IncidentPolicy, targets: string[]): Notification {
+    return notice(
+      state,
+      'meeting',
+      'Handover meeting',
+      `Handover meeting at ${state.handover?.meetingAt ?? '?'}: Level 2 (${state.holder ?? 'unassigned'}) walks Level 3 through the alerts, observations, actions and logs collected so far.`,
+      {
+        responders: people(policy, [...(state.holder ? [state.holder] : []), ...targets]),
+        slackChannels: [policy.team.level3Channel],
+        emails: [],
+      },
+    );
+  },
+
+  level3Page(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    targets: string[],
+    previous: string[],
+  ): Notification {
+    return notice(
+      state,
+      'page',
+      'Level 3 handover waiting',
+      `${previous.join(', ')} did not accept the handover in time. You are paged to accept it.\nReason for escalation: ${state.handover?.reason ?? ''}`,
+      { responders: people(policy, targets), slackChannels: [policy.team.level3Channel], emails: [] },
+    );
+  },
+
+  level3Unanswered(state: IncidentState, policy: IncidentPolicy): Notification {
+    return notice(
+      state,
+      'page',
+      'Nobody from Level 3 accepted',
+      `Every Level 3 target was paged and none accepted the handover. A manager must find an expert.`,
+      { responders: people(policy, policy.managers), slackChannels: [policy.team.level3Channel], emails: [] },
+    );
+  },
+
+  handoverAccepted(state: IncidentState, policy: IncidentPolicy): Notification {
+    return notice(
+      state,
+      'update',
+      'Level 3 accepted the handover',
+      `${state.handover?.acceptedBy ?? '?'} now holds the incident; Level 2 (${state.acknowledgedBy ?? '?'}) keeps collaborating.\nNotes: ${state.handover?.notes ?? ''}`,
+      {
+        responders: people(policy, state.acknowledgedBy ? [state.acknowledgedBy] : []),
+        slackChannels: [policy.team.channel, policy.team.level3Channel],
+        emails: [],
+      },
+    );
+  },
+
+  stakeholderUpdateDue(state: IncidentState, policy: IncidentPolicy, every: number): Notification {
+    return notice(
+      state,
+      'reminder',
+      'Stakeholder update due',
+      `Internal stakeholders expect an update every ${formatDuration(every)} at ${state.severity}; the last one was at ${state.lastStakeholderUpdateAt}.`,
+      holderOrTeam(state, policy),
+    );
+  },
+
+  internalUpdate(state: IncidentState, policy: IncidentPolicy, message: string, by: string): Notification {
+    return notice(state, 'update', 'Incident update', `${message}\n— ${policy.responders[by]?.name ?? by}`, {
+      responders: people(policy, policy.managers),
+      slackChannels: [policy.team.channel, ...stakeholderChannels(policy)],
+      emails: stakeholderEmails(policy),
+    });
+  },
+
+  externalUpdate(state: IncidentState, policy: IncidentPolicy, message: string): Notification {
+    return {
+      incidentId: state.id,
+      kind: 'external',
+      subject: `Service notice: ${state.service}`,
+      // Customers see only the approved text: no internal links or names.
+      text: message,
+      responders: [],
+      slackChannels: [],
+      emails: policy.stakeholders.external.email,
+      links: [],
+    };
+  },
+
+  resolved(state: IncidentState, policy: IncidentPolicy): Notification {
+    return notice(
+      state,
+      'resolved',
+      'Resolved',
+      `${state.resolution?.automatic ? 'Resolved automatically: every alert cleared.' : `Resolved by ${state.resolution?.by ?? '?'}.`}\n${state.resolution?.summary ?? ''}\n\nFollow-ups:\n${state.followUps.map(followUpLine).join('\n')}`,
+      {
+        responders: people(policy, [
+          ...(state.acknowledgedBy ? [state.acknowledgedBy] : []),
+          ...(state.handover?.acceptedBy ? [state.handover.acceptedBy] : []),
+          ...policy.managers,
+        ]),
+        slackChannels: [policy.team.channel, ...stakeholderChannels(policy)],
+        emails: stakeholderEmails(policy),
+      },
+    );
+  },
+
+  followUpReminder(state: IncidentState, policy: IncidentPolicy, item: FollowUp): Notification {
+    return notice(state, 'reminder', `Due soon: ${item.title}`, followUpLine(item), {
+      responders: people(policy, [item.owner]),
+      slackChannels: [],
+      emails: [],
+    });
+  },
+
+  followUpOverdue(state: IncidentState, policy: IncidentPolicy, item: FollowUp): Notification {
+    return notice(
+      state,
+      'overdue',
+      `Overdue: ${item.title}`,
+      `${followUpLine(item)}\nIt is overdue. Complete it, or a manager can waive it with a reason.`,
+      {
+        responders: people(policy, [item.owner, ...policy.followUps.overdueNotify]),
+        slackChannels: [policy.team.channel],
+        emails: [],
+      },
+    );
+  },
+
+  closed(state: IncidentState, policy: IncidentPolicy): Notification {
+    return notice(
+      state,
+      'closed',
+      'Closed',
+      `Every follow-up is done or waived; the incident is closed.\n${state.followUps.map(followUpLine).join('\n')}`,
+      { responders: people(policy, policy.managers), slackChannels: [policy.team.channel], emails: [] },
+    );
+  },
+};
+
+export function followUpLine(item: FollowUp): string {
+  return `- ${item.id}: ${item.title} (owner ${item.owner}, due ${item.dueAt}, ${item.status})`;
+}
+
+function stakeholderChannels(policy: IncidentPolicy): string[] {
+  return policy.stakeholders.internal.flatMap((s) => ('slack' in s ? [s.slack] : []));
+}
+
+function stakeholderEmails(policy: IncidentPolicy): string[] {
+  return policy.stakeholders.internal.flatMap((s) => ('email' in s ? [s.email] : []));
+}

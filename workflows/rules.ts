@@ -1,0 +1,229 @@
+/**
+ * Which moves the process allows, and why not when it does not. Pure functions over the
+ * incident record: each returns a refusal, or undefined when the move is allowed. The
+ * workflow's update validators call these, so a refused request never reaches the record.
+ */
+import type { IncidentPolicy, Level, Phase } from './model';
+import { RefusalType } from './messages';
+import type { IncidentState } from './state';
+
+export interface Refusal {
+  type: RefusalType;
+  message: string;
+}
+
+const OPEN_PHASES: readonly Phase[] = [
+  'triggered',
+  'acknowledged',
+  'assessed',
+  'mitigating',
+  'escalated',
+  'collaborating',
+];
+
+export function isOpen(state: IncidentState): boolean {
+  return OPEN_PHASES.includes(state.phase);
+}
+
+const refuse = (message: string): Refusal => ({ type: RefusalType.invalidMove, message });
+const forbid = (message: string): Refusal => ({ type: RefusalType.notPermitted, message });
+
+const LEVEL_NAMES: Record<Level, string> = {
+  L2: 'Level 2',
+  L3: 'Level 3',
+  manager: 'a manager',
+};
+
+/** The actor must be a responder the incident's policy knows. */
+export function checkActor(policy: IncidentPolicy, actor: string): Refusal | undefined {
+  if (!policy.responders[actor]) {
+    return {
+      type: RefusalType.unknownActor,
+      message: `"${actor}" is not a responder in this incident's configuration`,
+    };
+  }
+  return undefined;
+}
+
+function requireLevel(
+  policy: IncidentPolicy,
+  actor: string,
+  allowed: readonly Level[],
+  what: string,
+): Refusal | undefined {
+  const level = policy.responders[actor]?.level;
+  if (level && !allowed.includes(level)) {
+    const who = allowed.map((l) => LEVEL_NAMES[l]).join(' or ');
+    return forbid(`only ${who} can ${what}; ${actor} is ${LEVEL_NAMES[level]}`);
+  }
+  return undefined;
+}
+
+function whileOpen(state: IncidentState, what: string): Refusal | undefined {
+  if (state.phase === 'closed') return refuse(`the incident is closed; cannot ${what}`);
+  if (!isOpen(state)) {
+    return refuse(`the incident was resolved at ${state.resolution?.at ?? '?'}; cannot ${what}`);
+  }
+  return undefined;
+}
+
+function afterAcknowledgement(state: IncidentState, what: string): Refusal | undefined {
+  if (state.phase === 'triggered') {
+    return refuse(`nobody has acknowledged the incident yet; acknowledge it before you ${what}`);
+  }
+  return undefined;
+}
+
+export const rules = {
+  acknowledge(state: IncidentState): Refusal | undefined {
+    if (state.acknowledgedBy) {
+      return refuse(
+        `the incident was already acknowledged by ${state.acknowledgedBy} at ${state.acknowledgedAt ?? '?'}`,
+      );
+    }
+    return whileOpen(state, 'acknowledge it');
+  },
+
+  assess(state: IncidentState): Refusal | undefined {
+    return whileOpen(state, 'assess it') ?? afterAcknowledgement(state, 'assess it');
+  },
+
+  recordAction(state: IncidentState): Refusal | undefined {
+    return whileOpen(state, 'record an action') ?? afterAcknowledgement(state, 'record an action');
+  },
+
+  escalate(state: IncidentState, policy: IncidentPolicy, actor: string): Refusal | undefined {
+    const closed = whileOpen(state, 'escalate it') ?? afterAcknowledgement(state, 'escalate it');
+    if (closed) return closed;
+    if (state.handover?.acceptedBy) {
+      return refuse(`Level 3 (${state.handover.acceptedBy}) already holds the incident`);
+    }
+    if (state.handover) {
+      return refuse(
+        `the incident was already escalated by ${state.handover.requestedBy} at ${state.handover.requestedAt}; Level 3 has been paged`,
+      );
+    }
+    return requireLevel(policy, actor, ['L2', 'manager'], 'escalate to Level 3');
+  },
+
+  acceptHandover(state: IncidentState, policy: IncidentPolicy, actor: string): Refusal | undefined {
+    const closed = whileOpen(state, 'accept a handover');
+    if (closed) return closed;
+    if (!state.handover) {
+      return refuse('there is no handover to accept: the incident has not been escalated');
+    }
+    if (state.handover.acceptedBy) {
+      return refuse(
+        `the handover was already accepted by ${state.handover.acceptedBy} at ${state.handover.acceptedAt ?? '?'}`,
+      );
+    }
+    return requireLevel(policy, actor, ['L3', 'manager'], 'accept a handover');
+  },
+
+  communicate(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    actor: string,
+    audience: 'internal' | 'external',
+  ): Refusal | undefined {
+    if (state.phase === 'closed') return refuse('the incident is closed');
+    if (audience === 'external') {
+      const level = requireLevel(policy, actor, ['manager'], 'approve an external message');
+      if (level) return level;
+      const approvers = policy.stakeholders.external.approvers;
+      if (approvers.length > 0 && !approvers.includes(actor)) {
+        return forbid(`external messages for team ${policy.team.id} are approved by ${approvers.join(', ')}`);
+      }
+      if (policy.stakeholders.external.email.length === 0) {
+        return refuse(`team ${policy.team.id} has no external audience configured`);
+      }
+    }
+    return undefined;
+  },
+
+  resolve(state: IncidentState): Refusal | undefined {
+    return whileOpen(state, 'resolve it again');
+  },
+
+  submitReport(state: IncidentState): Refusal | undefined {
+    return (
+      postIncident(state, 'submit the final report') ?? openFollowUp(state, 'report', 'the final report')
+    );
+  },
+
+  recordLessons(state: IncidentState, policy: IncidentPolicy, owners: string[]): Refusal | undefined {
+    const refusal =
+      postIncident(state, 'record lessons learned') ?? openFollowUp(state, 'lessons', 'lessons learned');
+    if (refusal) return refusal;
+    const unknown = owners.filter((owner) => !policy.responders[owner]);
+    if (unknown.length > 0) {
+      return {
+        type: RefusalType.invalidInput,
+        message: `action item owners must be responders; unknown: ${unknown.join(', ')}`,
+      };
+    }
+    return undefined;
+  },
+
+  completeActionItem(state: IncidentState, itemId: string): Refusal | undefined {
+    const refusal = postIncident(state, 'complete an action item');
+    if (refusal) return refusal;
+    const item = state.followUps.find((f) => f.id === itemId && f.kind === 'action-item');
+    if (!item) return refuse(`there is no action item "${itemId}"`);
+    if (item.status !== 'open') return refuse(`action item "${itemId}" is already ${item.status}`);
+    return undefined;
+  },
+
+  recordTraining(state: IncidentState): Refusal | undefined {
+    return postIncident(state, 'record training') ?? openFollowUp(state, 'training', 'the training');
+  },
+
+  waiveFollowUp(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    actor: string,
+    followUpId: string,
+  ): Refusal | undefined {
+    const level = requireLevel(policy, actor, ['manager'], 'waive a follow-up');
+    if (level) return level;
+    const refusal = postIncident(state, 'waive a follow-up');
+    if (refusal) return refusal;
+    const item = state.followUps.find((f) => f.id === followUpId);
+    if (!item) {
+      return refuse(
+        `there is no follow-up "${followUpId}"; open ones: ${
+          state.followUps
+            .filter((f) => f.status === 'open')
+            .map((f) => f.id)
+            .join(', ') || 'none'
+        }`,
+      );
+    }
+    if (item.status !== 'open') return refuse(`follow-up "${followUpId}" is already ${item.status}`);
+    return undefined;
+  },
+};
+
+function postIncident(state: IncidentState, what: string): Refusal | undefined {
+  if (state.phase === 'closed') return refuse(`the incident is closed; cannot ${what}`);
+  if (!state.resolution) {
+    return refuse(`the incident is not resolved yet; ${what} after it is resolved`);
+  }
+  return undefined;
+}
+
+function openFollowUp(
+  state: IncidentState,
+  kind: 'report' | 'lessons' | 'training',
+  what: string,
+): Refusal | undefined {
+  const item = state.followUps.find((f) => f.kind === kind);
+  if (!item) {
+    // Scheduled within the same workflow task as resolution; absent only when the policy
+    // did not ask for it (an automatic resolution of an unacknowledged incident).
+    return refuse(`${what} is not required for this incident`);
+  }
+  if (item.status === 'done') return refuse(`${what} was already recorded by ${item.doneBy ?? '?'}`);
+  if (item.status === 'waived') return refuse(`${what} was waived by ${item.waiver?.by ?? '?'}`);
+  return undefined;
+}

@@ -1,0 +1,199 @@
+/**
+ * The incident record: everything that happened, in the shape the `state` query returns.
+ * Times are ISO-8601 strings so the record reads the same in the UI, the API and a file.
+ */
+import type { Alert, IncidentPolicy, Notification, Phase, Severity } from './model';
+
+export type IncidentOrigin =
+  | {
+      kind: 'alertmanager';
+      receiver: string;
+      groupKey: string;
+      groupLabels: Record<string, string>;
+      externalURL?: string;
+    }
+  | { kind: 'manual'; declaredBy: string };
+
+export interface IncidentInput {
+  title: string;
+  service: string;
+  /** Starting severity; the route's severity when omitted. */
+  severity?: Severity;
+  description?: string;
+  origin: IncidentOrigin;
+  alerts?: Alert[];
+  /** Team to route to; the alert labels (or the service) pick one when omitted. */
+  team?: string;
+  /** Labels for routing when no policy is passed (the alert group's common labels). */
+  labels?: Record<string, string>;
+  /**
+   * The rules the incident runs by, resolved from configuration by the starter. When
+   * omitted (a start from the Temporal CLI), the workflow resolves it from configuration
+   * as its first step.
+   */
+  policy?: IncidentPolicy;
+  /** Where operators open this incident in the Temporal UI, if known. */
+  temporalUiUrl?: string;
+  /** Set only by continue-as-new: the incident as it stood, carried into the new run. */
+  carried?: CarriedIncident;
+}
+
+export type TimelineKind =
+  | 'triggered'
+  | 'paged'
+  | 'escalation-exhausted'
+  | 'acknowledged'
+  | 'assessment-reminder'
+  | 'assessed'
+  | 'action'
+  | 'escalation-nudge'
+  | 'escalated'
+  | 'handover-package'
+  | 'handover-meeting'
+  | 'level3-paged'
+  | 'handover-accepted'
+  | 'note'
+  | 'communication'
+  | 'stakeholder-update-reminder'
+  | 'alerts-fired'
+  | 'alerts-resolved'
+  | 'resolved'
+  | 'follow-ups-scheduled'
+  | 'report-submitted'
+  | 'lessons-recorded'
+  | 'action-item-completed'
+  | 'training-recorded'
+  | 'follow-up-reminder'
+  | 'follow-up-overdue'
+  | 'follow-up-waived'
+  | 'notification-failed'
+  | 'documentation-failed'
+  | 'closed';
+
+export interface TimelineEvent {
+  at: string;
+  /** A responder id, or "baton" for what the process did by itself, or "alertmanager". */
+  actor: string;
+  kind: TimelineKind;
+  /** One line a person can read. */
+  summary: string;
+  details?: Record<string, unknown>;
+}
+
+export type FollowUpKind = 'report' | 'lessons' | 'action-item' | 'training';
+export type FollowUpStatus = 'open' | 'done' | 'waived';
+
+export interface FollowUp {
+  id: string;
+  kind: FollowUpKind;
+  title: string;
+  /** Who is reminded; a responder id. */
+  owner: string;
+  dueAt: string;
+  status: FollowUpStatus;
+  remindedAt?: string;
+  overdueNotifiedAt?: string;
+  doneAt?: string;
+  doneBy?: string;
+  waiver?: { by: string; reason: string; at: string };
+}
+
+export interface Assessment {
+  severity: Severity;
+  urgency: string;
+  impact: string;
+  observations: string;
+  by: string;
+  at: string;
+}
+
+export interface ActionRecord {
+  id: string;
+  kind: string;
+  description: string;
+  result: string;
+  by: string;
+  at: string;
+  phase: Phase;
+}
+
+export interface Communication {
+  audience: 'internal' | 'external';
+  message: string;
+  by: string;
+  approvedBy?: string;
+  at: string;
+}
+
+export interface Handover {
+  reason: string;
+  requestedBy: string;
+  requestedAt: string;
+  /** Index into the policy's Level 3 steps currently paged. */
+  level3Step: number;
+  level3PagedAt: string;
+  exhausted: boolean;
+  meetingAt: string;
+  acceptedBy?: string;
+  acceptedAt?: string;
+  notes?: string;
+}
+
+export interface IncidentState {
+  id: string;
+  title: string;
+  description?: string;
+  service: string;
+  team: string;
+  severity: Severity;
+  phase: Phase;
+  origin: IncidentOrigin;
+  openedAt: string;
+  alerts: Alert[];
+  runbooks: { alertname: string; url: string; steps: string[] }[];
+  acknowledgedBy?: string;
+  acknowledgedAt?: string;
+  /** Who holds the incident now: the acknowledger, then Level 3 after a handover. */
+  holder?: string;
+  escalation: {
+    level: 'L2' | 'L3';
+    /** Position in the paging policy while nobody has acknowledged. */
+    round: number;
+    step: number;
+    pagedAt: string;
+    exhausted: boolean;
+  };
+  assessments: Assessment[];
+  actions: ActionRecord[];
+  notes: { by: string; at: string; text: string; source: string }[];
+  communications: Communication[];
+  lastStakeholderUpdateAt: string;
+  handover?: Handover;
+  resolution?: { summary: string; by: string; at: string; automatic: boolean };
+  report?: {
+    summary: string;
+    rootCause: string;
+    actionsAndResults: string;
+    recommendations: string;
+    by: string;
+    at: string;
+  };
+  lessons?: { lessons: string[]; processImprovements: string[]; by: string; at: string };
+  training?: { date: string; attendees: string[]; material: string; by: string; at: string };
+  followUps: FollowUp[];
+  timeline: TimelineEvent[];
+  closedAt?: string;
+  links: { temporalUi?: string };
+}
+
+/** What continue-as-new carries besides the visible record. */
+export interface CarriedIncident {
+  state: IncidentState;
+  seenRequestIds: string[];
+  seenAlertKeys: string[];
+  /** Notifications queued but not yet delivered. */
+  outbox: Notification[];
+  lastNudgeAt?: string;
+  lastAssessReminderAt?: string;
+  lastUpdateReminderAt?: string;
+}
