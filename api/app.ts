@@ -1,8 +1,20 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
 import type { BatonConfig } from '../config/schema';
 import type { Secrets } from '../config/secrets';
+import { fromTemporal, HttpError } from './errors';
+import { IncidentService } from './incidents';
+import { alertmanagerRoutes } from './routes/alertmanager';
 import { healthRoutes } from './routes/health';
+import { incidentRoutes } from './routes/incidents';
 
 export interface AppDeps {
   config: BatonConfig;
@@ -11,25 +23,71 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
 }
 
-/** Builds the Fastify app from its dependencies; server.ts only starts it. */
+function issuePath(instancePath: string | undefined, field: string): string {
+  const path = (instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  return [field, path].filter(Boolean).join('.');
+}
+
+/** Builds the Fastify app from its dependencies; server.ts and scripts/start.ts only start it. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
-    // Alertmanager groups can be large, but nothing Baton accepts needs more than this.
+    // Large Alertmanager groups fit; anything larger is refused with 413 before it is parsed.
     bodyLimit: 1024 * 1024,
-    disableRequestLogging: false,
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) {
-      request.log.error({ err: error }, 'request failed');
-      // Internals stay in the log; the caller gets the request id to quote.
-      return reply.code(status).send({ error: 'internal error', requestId: request.id });
+  app.setErrorHandler((raw: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(raw)) {
+      const field = raw.validationContext ?? 'body';
+      const issues = raw.validation.map((v) => ({
+        path: issuePath(v.instancePath, field),
+        message: v.message ?? 'invalid',
+      }));
+      return reply.code(400).send({
+        error: `invalid ${field}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        code: 'InvalidInput',
+        issues,
+      });
     }
-    return reply.code(status).send({ error: error.message, ...(error.code ? { code: error.code } : {}) });
+    const error = fromTemporal(raw);
+    if (error instanceof HttpError) {
+      if (error.statusCode >= 500) request.log.warn({ err: raw }, error.message);
+      return reply
+        .code(error.statusCode)
+        .send({ error: error.message, ...(error.code ? { code: error.code } : {}) });
+    }
+    const status = raw.statusCode && raw.statusCode >= 400 && raw.statusCode < 500 ? raw.statusCode : 500;
+    if (status >= 500) {
+      request.log.error({ err: raw }, 'request failed');
+      // Internals stay in the log; the caller gets the request id to quote.
+      return reply.code(500).send({ error: 'internal error', requestId: request.id });
+    }
+    return reply.code(status).send({ error: raw.message, ...(raw.code ? { code: raw.code } : {}) });
   });
 
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Baton',
+        description:
+          'Incident process as code. Incident steps act as the responder whose bearer token is sent; ' +
+          'refused moves answer 409 with the reason.',
+        version: '1',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const incidents = new IncidentService(deps.temporal, deps.config);
   await app.register(healthRoutes(deps.temporal));
+  await app.register(alertmanagerRoutes({ secrets: deps.secrets, incidents }));
+  await app.register(incidentRoutes({ secrets: deps.secrets, incidents }));
   return app;
 }

@@ -59,7 +59,7 @@ import {
 } from './messages';
 import type { Alert, IncidentPolicy, Notification } from './model';
 import { notices } from './notices';
-import { checkActor, isOpen, rules, type Refusal } from './rules';
+import { checkActor, checkNotClosed, isOpen, rules, type Refusal } from './rules';
 import {
   incidentAssigneeKey,
   incidentServiceKey,
@@ -194,7 +194,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       if (!seenRequests.has(parsed.requestId)) {
         // Checked again here: an update that arrived before the policy was known skipped
         // the validator's rules.
-        refuse(checkActor(policy, parsed.actor) ?? check(parsed));
+        refuse(checkActor(policy, parsed.actor) ?? checkNotClosed(state) ?? check(parsed));
         rememberRequest(parsed.requestId);
         apply(parsed);
         publishSearchAttributes();
@@ -212,7 +212,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         validator: (raw: TRaw) => {
           const parsed = parse(schema, raw);
           if (seenRequests.has(parsed.requestId) || !policyReady) return;
-          refuse(checkActor(policy, parsed.actor) ?? check(parsed));
+          refuse(checkActor(policy, parsed.actor) ?? checkNotClosed(state) ?? check(parsed));
         },
       },
     );

@@ -22,6 +22,13 @@ export const ACTION_KINDS = ['restart', 'patch', 'config', 'diagnostic', 'other'
 export const AUDIENCES = ['internal', 'external'] as const;
 export const NOTE_SOURCES = ['api', 'slack', 'email', 'cli'] as const;
 
+/** True when the YYYY-MM-DD the value starts with is a day of the calendar (not 2026-02-30). */
+function isCalendarDay(value: string): boolean {
+  const day = value.slice(0, 10);
+  const midnight = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(midnight) && new Date(midnight).toISOString().slice(0, 10) === day;
+}
+
 /** A day (2026-12-31) or a moment with its offset (2026-12-31T17:00:00Z). */
 const isoDate = z
   .string()
@@ -29,7 +36,8 @@ const isoDate = z
   .refine(
     (value) =>
       /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) &&
-      !Number.isNaN(Date.parse(value)),
+      !Number.isNaN(Date.parse(value)) &&
+      isCalendarDay(value),
     { message: 'write a date as YYYY-MM-DD or an ISO 8601 time with its offset' },
   );
 
@@ -52,9 +60,8 @@ export const acceptHandoverSchema = z.strictObject({ ...envelope, notes: text(10
 export const communicateSchema = z.strictObject({
   ...envelope,
   audience: z.enum(AUDIENCES),
+  /** External messages reach customers: the sender must be a manager who approves them. */
   message: text(10_000),
-  /** The manager who approved an external message; required for that audience. */
-  approvedBy: text(100).optional(),
 });
 export const resolveSchema = z.strictObject({ ...envelope, summary: text(10_000) });
 export const submitReportSchema = z.strictObject({

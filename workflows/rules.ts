@@ -45,6 +45,11 @@ export function checkActor(policy: IncidentPolicy, actor: string): Refusal | und
   return undefined;
 }
 
+/** Nothing changes a closed incident; said first, whatever else would be wrong. */
+export function checkNotClosed(state: IncidentState): Refusal | undefined {
+  return state.phase === 'closed' ? refuse(`the incident was closed at ${state.closedAt ?? '?'}`) : undefined;
+}
+
 function requireLevel(
   policy: IncidentPolicy,
   actor: string,

@@ -1,0 +1,285 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { policyFor, routeFor, teamById } from '../config/policy';
+import type { BatonConfig } from '../config/schema';
+import { incidentWorkflow } from '../workflows/incident';
+import { addNoteSignal, alertsFiredSignal, alertsResolvedSignal, stateQuery } from '../workflows/messages';
+import type { Alert, Severity } from '../workflows/model';
+import {
+  incidentAssigneeKey,
+  incidentServiceKey,
+  incidentSeverityKey,
+  incidentStatusKey,
+  incidentTeamKey,
+} from '../workflows/search-attributes';
+import type { IncidentInput, IncidentState } from '../workflows/state';
+import { fromTemporal, HttpError } from './errors';
+
+export interface AlertGroup {
+  receiver: string;
+  groupKey: string;
+  status: 'firing' | 'resolved';
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  externalURL?: string;
+  alerts: Alert[];
+}
+
+export interface IncidentSummary {
+  id: string;
+  runId: string;
+  title: string;
+  status: string;
+  severity: string;
+  service: string;
+  team: string;
+  assignee: string;
+  startedAt: string;
+  closedAt?: string;
+}
+
+function digest(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 24);
+}
+
+/** One alert group, one workflow id: re-sends, retries and HA twins all land on the same incident. */
+export function alertGroupWorkflowId(receiver: string, groupKey: string): string {
+  return `alertgroup-${digest(receiver, groupKey)}`;
+}
+
+function keyword(info: WorkflowExecutionInfo, name: string): string {
+  const value = info.searchAttributes[name];
+  return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '';
+}
+
+/** Everything the API asks of Temporal about incidents. */
+export class IncidentService {
+  constructor(
+    private readonly client: Client,
+    private readonly config: BatonConfig,
+  ) {}
+
+  private get taskQueue(): string {
+    return this.config.temporal.taskQueue;
+  }
+
+  private uiLink(workflowId: string): string {
+    const base = this.config.temporal.uiUrl.replace(/\/$/, '');
+    return `${base}/namespaces/${encodeURIComponent(this.config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  }
+
+  private startOptions(workflowId: string, input: IncidentInput) {
+    return {
+      taskQueue: this.taskQueue,
+      workflowId,
+      memo: { title: input.title },
+      staticSummary: `${input.severity ?? ''} ${input.title}`.trim(),
+      // Listed at once with its attributes; the workflow keeps them current from then on.
+      typedSearchAttributes: [
+        { key: incidentStatusKey, value: 'triggered' },
+        { key: incidentSeverityKey, value: input.severity ?? 'SEV4' },
+        { key: incidentServiceKey, value: input.service },
+        { key: incidentTeamKey, value: input.policy?.team.id ?? '' },
+        { key: incidentAssigneeKey, value: 'unassigned' },
+      ],
+    };
+  }
+
+  /** A person declares an incident; the same Idempotency-Key from the same person declares it once. */
+  async declare(
+    actor: string,
+    body: { title: string; service: string; severity?: Severity; description?: string; team?: string },
+    idempotencyKey?: string,
+  ): Promise<{ id: string }> {
+    const route = routeFor(this.config, { service: body.service });
+    let team = route.team;
+    if (body.team) {
+      const found = this.config.teams.find((t) => t.id === body.team);
+      if (!found) throw new HttpError(400, `unknown team "${body.team}"`, 'InvalidInput');
+      team = found;
+    }
+    const id = idempotencyKey
+      ? `incident-${digest('declare', actor, idempotencyKey)}`
+      : `incident-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomUUID().slice(0, 8)}`;
+    const input: IncidentInput = {
+      title: body.title,
+      service: body.service,
+      severity: body.severity ?? route.severity,
+      ...(body.description ? { description: body.description } : {}),
+      origin: { kind: 'manual', declaredBy: actor },
+      alerts: [],
+      policy: policyFor(this.config, teamById(this.config, team.id)),
+      temporalUiUrl: this.uiLink(id),
+    };
+    try {
+      await this.client.workflow.start(incidentWorkflow, {
+        ...this.startOptions(id, input),
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+    } catch (err) {
+      throw fromTemporal(err, id);
+    }
+    return { id };
+  }
+
+  /**
+   * An Alertmanager notification: firing alerts start the group's incident or join it in one
+   * call (signal-with-start); resolved alerts are recorded on an incident that exists and
+   * open nothing.
+   */
+  async ingestAlertGroup(group: AlertGroup): Promise<{ incidentId: string } | undefined> {
+    const workflowId = alertGroupWorkflowId(group.receiver, group.groupKey);
+    const firing = group.alerts.filter((a) => a.status === 'firing');
+    const resolved = group.alerts.filter((a) => a.status === 'resolved');
+    // Alertmanager numbers nothing; the content itself identifies a re-send.
+    const requestId = `am-${digest(JSON.stringify(group.alerts.map((a) => [a.fingerprint, a.status, a.startsAt])))}`;
+    try {
+      if (firing.length > 0) {
+        const labels = { ...(firing[0]?.labels ?? {}), ...group.commonLabels };
+        const route = routeFor(this.config, labels);
+        const service = labels.service ?? labels.job ?? 'unknown';
+        const title =
+          group.commonAnnotations.summary ??
+          `${labels.alertname ?? 'Alert'} on ${service}${firing.length > 1 ? ` (${firing.length} alerts)` : ''}`;
+        const input: IncidentInput = {
+          title,
+          service,
+          severity: route.severity,
+          origin: {
+            kind: 'alertmanager',
+            receiver: group.receiver,
+            groupKey: group.groupKey,
+            groupLabels: group.groupLabels,
+            ...(group.externalURL ? { externalURL: group.externalURL } : {}),
+          },
+          alerts: firing,
+          labels,
+          policy: policyFor(this.config, route.team),
+          temporalUiUrl: this.uiLink(workflowId),
+        };
+        await this.client.workflow.signalWithStart(incidentWorkflow, {
+          ...this.startOptions(workflowId, input),
+          args: [input],
+          signal: alertsFiredSignal,
+          signalArgs: [{ requestId, alerts: firing }],
+        });
+      }
+      if (resolved.length > 0) {
+        try {
+          await this.client.workflow
+            .getHandle(workflowId)
+            .signal(alertsResolvedSignal, { requestId, alerts: resolved });
+        } catch (err) {
+          const mapped = fromTemporal(err, workflowId);
+          // No open incident for the group: a resolved notification opens nothing.
+          if (mapped instanceof HttpError && mapped.statusCode === 404) {
+            return firing.length > 0 ? { incidentId: workflowId } : undefined;
+          }
+          throw mapped;
+        }
+      }
+    } catch (err) {
+      throw fromTemporal(err, workflowId);
+    }
+    return { incidentId: workflowId };
+  }
+
+  async list(filter: {
+    status?: string;
+    severity?: string;
+    service?: string;
+    team?: string;
+    assignee?: string;
+    limit: number;
+  }): Promise<IncidentSummary[]> {
+    const clauses = [`WorkflowType = 'incidentWorkflow'`];
+    // Values were checked to be plain words before they reach this query.
+    if (filter.status) clauses.push(`${incidentStatusKey.name} = '${filter.status}'`);
+    if (filter.severity) clauses.push(`${incidentSeverityKey.name} = '${filter.severity}'`);
+    if (filter.service) clauses.push(`${incidentServiceKey.name} = '${filter.service}'`);
+    if (filter.team) clauses.push(`${incidentTeamKey.name} = '${filter.team}'`);
+    if (filter.assignee) clauses.push(`${incidentAssigneeKey.name} = '${filter.assignee}'`);
+    const result: IncidentSummary[] = [];
+    try {
+      for await (const info of this.client.workflow.list({
+        query: clauses.join(' AND '),
+        pageSize: filter.limit,
+      })) {
+        result.push({
+          id: info.workflowId,
+          runId: info.runId,
+          title: typeof info.memo?.title === 'string' ? info.memo.title : info.workflowId,
+          status: keyword(info, incidentStatusKey.name),
+          severity: keyword(info, incidentSeverityKey.name),
+          service: keyword(info, incidentServiceKey.name),
+          team: keyword(info, incidentTeamKey.name),
+          assignee: keyword(info, incidentAssigneeKey.name),
+          startedAt: info.startTime.toISOString(),
+          ...(info.closeTime ? { closedAt: info.closeTime.toISOString() } : {}),
+        });
+        if (result.length >= filter.limit) break;
+      }
+    } catch (err) {
+      throw fromTemporal(err);
+    }
+    return result;
+  }
+
+  async get(id: string): Promise<IncidentState> {
+    try {
+      return await this.client.workflow.getHandle(id).query(stateQuery);
+    } catch (err) {
+      throw fromTemporal(err, id);
+    }
+  }
+
+  /** Sends one step as a workflow update; the request id doubles as the update id. */
+  async step<TArg>(
+    id: string,
+    update: UpdateDefinition<IncidentState, [TArg]>,
+    arg: TArg & { requestId: string },
+  ): Promise<IncidentState> {
+    try {
+      return await this.client.workflow
+        .getHandle(id)
+        .executeUpdate(update, { args: [arg], updateId: arg.requestId });
+    } catch (err) {
+      const mapped = fromTemporal(err, id);
+      if (mapped instanceof HttpError && mapped.statusCode === 404) throw await this.closedOrMissing(id);
+      throw mapped;
+    }
+  }
+
+  /** Notes are signals: accepted now, on the timeline as soon as the workflow runs. */
+  async note(id: string, actor: string, text: string, requestId: string): Promise<void> {
+    try {
+      const handle = this.client.workflow.getHandle(id);
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING')
+        throw new HttpError(409, 'the incident is closed', 'InvalidMove');
+      await handle.signal(addNoteSignal, { actor, requestId, text, source: 'api' });
+    } catch (err) {
+      throw fromTemporal(err, id);
+    }
+  }
+
+  /** An update to a finished workflow looks like "not found"; say which it is. */
+  private async closedOrMissing(id: string): Promise<HttpError> {
+    try {
+      const description = await this.client.workflow.getHandle(id).describe();
+      if (description.status.name !== 'RUNNING') {
+        return new HttpError(
+          409,
+          `the incident is closed (${description.status.name.toLowerCase()})`,
+          'InvalidMove',
+        );
+      }
+    } catch {
+      // Fall through: it really does not exist.
+    }
+    return new HttpError(404, `no incident "${id}"`, 'NotFound');
+  }
+}

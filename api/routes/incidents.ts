@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z, type ZodType } from 'zod';
+import type { Secrets } from '../../config/secrets';
+import {
+  acceptHandoverUpdate,
+  acknowledgeUpdate,
+  assessUpdate,
+  communicateUpdate,
+  completeActionItemUpdate,
+  escalateUpdate,
+  recordActionUpdate,
+  recordLessonsUpdate,
+  recordTrainingUpdate,
+  resolveUpdate,
+  submitReportUpdate,
+  waiveFollowUpUpdate,
+} from '../../workflows/messages';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { IncidentState } from '../../workflows/state';
+import { actorOf, requireResponder } from '../auth';
+import type { IncidentService } from '../incidents';
+import {
+  actionItemParams,
+  bodies,
+  declareIncidentBody,
+  errorResponse,
+  incidentParams,
+  incidentState,
+  incidentSummary,
+  listQuery,
+  stepResponses,
+} from '../schemas';
+
+const idempotencyHeaders = z.looseObject({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Retries with the same key change nothing'),
+});
+
+/** The record serialized as-is; the response schema documents it and lets every field through. */
+function toView(state: IncidentState): z.output<typeof incidentState> {
+  return state as unknown as z.output<typeof incidentState>;
+}
+
+/** The request id a step carries: the client's Idempotency-Key (per person), or a fresh one. */
+function requestIdOf(request: FastifyRequest, actor: string): string {
+  const key = request.headers['idempotency-key'];
+  return typeof key === 'string' && key.length > 0 ? `api:${actor}:${key}` : `api:${randomUUID()}`;
+}
+
+interface Step {
+  path: string;
+  summary: string;
+  body: ZodType<object>;
+  update: UpdateDefinition<IncidentState, [{ actor: string; requestId: string }]>;
+}
+
+/** Pairs a route body with its update, checked here so the table below cannot mismatch them. */
+function stepOf<TArg extends { actor: string; requestId: string }>(
+  path: string,
+  summary: string,
+  body: ZodType<Omit<TArg, 'actor' | 'requestId'>>,
+  update: UpdateDefinition<IncidentState, [TArg]>,
+): Step {
+  return { path, summary, body, update: update };
+}
+
+export const incidentRoutes =
+  (deps: { secrets: Secrets; incidents: IncidentService }): FastifyPluginAsyncZod =>
+  async (app) => {
+    const { incidents } = deps;
+    app.addHook('onRequest', requireResponder(deps.secrets));
+
+    app.post(
+      '/api/v1/incidents',
+      {
+        schema: {
+          summary: 'Declare an incident by hand',
+          tags: ['incidents'],
+          headers: idempotencyHeaders,
+          body: declareIncidentBody,
+          response: {
+            201: z.object({ id: z.string() }),
+            400: errorResponse,
+            401: errorResponse,
+            503: errorResponse,
+          },
+        },
+      },
+      async (request, reply) => {
+        const actor = actorOf(request);
+        const key = request.headers['idempotency-key'];
+        const result = await incidents.declare(
+          actor.id,
+          request.body,
+          typeof key === 'string' ? key : undefined,
+        );
+        return reply.code(201).header('Location', `/api/v1/incidents/${result.id}`).send(result);
+      },
+    );
+
+    app.get(
+      '/api/v1/incidents',
+      {
+        schema: {
+          summary: 'List incidents',
+          description: 'Filter by status (phase), severity, service, team and assignee.',
+          tags: ['incidents'],
+          querystring: listQuery,
+          response: {
+            200: z.object({ incidents: z.array(incidentSummary) }),
+            400: errorResponse,
+            401: errorResponse,
+            503: errorResponse,
+          },
+        },
+      },
+      async (request) => ({ incidents: await incidents.list(request.query) }),
+    );
+
+    app.get(
+      '/api/v1/incidents/:id',
+      {
+        schema: {
+          summary: 'One incident, as its workflow knows it',
+          tags: ['incidents'],
+          params: incidentParams,
+          response: { 200: incidentState, 401: errorResponse, 404: errorResponse, 503: errorResponse },
+        },
+      },
+      async (request) => toView(await incidents.get(request.params.id)),
+    );
+
+    const step = (definition: Step): void => {
+      app.post(
+        `/api/v1/incidents/:id/${definition.path}`,
+        {
+          schema: {
+            summary: definition.summary,
+            tags: ['steps'],
+            headers: idempotencyHeaders,
+            params: incidentParams,
+            body: definition.body,
+            response: stepResponses,
+          },
+        },
+        async (request) => {
+          const actor = actorOf(request);
+          const arg = { ...request.body, actor: actor.id, requestId: requestIdOf(request, actor.id) };
+          return toView(await incidents.step(request.params.id, definition.update, arg));
+        },
+      );
+    };
+
+    const steps: Step[] = [
+      stepOf('acknowledge', 'Acknowledge: take the incident', bodies.acknowledge, acknowledgeUpdate),
+      stepOf(
+        'assessment',
+        'Initial assessment: severity, urgency, impact, observations',
+        bodies.assessment,
+        assessUpdate,
+      ),
+      stepOf('actions', 'Record an action taken and its result', bodies.action, recordActionUpdate),
+      stepOf('escalate', 'Escalate to Level 3, with the reason', bodies.escalate, escalateUpdate),
+      stepOf('handover', 'Level 3 accepts the handover', bodies.handover, acceptHandoverUpdate),
+      stepOf(
+        'communications',
+        'Send an internal update, or an approved external message',
+        bodies.communication,
+        communicateUpdate,
+      ),
+      stepOf('resolve', 'Resolve, with a summary', bodies.resolve, resolveUpdate),
+      stepOf('report', 'Submit the final report', bodies.report, submitReportUpdate),
+      stepOf(
+        'lessons',
+        'Record lessons learned, process improvements and action items',
+        bodies.lessons,
+        recordLessonsUpdate,
+      ),
+      stepOf('training', 'Record a training session', bodies.training, recordTrainingUpdate),
+      stepOf('waivers', 'Waive a follow-up (managers, with a reason)', bodies.waiver, waiveFollowUpUpdate),
+    ];
+    for (const definition of steps) step(definition);
+
+    app.post(
+      '/api/v1/incidents/:id/action-items/:itemId/complete',
+      {
+        schema: {
+          summary: 'Complete an action item',
+          tags: ['steps'],
+          headers: idempotencyHeaders,
+          params: actionItemParams,
+          body: bodies.completeActionItem,
+          response: stepResponses,
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        return toView(
+          await incidents.step(request.params.id, completeActionItemUpdate, {
+            ...request.body,
+            itemId: request.params.itemId,
+            actor: actor.id,
+            requestId: requestIdOf(request, actor.id),
+          }),
+        );
+      },
+    );
+
+    app.post(
+      '/api/v1/incidents/:id/notes',
+      {
+        schema: {
+          summary: 'Add a note to the timeline',
+          tags: ['steps'],
+          headers: idempotencyHeaders,
+          params: incidentParams,
+          body: bodies.note,
+          response: {
+            202: z.object({ accepted: z.literal(true) }),
+            400: errorResponse,
+            401: errorResponse,
+            404: errorResponse,
+            409: errorResponse,
+            503: errorResponse,
+          },
+        },
+      },
+      async (request, reply) => {
+        const actor = actorOf(request);
+        await incidents.note(request.params.id, actor.id, request.body.text, requestIdOf(request, actor.id));
+        return reply.code(202).send({ accepted: true as const });
+      },
+    );
+  };

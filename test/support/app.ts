@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import type { BatonConfig } from '../../config/schema';
+import { loadSecrets } from '../../config/secrets';
+import type { TestWorker } from './worker';
+
+export const TOKENS = {
+  alice: 'alice-test-token',
+  bob: 'bob-test-token',
+  carol: 'carol-test-token',
+  dave: 'dave-test-token',
+  webhook: 'webhook-test-token',
+} as const;
+
+export const TOKEN_ENV = {
+  TOKEN_ALICE: TOKENS.alice,
+  TOKEN_BOB: TOKENS.bob,
+  TOKEN_CAROL: TOKENS.carol,
+  TOKEN_DAVE: TOKENS.dave,
+  WEBHOOK_TOKEN: TOKENS.webhook,
+};
+
+/** The API wired to the test worker's task queue and Temporal client. */
+export async function buildTestApp(w: TestWorker, config: BatonConfig = w.config): Promise<FastifyInstance> {
+  const appConfig: BatonConfig = {
+    ...config,
+    temporal: { ...config.temporal, taskQueue: w.taskQueue },
+    api: { ...config.api, alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } },
+  };
+  return buildApp({ config: appConfig, secrets: loadSecrets(appConfig, TOKEN_ENV), temporal: w.client });
+}
+
+export function auth(who: keyof typeof TOKENS): { authorization: string } {
+  return { authorization: `Bearer ${TOKENS[who]}` };
+}
