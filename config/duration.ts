@@ -20,8 +20,13 @@ export function parseDuration(text: string): number | undefined {
   PART.lastIndex = 0;
   let total = 0;
   let consumed = 0;
+  // Units must come largest first, each once ("1h30m", not "30m1h" or "1d1d").
+  let previousUnit = Infinity;
   for (let match = PART.exec(trimmed); match !== null; match = PART.exec(trimmed)) {
-    total += Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+    const unit = UNIT_MS[match[2] as string] as number;
+    if (unit >= previousUnit) return undefined;
+    previousUnit = unit;
+    total += Number(match[1]) * unit;
     consumed = PART.lastIndex;
   }
   if (consumed !== trimmed.length) return undefined;

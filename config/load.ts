@@ -63,7 +63,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
   if (env.TEMPORAL_ADDRESS) config.temporal.address = env.TEMPORAL_ADDRESS;
   if (env.TEMPORAL_NAMESPACE) config.temporal.namespace = env.TEMPORAL_NAMESPACE;
   if (env.BATON_DATA_DIR) config.dataDir = env.BATON_DATA_DIR;
-  if (env.PORT !== undefined) {
+  // Containers need the API on every interface; the file's default is loopback only.
+  if (env.HOST) config.api.host = env.HOST;
+  if (env.PORT !== undefined && env.PORT.trim() !== '') {
     const port = Number(env.PORT);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new ConfigError(`PORT must be a port number, not "${env.PORT}"`);

@@ -1,0 +1,571 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { formatDuration, parseDuration } from '../config/duration';
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, loadConfigFile, parseConfig } from '../config/load';
+import { policyFor, routeFor, teamById } from '../config/policy';
+import type { BatonConfig, BatonConfigInput } from '../config/schema';
+import { loadSecrets, sha256Hex } from '../config/secrets';
+import { testConfig } from './support/config';
+
+const DEMO_FILE = path.resolve('config', 'baton.yaml');
+const DEMO_TOKENS = {
+  alice: 'l2-demo-token',
+  bob: 'l2b-demo-token',
+  carol: 'l3-demo-token',
+  dave: 'manager-demo-token',
+} as const;
+const WEBHOOK_TOKEN = 'alertmanager-demo-token';
+
+/** The demo file as data, to change one thing at a time. */
+type Data = BatonConfigInput;
+function demoData(): Data {
+  return parseYaml(readFileSync(DEMO_FILE, 'utf8')) as Data;
+}
+/** For keys the schema does not know: the point of the test is that it refuses them. */
+function loose(value: object): Record<string, unknown> {
+  return value as Record<string, unknown>;
+}
+function demoConfig(): BatonConfig {
+  return loadConfigFile(DEMO_FILE);
+}
+
+/** The ConfigError message for the demo data with one change. */
+function problemsWith(change: (data: Data) => void): string {
+  const data = demoData();
+  change(data);
+  try {
+    parseConfig(data, 'baton.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-config-test-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterEach(() => vi.unstubAllEnvs());
+
+function writeTemp(name: string, text: string): string {
+  const file = path.join(tmp, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('the demo configuration', () => {
+  it('parses, with durations in milliseconds and defaults filled in', () => {
+    const config = demoConfig();
+    expect(config.dataDir).toBe('./data');
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'baton-incidents',
+      uiUrl: 'http://127.0.0.1:8233',
+    });
+    expect(config.api).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(config.notifications).toEqual({});
+    expect(config.responders.map((r) => [r.id, r.level])).toEqual([
+      ['alice', 'L2'],
+      ['bob', 'L2'],
+      ['carol', 'L3'],
+      ['dave', 'manager'],
+    ]);
+    const team = teamById(config, 'payments');
+    expect(team.escalation.steps.map((s) => s.ackTimeout)).toEqual([300_000, 300_000, 600_000]);
+    expect(team.escalation.repeat).toBe(2);
+    expect(team.level3.map((s) => s.acceptTimeout)).toEqual([900_000, 900_000]);
+    expect(config.severities.SEV4.stakeholderUpdateEvery).toBe(86_400_000);
+    expect(config.followUps.trainingDue).toBe(14 * 86_400_000);
+    expect(config.runbooks.HighLatency?.steps).toEqual(['check the last deploy', 'restart the pods']);
+  });
+
+  it('is what loadConfig reads by default', () => {
+    const { config, file } = loadConfig({});
+    expect(file).toBe(DEFAULT_CONFIG_PATH);
+    expect(config).toEqual(demoConfig());
+  });
+
+  it('holds no token in plain text, only digests', () => {
+    const values = JSON.stringify(demoData());
+    for (const token of [...Object.values(DEMO_TOKENS), WEBHOOK_TOKEN]) {
+      expect(values).not.toContain(token);
+    }
+    expect(values).toContain(sha256Hex(DEMO_TOKENS.alice));
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['1h30m', 5_400_000],
+    ['1m30s', 90_000],
+    ['2d', 172_800_000],
+    ['1w', 604_800_000],
+    ['1.5h', 5_400_000],
+    ['250ms', 250],
+    [' 5m ', 300_000],
+    ['0s', 0],
+  ])('parses %j as %i ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each([
+    '5x',
+    '',
+    '   ',
+    '1h 30m',
+    '5',
+    'm',
+    '-5m',
+    '5M',
+    '1h30',
+    '5 minutes',
+    'h5',
+    '1d1d',
+    '10ms5s',
+    '30m1h',
+  ])('rejects %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+
+  it.each([
+    [0, '0s'],
+    [-5, '0s'],
+    [1, '1ms'],
+    [1_000, '1s'],
+    [1_500, '1s500ms'],
+    [90_000, '1m30s'],
+    [5_400_000, '1h30m'],
+    [172_800_000, '2d'],
+    [604_800_000, '7d'],
+    [90_061_001, '1d1h1m1s1ms'],
+  ])('formats %i ms as %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+
+  it('round-trips through the notation', () => {
+    for (const ms of [1, 999, 61_000, 3_723_004, 8 * 86_400_000 + 1]) {
+      expect(parseDuration(formatDuration(ms))).toBe(ms);
+    }
+  });
+});
+
+describe('configuration errors name the field and the problem', () => {
+  it('a duration that is not one', () => {
+    const message = problemsWith((d) => {
+      d.teams[0]!.escalation.steps[1]!.ackTimeout = '5 minutes';
+    });
+    expect(message).toBe(
+      'baton.yaml is invalid:\n' +
+        '  - teams[0].escalation.steps[1].ackTimeout: "5 minutes" is not a duration; write it like 30s, 5m, 1h30m or 2d',
+    );
+  });
+
+  it('a zero duration', () => {
+    expect(
+      problemsWith((d) => {
+        d.followUps.remindBefore = '0s';
+      }),
+    ).toContain('followUps.remindBefore: "0s" is not a duration');
+  });
+
+  it('every problem of the same kind at once', () => {
+    const message = problemsWith((d) => {
+      d.teams[0]!.escalation.steps[0]!.ackTimeout = '5x';
+      d.severities.SEV2.assessWithin = 'soon';
+    });
+    expect(message).toContain('teams[0].escalation.steps[0].ackTimeout: "5x" is not a duration');
+    expect(message).toContain('severities.SEV2.assessWithin: "soon" is not a duration');
+  });
+
+  it('an unknown responder in an escalation step', () => {
+    expect(
+      problemsWith((d) => {
+        d.teams[0]!.escalation.steps[1]!.notify = ['bob', 'zed'];
+      }),
+    ).toContain('teams[0].escalation.steps[1].notify[1]: unknown responder "zed"');
+  });
+
+  it('an approver who is not a manager', () => {
+    expect(
+      problemsWith((d) => {
+        d.teams[0]!.stakeholders!.external!.approvers = ['alice'];
+      }),
+    ).toContain('teams[0].stakeholders.external.approvers[0]: responder "alice" is L2; this needs manager');
+  });
+
+  it('a Level 2 responder on the Level 3 rota', () => {
+    expect(
+      problemsWith((d) => {
+        d.teams[0]!.level3[0]!.notify = ['bob'];
+      }),
+    ).toContain('teams[0].level3[0].notify[0]: responder "bob" is L2; this needs L3 or manager');
+  });
+
+  it('a default route that is not last', () => {
+    const message = problemsWith((d) => {
+      d.routes = [d.routes[2]!, d.routes[0]!, d.routes[1]!];
+    });
+    expect(message).toContain('routes[0]: the default route must be the last one');
+    expect(message).toContain('routes: end the routes with a default route');
+  });
+
+  it('no default route', () => {
+    const message = problemsWith((d) => {
+      d.routes = d.routes.slice(0, 2);
+    });
+    expect(message).toContain('  - routes: end the routes with a default route');
+    expect(message).not.toContain('routes[');
+  });
+
+  it('a route to an unknown team', () => {
+    expect(
+      problemsWith((d) => {
+        d.routes[0]!.team = 'search';
+      }),
+    ).toContain('routes[0].team: unknown team "search"');
+  });
+
+  it('an unknown top-level key', () => {
+    expect(
+      problemsWith((d) => {
+        loose(d).colour = 'blue';
+      }),
+    ).toContain('(top level): Unrecognized key: "colour"');
+  });
+
+  it('a responder defined twice', () => {
+    expect(
+      problemsWith((d) => {
+        d.responders.push({ ...d.responders[0]!, name: 'Another Alice' });
+      }),
+    ).toContain('responders[4].id: responder "alice" is defined twice');
+  });
+
+  it('tokenEnv and tokenSha256 both set', () => {
+    expect(
+      problemsWith((d) => {
+        d.responders[0]!.tokenEnv = 'BATON_TOKEN_ALICE';
+      }),
+    ).toContain('responders[0]: give tokenEnv or tokenSha256, not both');
+  });
+
+  it('a token in plain text', () => {
+    expect(
+      problemsWith((d) => {
+        loose(d.responders[1]!).token = DEMO_TOKENS.bob;
+      }),
+    ).toContain('responders[1]: Unrecognized key: "token"');
+  });
+
+  it('a webhook secret given neither way', () => {
+    expect(
+      problemsWith((d) => {
+        d.api!.alertmanager = { bearer: {} };
+      }),
+    ).toContain('api.alertmanager: give exactly one of the environment variable or the SHA-256 digest');
+  });
+
+  it('no manager at all', () => {
+    expect(
+      problemsWith((d) => {
+        d.responders[3]!.level = 'L3';
+        d.teams[0]!.stakeholders!.external!.approvers = [];
+      }),
+    ).toContain('responders: at least one responder must be a manager');
+  });
+});
+
+describe('loading the configuration file', () => {
+  it('names the file when the YAML is broken', () => {
+    const file = writeTemp('broken.yaml', 'teams: [\n  - id: payments\n');
+    expect(() => loadConfigFile(file)).toThrow(ConfigError);
+    expect(() => loadConfigFile(file)).toThrow(`${file} is not valid YAML`);
+  });
+
+  it('names the file when it is missing', () => {
+    const file = path.join(tmp, 'no-such-file.yaml');
+    expect(() => loadConfigFile(file)).toThrow(ConfigError);
+    expect(() => loadConfigFile(file)).toThrow(`cannot read the configuration file ${file}`);
+  });
+
+  it('names the file and the field when the content is wrong', () => {
+    const file = writeTemp('wrong.yaml', readFileSync(DEMO_FILE, 'utf8').replace('repeat: 2', 'repeat: 0'));
+    let message = '';
+    try {
+      loadConfigFile(file);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message.startsWith(`${file} is invalid:\n  - teams[0].escalation.repeat: `)).toBe(true);
+  });
+});
+
+describe('loadConfig and the environment', () => {
+  const file = (): string => writeTemp('env.yaml', readFileSync(DEMO_FILE, 'utf8'));
+
+  it('reads the file BATON_CONFIG names', () => {
+    const other = writeTemp(
+      'other.yaml',
+      readFileSync(DEMO_FILE, 'utf8').replace('taskQueue: baton-incidents', 'taskQueue: elsewhere'),
+    );
+    const loaded = loadConfig({ BATON_CONFIG: other });
+    expect(loaded.file).toBe(other);
+    expect(loaded.config.temporal.taskQueue).toBe('elsewhere');
+  });
+
+  it('stops on a BATON_CONFIG that does not exist', () => {
+    const missing = path.join(tmp, 'missing.yaml');
+    expect(() => loadConfig({ BATON_CONFIG: missing })).toThrow(missing);
+  });
+
+  it('takes PORT, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and BATON_DATA_DIR over the file', () => {
+    const { config } = loadConfig({
+      BATON_CONFIG: file(),
+      PORT: '4321',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'incidents',
+      BATON_DATA_DIR: '/var/lib/baton',
+    });
+    expect(config.api.port).toBe(4321);
+    expect(config.temporal.address).toBe('temporal.internal:7233');
+    expect(config.temporal.namespace).toBe('incidents');
+    expect(config.dataDir).toBe('/var/lib/baton');
+  });
+
+  it('takes HOST for the API and treats an empty PORT as unset', () => {
+    const { config } = loadConfig({ BATON_CONFIG: file(), HOST: '0.0.0.0', PORT: '' });
+    expect(config.api.host).toBe('0.0.0.0');
+    expect(config.api.port).toBe(3000);
+  });
+
+  it('keeps the file values without overrides', () => {
+    const { config } = loadConfig({ BATON_CONFIG: file() });
+    expect(config.api.port).toBe(3000);
+    expect(config.temporal.address).toBe('127.0.0.1:7233');
+  });
+
+  it.each(['abc', '70000', '3.5', '-1'])('rejects PORT=%s', (port) => {
+    expect(() => loadConfig({ BATON_CONFIG: file(), PORT: port })).toThrow(ConfigError);
+    expect(() => loadConfig({ BATON_CONFIG: file(), PORT: port })).toThrow(
+      `PORT must be a port number, not "${port}"`,
+    );
+  });
+
+  it('reads the environment object it is given, not process.env', () => {
+    vi.stubEnv('PORT', '5555');
+    vi.stubEnv('TEMPORAL_ADDRESS', 'wrong:1');
+    const { config } = loadConfig({ BATON_CONFIG: file() });
+    expect(config.api.port).toBe(3000);
+    expect(config.temporal.address).toBe('127.0.0.1:7233');
+  });
+});
+
+describe('secrets', () => {
+  it('maps each demo token to its responder', () => {
+    const secrets = loadSecrets(demoConfig(), {});
+    for (const [id, token] of Object.entries(DEMO_TOKENS)) {
+      expect(secrets.responderForToken(token)?.id).toBe(id);
+    }
+    expect(secrets.missing).toEqual([]);
+  });
+
+  it.each(['wrong-token', '', 'L2-DEMO-TOKEN', `${DEMO_TOKENS.alice} `, sha256Hex(DEMO_TOKENS.alice)])(
+    'knows nobody by the token %j',
+    (token) => {
+      expect(loadSecrets(demoConfig(), {}).responderForToken(token)).toBeUndefined();
+    },
+  );
+
+  it('reads tokenEnv from the environment object passed in', () => {
+    vi.stubEnv('TOKEN_BOB', 'bob-from-process-env');
+    const secrets = loadSecrets(testConfig(), { TOKEN_ALICE: 'alice-secret', TOKEN_DAVE: 'dave-secret' });
+    expect(secrets.responderForToken('alice-secret')?.id).toBe('alice');
+    expect(secrets.responderForToken('dave-secret')?.id).toBe('dave');
+    expect(secrets.responderForToken('bob-from-process-env')).toBeUndefined();
+    expect(secrets.missing).toEqual(['bob (TOKEN_BOB is not set)', 'carol (TOKEN_CAROL is not set)']);
+  });
+
+  it('checks the demo webhook bearer token', () => {
+    const secrets = loadSecrets(demoConfig(), {});
+    expect(secrets.webhookAuthConfigured).toBe(true);
+    expect(secrets.checkWebhook({ bearer: WEBHOOK_TOKEN })).toBe(true);
+    expect(secrets.checkWebhook({ bearer: 'not-the-token' })).toBe(false);
+    expect(secrets.checkWebhook({ bearer: DEMO_TOKENS.alice })).toBe(false);
+    expect(secrets.checkWebhook({})).toBe(false);
+    expect(secrets.checkWebhook({ basic: { username: 'alertmanager', password: WEBHOOK_TOKEN } })).toBe(
+      false,
+    );
+  });
+
+  it('checks webhook basic auth with the password from the environment', () => {
+    const config = testConfig((c) => {
+      c.api = { alertmanager: { basic: { username: 'am', passwordEnv: 'AM_PASSWORD' } } };
+    });
+    const secrets = loadSecrets(config, { AM_PASSWORD: 'pa55' });
+    expect(secrets.checkWebhook({ basic: { username: 'am', password: 'pa55' } })).toBe(true);
+    expect(secrets.checkWebhook({ basic: { username: 'am', password: 'wrong' } })).toBe(false);
+    expect(secrets.checkWebhook({ basic: { username: 'someone', password: 'pa55' } })).toBe(false);
+    expect(secrets.checkWebhook({ bearer: 'pa55' })).toBe(false);
+    expect(secrets.checkWebhook({})).toBe(false);
+  });
+
+  it('checks webhook basic auth against a digest', () => {
+    const config = testConfig((c) => {
+      c.api = { alertmanager: { basic: { username: 'am', passwordSha256: sha256Hex('hashed-pw') } } };
+    });
+    const secrets = loadSecrets(config, {});
+    expect(secrets.checkWebhook({ basic: { username: 'am', password: 'hashed-pw' } })).toBe(true);
+    expect(secrets.checkWebhook({ basic: { username: 'am', password: 'other' } })).toBe(false);
+  });
+
+  it('refuses every webhook call when the configured secret is not set', () => {
+    const config = testConfig((c) => {
+      c.api = { alertmanager: { bearer: { tokenEnv: 'AM_TOKEN' } } };
+    });
+    const secrets = loadSecrets(config, {});
+    expect(secrets.checkWebhook({ bearer: '' })).toBe(false);
+    expect(secrets.checkWebhook({ bearer: 'anything' })).toBe(false);
+    expect(secrets.missing).toContain('alertmanager webhook (AM_TOKEN is not set)');
+  });
+
+  it('accepts any webhook call when no webhook auth is configured', () => {
+    const secrets = loadSecrets(testConfig(), {});
+    expect(secrets.webhookAuthConfigured).toBe(false);
+    expect(secrets.checkWebhook({})).toBe(true);
+  });
+
+  it('reads channel secrets from the environment object', () => {
+    const input: (c: BatonConfigInput) => void = (c) => {
+      c.notifications = {
+        slack: { tokenEnv: 'SLACK_BOT_TOKEN', signingSecretEnv: 'SLACK_SIGNING_SECRET' },
+        email: { from: 'baton@example.com', smtp: { host: 'localhost', port: 25, passwordEnv: 'SMTP_PW' } },
+      };
+      c.temporal = { apiKeyEnv: 'TEMPORAL_API_KEY' };
+    };
+    const secrets = loadSecrets(testConfig(input), {
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 'sign',
+      SMTP_PW: 'smtp',
+      TEMPORAL_API_KEY: 'key',
+    });
+    expect(secrets).toMatchObject({
+      slackToken: 'xoxb-1',
+      slackSigningSecret: 'sign',
+      smtpPassword: 'smtp',
+      temporalApiKey: 'key',
+    });
+    const none = loadSecrets(testConfig(input), {});
+    expect([none.slackToken, none.slackSigningSecret, none.smtpPassword, none.temporalApiKey]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+});
+
+describe('routing and policy', () => {
+  it('routes the demo alerts: first match wins, then the default', () => {
+    const config = demoConfig();
+    const route = (labels: Record<string, string>) => {
+      const r = routeFor(config, labels);
+      return [r.team.id, r.severity];
+    };
+    expect(route({ service: 'payments', severity: 'critical' })).toEqual(['payments', 'SEV1']);
+    expect(route({ service: 'payments', severity: 'warning' })).toEqual(['payments', 'SEV3']);
+    expect(route({ service: 'payments' })).toEqual(['payments', 'SEV3']);
+    expect(route({ service: 'search', severity: 'critical' })).toEqual(['payments', 'SEV4']);
+    expect(route({})).toEqual(['payments', 'SEV4']);
+  });
+
+  it('takes the first matching route even when a later one is more specific', () => {
+    const config = testConfig((c) => {
+      const payments = c.teams[0]!;
+      c.teams.push({ ...payments, id: 'search', name: 'Search' });
+      c.routes = [
+        { match: { service: 'payments' }, team: 'payments', severity: 'SEV3' },
+        { match: { service: 'payments', severity: 'critical' }, team: 'search', severity: 'SEV1' },
+        { match: { service: 'search' }, team: 'search', severity: 'SEV2' },
+        { default: true, team: 'search', severity: 'SEV4' },
+      ];
+    });
+    expect(routeFor(config, { service: 'payments', severity: 'critical' })).toMatchObject({
+      team: { id: 'payments' },
+      severity: 'SEV3',
+    });
+    expect(routeFor(config, { service: 'search' })).toMatchObject({
+      team: { id: 'search' },
+      severity: 'SEV2',
+    });
+    expect(routeFor(config, { service: 'other' })).toMatchObject({
+      team: { id: 'search' },
+      severity: 'SEV4',
+    });
+  });
+
+  it('builds the policy snapshot an incident carries', () => {
+    const config = demoConfig();
+    const policy = policyFor(config, teamById(config, 'payments'));
+    expect(policy.team).toEqual({
+      id: 'payments',
+      name: 'Payments',
+      channel: '#payments-incidents',
+      level3Channel: '#payments-l3',
+      email: 'payments-oncall@example.com',
+    });
+    expect(policy.escalation).toEqual({
+      steps: [
+        { notify: ['alice'], ackTimeoutMs: 300_000 },
+        { notify: ['bob'], ackTimeoutMs: 300_000 },
+        { notify: ['dave'], ackTimeoutMs: 600_000 },
+      ],
+      repeat: 2,
+    });
+    expect(policy.level3).toEqual([
+      { notify: ['carol'], acceptTimeoutMs: 900_000 },
+      { notify: ['dave'], acceptTimeoutMs: 900_000 },
+    ]);
+    expect(policy.managers).toEqual(['dave']);
+    // Contact details travel with the incident; token digests do not.
+    expect(policy.responders.alice).toEqual({
+      id: 'alice',
+      name: 'Alice Ng',
+      level: 'L2',
+      email: 'alice@example.com',
+      slackUserId: 'U01ALICE',
+    });
+    expect(JSON.stringify(policy)).not.toContain(sha256Hex(DEMO_TOKENS.alice));
+    expect(policy.severities.SEV1).toEqual({
+      assessWithinMs: 600_000,
+      stakeholderUpdateEveryMs: 1_800_000,
+      nudgeEscalationAfterMs: 900_000,
+    });
+    expect(policy.followUps).toEqual({
+      reportDueMs: 2 * 86_400_000,
+      lessonsDueMs: 5 * 86_400_000,
+      trainingDueMs: 14 * 86_400_000,
+      remindBeforeMs: 86_400_000,
+      overdueNotify: ['dave'],
+    });
+    expect(policy.autoResolve).toBe('unacknowledged-only');
+    expect(policy.stakeholders.external).toEqual({
+      email: ['status-subscribers@example.com'],
+      approvers: ['dave'],
+    });
+    expect(Object.keys(policy.runbooks)).toEqual(['HighLatency', 'PaymentsErrorRate']);
+  });
+
+  it('names a team without a name by its id', () => {
+    const config = testConfig((c) => {
+      delete c.teams[0]!.name;
+    });
+    expect(policyFor(config, teamById(config, 'payments')).team.name).toBe('payments');
+    expect(() => teamById(config, 'nope')).toThrow('unknown team "nope"');
+  });
+});

@@ -1,0 +1,451 @@
+/**
+ * `npm start` as a person runs it: scripts/start.ts as a real process with its own Temporal
+ * development server, worker and API; Ctrl-C (SIGINT) stops everything; a second start finds
+ * the incidents of the first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { OutboxEntry } from '../activities/outbox';
+import { buildApp } from '../api/app';
+import { createTemporalClient } from '../api/temporal';
+import { loadConfigFile } from '../config/load';
+import { loadSecrets } from '../config/secrets';
+import { incidentWorkflow } from '../workflows/incident';
+import { stateQuery } from '../workflows/messages';
+import type { IncidentState } from '../workflows/state';
+import { freePort } from './support/ports';
+import { eventually } from './support/worker';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DEMO_CONFIG = path.join(ROOT, 'config', 'baton.yaml');
+const TASK_QUEUE = 'baton-incidents';
+
+// ---------------------------------------------------------------------------------------------
+// Running scripts/start.ts
+
+interface Baton {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  isRunning(): boolean;
+  /** Every process below start.ts seen so far (the Temporal server among them), with its command line. */
+  descendants: Map<number, string>;
+}
+
+const started: Baton[] = [];
+
+function startBaton(configFile: string, extraEnv: Record<string, string> = {}): Baton {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'PORT', 'BATON_DATA_DIR', 'NODE_OPTIONS']) {
+    delete env[name];
+  }
+  Object.assign(env, {
+    BATON_CONFIG: configFile,
+    TEMPORAL_CLI_PATH: inject('temporalCli'),
+    ...extraEnv,
+  });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  let running = true;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      running = false;
+      resolve({ code, signal });
+    }),
+  );
+  const baton: Baton = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    isRunning: () => running,
+    descendants: new Map(),
+  };
+  started.push(baton);
+  return baton;
+}
+
+async function waitForBanner(baton: Baton, timeoutMs = 150_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!baton.stdout().includes('Baton is running.')) {
+    if (!baton.isRunning()) {
+      throw new Error(
+        `start.ts exited before it was running.\nstdout:\n${baton.stdout()}\nstderr:\n${baton.stderr()}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`start.ts was not running within ${timeoutMs / 1000}s.\nstderr:\n${baton.stderr()}`);
+    }
+    await sleep(200);
+  }
+  recordDescendants(baton);
+}
+
+function recordDescendants(baton: Baton): void {
+  for (const pid of descendantsOf(baton.child.pid!)) baton.descendants.set(pid, commandLine(pid));
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+async function waitForExit(
+  baton: Baton,
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: string | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`start.ts did not exit within ${timeoutMs / 1000}s`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([baton.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Leaves nothing running whatever happened in the test: SIGINT first, then SIGKILL for all. */
+async function killBaton(baton: Baton): Promise<void> {
+  if (baton.isRunning()) {
+    recordDescendants(baton);
+    baton.child.kill('SIGINT');
+    await waitForExit(baton, 30_000).catch(() => baton.child.kill('SIGKILL'));
+  }
+  for (const [pid, command] of baton.descendants) {
+    // The same process, not another that got its number since.
+    if (alive(pid) && commandLine(pid) === command) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes and ports (Linux /proc)
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (command) state ppid ..."; the command may itself hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function descendantsOf(root: number): number[] {
+  if (!existsSync('/proc')) return [];
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const parent = parentOf(Number(entry));
+    if (parent !== undefined) parents.set(Number(entry), parent);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length) {
+    const current = queue.shift()!;
+    for (const [pid, parent] of parents) {
+      if (parent === current) {
+        found.push(pid);
+        queue.push(pid);
+      }
+    }
+  }
+  return found;
+}
+
+/** Running, not merely a zombie waiting for a reaper. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function httpStatus(url: string): Promise<number> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-start-test-'));
+afterAll(async () => {
+  // Every process this file started, stopped even when a test failed half-way.
+  await Promise.all(started.map(killBaton));
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** The demo configuration with its ports and data folder moved somewhere private. */
+function writeConfig(
+  name: string,
+  ports: { temporal: number; ui: number; api: number },
+  dataDir: string,
+  change: (yaml: string) => string = (yaml) => yaml,
+): string {
+  const demo = readFileSync(DEMO_CONFIG, 'utf8');
+  const replaced = demo
+    .replace(/^dataDir: .*$/m, `dataDir: ${dataDir}`)
+    .replace(/^ {2}address: 127\.0\.0\.1:7233$/m, `  address: 127.0.0.1:${ports.temporal}`)
+    .replace(/^ {2}uiUrl: .*$/m, `  uiUrl: http://127.0.0.1:${ports.ui}`)
+    .replace(/^ {2}port: 3000$/m, `  port: ${ports.api}`);
+  // Guard against the demo file changing under the replacements above.
+  expect(replaced).toContain(`address: 127.0.0.1:${ports.temporal}`);
+  expect(replaced).toContain(`uiUrl: http://127.0.0.1:${ports.ui}`);
+  expect(replaced).toContain(`port: ${ports.api}`);
+  expect(replaced).toContain(`dataDir: ${dataDir}`);
+  const file = path.join(tmp, name);
+  writeFileSync(file, change(replaced));
+  return file;
+}
+
+describe('npm start (scripts/start.ts)', () => {
+  let ports: { temporal: number; ui: number; api: number };
+  let dataDir: string;
+  let configFile: string;
+  const workflowId = `incident-start-test-${randomUUID()}`;
+  let firstOpenedAt: string;
+
+  beforeAll(async () => {
+    ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    dataDir = path.join(tmp, 'data');
+    configFile = writeConfig('baton.yaml', ports, dataDir);
+  });
+
+  async function withClient<T>(use: (client: Client) => Promise<T>): Promise<T> {
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+    try {
+      return await use(new Client({ connection }));
+    } finally {
+      await connection.close();
+    }
+  }
+
+  async function stopAndCheckNothingIsLeft(baton: Baton): Promise<void> {
+    if (existsSync('/proc')) {
+      const commands = [...baton.descendants.values()];
+      expect(
+        commands.some((c) => c.includes('start-dev') && c.includes(`--port ${ports.temporal}`)),
+        `the Temporal server runs below start.ts: ${commands.join('; ')}`,
+      ).toBe(true);
+    }
+    baton.child.kill('SIGINT');
+    const { code, signal } = await waitForExit(baton, 60_000);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(baton.stdout()).toContain('SIGINT: stopping Baton…');
+    expect(baton.stdout()).toContain('Stopped.');
+    for (const port of [ports.temporal, ports.ui, ports.api]) {
+      await eventually(async () => ((await portFree(port)) ? true : undefined), 5_000).catch(() => {
+        throw new Error(`port ${port} is still in use after start.ts exited`);
+      });
+    }
+    const left = await eventually(() => {
+      const running = [...baton.descendants.keys()].filter(alive);
+      return running.length === 0 ? running : undefined;
+    }, 5_000).catch(() => [...baton.descendants.keys()].filter(alive));
+    expect(left, 'processes left behind').toEqual([]);
+  }
+
+  it('brings up Temporal, its Web UI, the worker and the API, and says where each is', async () => {
+    const baton = startBaton(configFile);
+    await waitForBanner(baton);
+
+    const out = baton.stdout();
+    expect(out).toContain(`API            http://127.0.0.1:${ports.api}`);
+    expect(out).toContain(
+      `Temporal       127.0.0.1:${ports.temporal} (development server, state in ${path.join(dataDir, 'temporal.db')})`,
+    );
+    expect(out).toContain(`Temporal UI    http://127.0.0.1:${ports.ui}`);
+    expect(out).toContain(`Worker         task queue ${TASK_QUEUE}`);
+    expect(out).toContain(`Configuration  ${configFile}`);
+    expect(out).toContain(`Outbox         ${path.join(dataDir, 'outbox')}`);
+    expect(existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
+
+    expect(await httpStatus(`http://127.0.0.1:${ports.api}/healthz`)).toBe(200);
+    expect(await httpStatus(`http://127.0.0.1:${ports.api}/readyz`)).toBe(200);
+    await eventually(async () =>
+      (await httpStatus(`http://127.0.0.1:${ports.ui}/`)) === 200 ? true : undefined,
+    );
+
+    // An incident started the way the Temporal CLI would: no policy, so the workflow takes it
+    // from the configuration the worker loaded.
+    const state = await withClient(async (client) => {
+      await client.workflow.start(incidentWorkflow, {
+        taskQueue: TASK_QUEUE,
+        workflowId,
+        args: [
+          {
+            title: 'Checkout fails for some cards',
+            service: 'payments',
+            origin: { kind: 'manual', declaredBy: 'alice' },
+          },
+        ],
+      });
+      const handle = client.workflow.getHandle(workflowId);
+      return eventually(async () => {
+        const s = await handle.query(stateQuery);
+        return s.timeline.some((e) => e.kind === 'paged') ? s : undefined;
+      });
+    });
+    expect(state.phase).toBe('triggered');
+    expect(state.team).toBe('payments');
+    expect(state.severity).toBe('SEV3'); // the demo route for service=payments
+    const paged = state.timeline.find((e) => e.kind === 'paged');
+    expect(paged?.details?.to).toEqual(['alice']);
+    firstOpenedAt = state.openedAt;
+
+    // No Slack, no SMTP: the page waits in the outbox, marked as not delivered.
+    const outboxFile = path.join(dataDir, 'outbox', `${workflowId}.jsonl`);
+    const entries = await eventually(() => {
+      if (!existsSync(outboxFile)) return undefined;
+      const lines = readFileSync(outboxFile, 'utf8').split('\n').filter(Boolean);
+      const parsed = lines.map((line) => JSON.parse(line) as OutboxEntry);
+      return parsed.some((e) => e.notification.kind === 'page') ? parsed : undefined;
+    });
+    const page = entries.find((e) => e.notification.kind === 'page')!;
+    expect(page.delivered).toBe(false);
+    expect(page.report.delivered).toEqual([]);
+    expect(page.notification.incidentId).toBe(workflowId);
+    expect(page.notification.responders.map((r) => r.id)).toEqual(['alice']);
+
+    await stopAndCheckNothingIsLeft(baton);
+  });
+
+  it('finds the same incident when started again', async () => {
+    expect(firstOpenedAt, 'the first test started an incident').toBeDefined();
+    const baton = startBaton(configFile);
+    await waitForBanner(baton);
+    expect(await httpStatus(`http://127.0.0.1:${ports.api}/readyz`)).toBe(200);
+
+    const state: IncidentState = await withClient((client) =>
+      client.workflow.getHandle(workflowId).query(stateQuery),
+    );
+    expect(state.id).toBe(workflowId);
+    expect(state.openedAt).toBe(firstOpenedAt);
+    expect(state.phase).toBe('triggered');
+    expect(state.title).toBe('Checkout fails for some cards');
+
+    await stopAndCheckNothingIsLeft(baton);
+  });
+});
+
+describe('start-up refuses what it cannot run', () => {
+  it('stops on a bad configuration file, naming the field, without a stack trace', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const file = writeConfig('bad.yaml', ports, path.join(tmp, 'bad-data'), (yaml) => {
+      const bad = yaml.replace(
+        '- { notify: [bob], ackTimeout: 5m }',
+        '- { notify: [bob], ackTimeout: 5 minutes }',
+      );
+      expect(bad).not.toBe(yaml);
+      return bad;
+    });
+    const baton = startBaton(file);
+    const { code } = await waitForExit(baton, 60_000);
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    expect(baton.stderr()).toContain(`${file} is invalid:`);
+    expect(baton.stderr()).toContain(
+      'teams[0].escalation.steps[1].ackTimeout: "5 minutes" is not a duration; write it like 30s, 5m, 1h30m or 2d',
+    );
+    expect(baton.stderr()).not.toMatch(/^\s+at /m);
+    expect(baton.stdout()).not.toContain('Starting the Temporal development server');
+    expect(existsSync(path.join(tmp, 'bad-data'))).toBe(false);
+  });
+
+  it('stops on a PORT that is not a number', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const file = writeConfig('port.yaml', ports, path.join(tmp, 'port-data'));
+    const baton = startBaton(file, { PORT: 'abc' });
+    const { code } = await waitForExit(baton, 60_000);
+    expect(code).toBe(1);
+    expect(baton.stderr()).toContain('PORT must be a port number, not "abc"');
+    expect(baton.stderr()).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('/readyz', () => {
+  async function appFor(address: string) {
+    const config = loadConfigFile(DEMO_CONFIG);
+    config.temporal.address = address;
+    const secrets = loadSecrets(config, {});
+    const temporal = createTemporalClient(config, secrets);
+    const app = await buildApp({ config, secrets, temporal });
+    return {
+      app,
+      close: async (): Promise<void> => {
+        await app.close();
+        await temporal.connection.close();
+      },
+    };
+  }
+
+  it('answers 503 when Temporal is not reachable, while /healthz stays 200', async () => {
+    const { app, close } = await appFor(`127.0.0.1:${await freePort()}`);
+    try {
+      const health = await app.inject({ method: 'GET', url: '/healthz' });
+      expect(health.statusCode).toBe(200);
+      expect(health.json()).toEqual({ status: 'ok' });
+      const started = Date.now();
+      const ready = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toEqual({ status: 'unavailable', temporal: 'unreachable' });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await close();
+    }
+  });
+
+  it('answers 200 when Temporal is reachable', async () => {
+    const { app, close } = await appFor(inject('temporalAddress'));
+    try {
+      const ready = await app.inject({ method: 'GET', url: '/readyz' });
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json()).toEqual({ status: 'ready', temporal: 'reachable' });
+    } finally {
+      await close();
+    }
+  });
+});
