@@ -16,6 +16,8 @@ export interface DevServerOptions {
   log?: (line: string) => void;
   /** Where the server's own output goes; defaults to discarding it. */
   output?: 'inherit' | 'ignore';
+  /** Server settings, e.g. { 'limit.historyCount.suggestContinueAsNew': 40 }. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 export interface DevServer {
@@ -60,6 +62,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     'warn',
     ...searchAttributeArgs(),
   ];
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
   if (options.uiPort !== undefined) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
   if (options.dbFile) {
