@@ -100,11 +100,20 @@ export function renderIncidentRecord(state: IncidentState): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * One folder per incident. An alert group that fires again after its incident closed starts
+ * a new incident under the same workflow id, so the opening time tells them apart.
+ */
+export function recordFolderName(state: Pick<IncidentState, 'id' | 'openedAt'>): string {
+  const opened = state.openedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return safeName(`${state.id}-${opened}`);
+}
+
 export function createDocumentationActivities(deps: DocumentationDeps) {
   return {
     /** Writes the incident record (JSON for machines, Markdown for people); returns the folder. */
     async writeIncidentRecord(state: IncidentState): Promise<string> {
-      const folder = path.join(deps.dir, safeName(state.id));
+      const folder = path.join(deps.dir, recordFolderName(state));
       await writeFileAtomic(path.join(folder, 'record.json'), `${JSON.stringify(state, null, 2)}\n`);
       await writeFileAtomic(path.join(folder, 'record.md'), renderIncidentRecord(state));
       return folder;

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordFolderName } from '../activities/documentation';
 import {
   acceptHandoverUpdate,
   acknowledgeUpdate,
@@ -126,5 +129,26 @@ describe('an incident driven through the whole process', () => {
       'training-recorded',
       'closed',
     ]);
+
+    // The final documentation: the record as a person reads it, and as data.
+    const folder = path.join(w.dataDir, 'incidents', recordFolderName(final));
+    const markdown = readFileSync(path.join(folder, 'record.md'), 'utf8');
+    for (const heading of [
+      '## Assessment',
+      '## Actions and results',
+      '## Escalation and handover',
+      '## Final report',
+      '## Lessons learned',
+      '## Training',
+      '## Follow-ups',
+      '## Timeline',
+    ]) {
+      expect(markdown).toContain(heading);
+    }
+    expect(markdown).toContain('| Phase | closed |');
+    expect(markdown).toContain('provider outage');
+    const json = JSON.parse(readFileSync(path.join(folder, 'record.json'), 'utf8')) as typeof final;
+    expect(json.phase).toBe('closed');
+    expect(json.timeline).toHaveLength(final.timeline.length);
   });
 });
