@@ -5,6 +5,7 @@ import { recordFolderName } from '../activities/documentation';
 import {
   acceptHandoverUpdate,
   acknowledgeUpdate,
+  alertsFiredSignal,
   assessUpdate,
   communicateUpdate,
   completeActionItemUpdate,
@@ -16,8 +17,9 @@ import {
   submitReportUpdate,
 } from '../workflows/messages';
 import { testConfig } from './support/config';
-import { by, startIncident, state } from './support/incidents';
-import { startTestWorker, type TestWorker } from './support/worker';
+import { alert, by, startIncident, state } from './support/incidents';
+import { refusalOf } from './support/timeline';
+import { eventually, startTestWorker, type TestWorker } from './support/worker';
 
 let w: TestWorker;
 beforeAll(async () => {
@@ -150,5 +152,62 @@ describe('an incident driven through the whole process', () => {
     const json = JSON.parse(readFileSync(path.join(folder, 'record.json'), 'utf8')) as typeof final;
     expect(json.phase).toBe('closed');
     expect(json.timeline).toHaveLength(final.timeline.length);
+  });
+
+  it('shows its title in the Temporal UI list through the memo', async () => {
+    const handle = await startIncident(w);
+    const description = await eventually(async () => {
+      const d = await handle.describe();
+      return d.memo?.title ? d : undefined;
+    });
+    expect(description.memo).toMatchObject({
+      title: 'Payments API error rate above 5%',
+      service: 'payments',
+      team: 'payments',
+    });
+    await handle.terminate('test finished');
+  });
+
+  it('refuses a request id reused for a different step, and keeps retries of the same step harmless', async () => {
+    const handle = await startIncident(w);
+    await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: 'alice', requestId: 'shared-id' }] });
+    const again = await handle.executeUpdate(acknowledgeUpdate, {
+      args: [{ actor: 'alice', requestId: 'shared-id' }],
+    });
+    expect(again.timeline.filter((e) => e.kind === 'acknowledged')).toHaveLength(1);
+    const reused = await refusalOf(
+      handle.executeUpdate(escalateUpdate, {
+        args: [{ actor: 'alice', requestId: 'shared-id', reason: 'stuck' }],
+      }),
+    );
+    expect(reused.type).toBe('InvalidInput');
+    expect(reused.message).toMatch(/already used for acknowledge/);
+    expect((await state(handle)).phase).toBe('acknowledged');
+    await handle.terminate('test finished');
+  });
+
+  it('pages again when its alerts fire after resolution', async () => {
+    const handle = await startIncident(w, { alerts: [alert('HighLatency', 'fp-refire')] });
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('bob')] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('bob'), summary: 'rolled back' }] });
+    await handle.signal(alertsFiredSignal, {
+      alerts: [{ ...alert('HighLatency', 'fp-refire'), startsAt: '2026-11-26T12:00:00Z' }],
+    });
+    const s = await eventually(async () => {
+      const current = await state(handle);
+      return current.timeline.some((e) => e.kind === 'paged' && e.summary.includes('after resolution'))
+        ? current
+        : undefined;
+    });
+    const page = s.timeline.filter((e) => e.kind === 'paged').at(-1);
+    expect(page?.details?.to).toEqual(['bob', 'alice']);
+    const sent = await eventually(() =>
+      w
+        .outbox(handle.workflowId)
+        .find((e) => e.notification.subject.includes('Alerts firing again after resolution')),
+    );
+    expect(sent.notification.responders.map((r) => r.id)).toEqual(['bob', 'alice']);
+    expect(sent.notification.slackChannels).toEqual(['#payments-incidents']);
+    await handle.terminate('test finished');
   });
 });

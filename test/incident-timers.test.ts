@@ -257,7 +257,7 @@ describe.concurrent('reminders and nudges while the incident is open', () => {
     });
     const s = await waitForEvents(handle, 'escalation-nudge');
     const [nudge] = eventsOf(s, 'escalation-nudge');
-    expect(nudge?.details).toEqual({ to: 'bob', severity: 'SEV1', immediate: true });
+    expect(nudge?.details).toEqual({ to: ['bob'], severity: 'SEV1', immediate: true });
     expect(ms(nudge?.at ?? '')).toBeGreaterThanOrEqual(ms(eventsOf(s, 'assessed')[0]?.at ?? ''));
     const sent = await waitForOutbox(w, s.id, (o) => o.some((e) => e.notification.kind === 'nudge'));
     expect(sent.map(addressed).find((e) => e.kind === 'nudge')?.to).toEqual(['bob']);

@@ -3,8 +3,9 @@
  * under test/histories are replayed against today's workflow code, so a change that would
  * break them (a command added, removed or reordered without `patched()`) fails the build.
  *
- * To add histories after a deliberate, versioned change:
- *   RECORD_HISTORIES=1 npx vitest run test/replay.test.ts
+ * After a deliberate change guarded by `patched()`, keep the old histories and add new ones
+ * under a new label:
+ *   RECORD_HISTORIES=v3 npx vitest run test/replay.test.ts
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,7 +35,8 @@ import { alert, by, startIncident, state, type IncidentHandle } from './support/
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
 
 const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
-const recording = process.env.RECORD_HISTORIES === '1';
+const label = process.env.RECORD_HISTORIES;
+const recording = label !== undefined && /^[a-z0-9-]+$/.test(label);
 
 function savedHistories(): { file: string; workflowId: string; history: unknown }[] {
   return readdirSync(HISTORIES)
@@ -49,7 +51,7 @@ function savedHistories(): { file: string; workflowId: string; history: unknown 
 describe('saved incident histories', () => {
   it('replay without nondeterminism against the current workflow code', async () => {
     const histories = savedHistories();
-    expect(histories.length).toBeGreaterThanOrEqual(3);
+    expect(histories.length).toBeGreaterThanOrEqual(6);
     const results = Worker.runReplayHistories(
       { workflowBundle: { codePath: inject('workflowBundlePath') } },
       histories.map(({ workflowId, history }) => ({ workflowId, history })),
@@ -125,7 +127,7 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
       ],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
-    writeFileSync(path.join(HISTORIES, `${name}.json`), json);
+    writeFileSync(path.join(HISTORIES, `${label ?? 'unlabelled'}-${name}.json`), json);
   }
 
   it('records an incident driven through every step by people', async () => {

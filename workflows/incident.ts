@@ -15,8 +15,10 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -106,7 +108,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   let policyReady = input.policy !== undefined;
   const carried = input.carried;
   const state: IncidentState = carried?.state ?? openIncident(input);
-  const seenRequests = new Set(carried?.seenRequestIds ?? []);
+  // Request id → the message it was used for; a retry of the same message changes nothing.
+  const seenRequests = new Map<string, string>(carried?.seenRequests ?? []);
   const seenAlerts = new Set(carried?.seenAlertKeys ?? []);
   const outbox: Notification[] = [...(carried?.outbox ?? [])];
   const reminders = {
@@ -115,6 +118,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     lastUpdateReminderAt: carried?.lastUpdateReminderAt,
   };
   let documentationDue = true;
+  let documenting = false;
 
   const now = (): string => new Date().toISOString();
   const ms = (iso: string): number => Date.parse(iso);
@@ -191,11 +195,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     apply: (input: TInput) => void,
   ): void {
     const applyChecked = (parsed: TInput): IncidentState => {
-      if (!seenRequests.has(parsed.requestId)) {
+      if (!isRetry(parsed.requestId, update.name)) {
         // Checked again here: an update that arrived before the policy was known skipped
         // the validator's rules.
         refuse(checkActor(policy, parsed.actor) ?? checkNotClosed(state) ?? check(parsed));
-        rememberRequest(parsed.requestId);
+        rememberRequest(parsed.requestId, update.name);
         apply(parsed);
         publishSearchAttributes();
       }
@@ -211,17 +215,29 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       {
         validator: (raw: TRaw) => {
           const parsed = parse(schema, raw);
-          if (seenRequests.has(parsed.requestId) || !policyReady) return;
+          if (isRetry(parsed.requestId, update.name) || !policyReady) return;
           refuse(checkActor(policy, parsed.actor) ?? checkNotClosed(state) ?? check(parsed));
         },
       },
     );
   }
 
-  function rememberRequest(requestId: string): void {
-    seenRequests.add(requestId);
+  /** True for a retry of the same message; a request id reused for another message is refused. */
+  function isRetry(requestId: string, message: string): boolean {
+    const usedFor = seenRequests.get(requestId);
+    if (usedFor === undefined) return false;
+    if (usedFor === message) return true;
+    refuse({
+      type: RefusalType.invalidInput,
+      message: `request id "${requestId}" was already used for ${usedFor}; use a new one for ${message}`,
+    });
+    return false;
+  }
+
+  function rememberRequest(requestId: string, message: string): void {
+    seenRequests.set(requestId, message);
     if (seenRequests.size > REMEMBERED_REQUESTS) {
-      const oldest = seenRequests.values().next().value;
+      const oldest = seenRequests.keys().next().value;
       if (oldest !== undefined) seenRequests.delete(oldest);
     }
   }
@@ -513,6 +529,21 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       { fingerprints: fresh.map((a) => a.fingerprint) },
     );
     addRunbooks(fresh);
+    if (state.resolution && patched('page-on-refire-after-resolution')) {
+      // The incident is resolved but its alerts fire again: someone must look now, not
+      // when the follow-ups are done.
+      const targets = notices.firingAgain(state, policy, fresh.map(alertName));
+      record(
+        'paged',
+        SYSTEM,
+        `alerts fired again after resolution; paged ${targets.responders.map((r) => r.id).join(', ')}`,
+        {
+          to: targets.responders.map((r) => r.id),
+          alerts: fresh.map((a) => a.fingerprint),
+        },
+      );
+      send(targets);
+    }
     publishSearchAttributes();
   });
 
@@ -542,13 +573,14 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const input = parseSignal(addNoteSchema, raw, 'addNote');
     if (!input) return;
     await condition(() => policyReady);
+    // A signal cannot be refused: a reused request id just changes nothing.
     if (seenRequests.has(input.requestId)) return;
     if (checkActor(policy, input.actor)) {
       log.warn('note from an unknown actor ignored', { actor: input.actor });
       return;
     }
     if (state.phase === 'closed') return;
-    rememberRequest(input.requestId);
+    rememberRequest(input.requestId, 'addNote');
     state.notes.push({ by: input.actor, at: now(), text: input.text, source: input.source });
     record('note', input.actor, input.text, { source: input.source });
   });
@@ -759,7 +791,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       reminders.lastNudgeAt = now();
       const openFor = Date.now() - ms(state.openedAt);
       record('escalation-nudge', SYSTEM, `unresolved after the ${severity} limit; nudged to escalate`, {
-        to: state.holder ?? policy.escalation.steps[0]?.notify ?? [],
+        to: state.holder ? [state.holder] : (policy.escalation.steps[0]?.notify ?? []),
         severity,
         immediate: severity === 'SEV1' || severity === 'SEV2',
       });
@@ -914,7 +946,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         continue;
       }
       documentationDue = false;
+      documenting = true;
       await documentIncident();
+      documenting = false;
     }
   }
 
@@ -966,6 +1000,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     if (first) pageStep(first.notify, 0, 0);
   }
   publishSearchAttributes();
+  if (patched('incident-title-memo')) {
+    // The Temporal UI's workflow list then reads like an incident list, however it started.
+    upsertMemo({ title: state.title, service: state.service, team: state.team });
+  }
 
   void deliverNotifications();
   void pageUntilAcknowledged();
@@ -987,7 +1025,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     await condition(() => allHandlersFinished() && outbox.length === 0);
     const next: CarriedIncident = {
       state,
-      seenRequestIds: [...seenRequests],
+      seenRequests: [...seenRequests],
       seenAlertKeys: [...seenAlerts],
       outbox,
       ...definedOnly(reminders),
@@ -1004,8 +1042,14 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   send(notices.closed(state, policy));
   publishSearchAttributes();
   await followUps;
-  await condition(() => outbox.length === 0 && !documentationDue && allHandlersFinished());
-  await documentIncident();
+  if (patched('final-record-written-once')) {
+    // The delivery loop writes the record after the 'closed' event; wait for that write
+    // instead of starting a second one beside it.
+    await condition(() => outbox.length === 0 && !documentationDue && !documenting && allHandlersFinished());
+  } else {
+    await condition(() => outbox.length === 0 && !documentationDue && allHandlersFinished());
+    await documentIncident();
+  }
   return state;
 }
 

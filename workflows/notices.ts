@@ -276,6 +276,21 @@ export const notices = {
     );
   },
 
+  firingAgain(state: IncidentState, policy: IncidentPolicy, alerts: string[]): Notification {
+    const last = state.handover?.acceptedBy ?? state.acknowledgedBy;
+    return notice(
+      state,
+      'page',
+      'Alerts firing again after resolution',
+      `${alerts.join(', ')} fired again after the incident was resolved at ${state.resolution?.at ?? '?'}.\nCheck whether the fix held; declare a new incident if it did not.`,
+      {
+        responders: people(policy, [...(last ? [last] : []), ...(policy.escalation.steps[0]?.notify ?? [])]),
+        slackChannels: [policy.team.channel],
+        emails: [],
+      },
+    );
+  },
+
   followUpReminder(state: IncidentState, policy: IncidentPolicy, item: FollowUp): Notification {
     return notice(state, 'reminder', `Due soon: ${item.title}`, followUpLine(item), {
       responders: people(policy, [item.owner]),

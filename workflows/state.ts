@@ -189,7 +189,8 @@ export interface IncidentState {
 /** What continue-as-new carries besides the visible record. */
 export interface CarriedIncident {
   state: IncidentState;
-  seenRequestIds: string[];
+  /** Request id and the message it was used for, oldest first. */
+  seenRequests: [string, string][];
   seenAlertKeys: string[];
   /** Notifications queued but not yet delivered. */
   outbox: Notification[];
