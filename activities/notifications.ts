@@ -14,7 +14,7 @@ export interface NotificationDeps {
 function describeError(err: unknown): string {
   if (err instanceof Error) {
     const data = (err as { data?: { error?: string } }).data;
-    return data?.error ? `${err.message} (${data.error})` : err.message;
+    return data?.error && !err.message.includes(data.error) ? `${err.message} (${data.error})` : err.message;
   }
   return String(err);
 }
@@ -29,33 +29,38 @@ export function createNotificationActivities(deps: NotificationDeps) {
     async notify(notification: Notification): Promise<DeliveryReport> {
       const report: DeliveryReport = { delivered: [], failed: [], undelivered: [] };
 
+      // Every target at once: one slow channel must not hold up the others, and the whole
+      // attempt stays well inside the activity's timeout so a retry never repeats a delivery.
+      const attempts: Promise<void>[] = [];
+      const attempt = (channel: 'slack' | 'email', target: string, send: () => Promise<void>): void => {
+        attempts.push(
+          send().then(
+            () => {
+              report.delivered.push({ channel, target });
+            },
+            (err: unknown) => {
+              report.failed.push({ channel, target, error: describeError(err) });
+            },
+          ),
+        );
+      };
+
       const slack = slackTargets(notification);
-      if (deps.slack) {
-        for (const target of slack) {
-          try {
-            await postToSlack(deps.slack, target, notification);
-            report.delivered.push({ channel: 'slack', target });
-          } catch (err) {
-            report.failed.push({ channel: 'slack', target, error: describeError(err) });
-          }
-        }
+      const { slack: slackClient, mailer } = deps;
+      if (slackClient) {
+        for (const target of slack)
+          attempt('slack', target, () => postToSlack(slackClient, target, notification));
       } else {
         report.undelivered.push(...slack.map((t) => `slack:${t}`));
       }
 
       const email = emailTargets(notification);
-      if (deps.mailer) {
-        for (const target of email) {
-          try {
-            await sendEmail(deps.mailer, target, notification);
-            report.delivered.push({ channel: 'email', target });
-          } catch (err) {
-            report.failed.push({ channel: 'email', target, error: describeError(err) });
-          }
-        }
+      if (mailer) {
+        for (const target of email) attempt('email', target, () => sendEmail(mailer, target, notification));
       } else {
         report.undelivered.push(...email.map((t) => `email:${t}`));
       }
+      await Promise.all(attempts);
 
       await deps.outbox.write(notification, report);
       deps.log(

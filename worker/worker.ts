@@ -28,8 +28,11 @@ export function slackClientFor(config: BatonConfig, secrets: Secrets): WebClient
   if (!slack || !secrets.slackToken) return undefined;
   return new WebClient(secrets.slackToken, {
     ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
-    // The workflow decides about retries; one attempt here keeps a page from being delayed.
+    // The workflow decides about retries; one bounded attempt here keeps a page from being
+    // delayed behind a slow or rate-limited Slack.
     retryConfig: { retries: 0 },
+    timeout: 10_000,
+    rejectRateLimitedCalls: true,
   });
 }
 

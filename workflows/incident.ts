@@ -83,7 +83,7 @@ type Activities = ReturnType<typeof createActivities>;
 // Notifications retry briefly and then give up: a dead channel is recorded on the timeline
 // and must never hold up the timers that page the next person.
 const { notify } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '60s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4 },
 });
 const { resolveIncidentPolicy } = proxyActivities<Activities>({

@@ -20,8 +20,15 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-/** A Baton worker on its own task queue and data folder, against the run's Temporal server. */
-export async function startTestWorker(config: BatonConfig, name: string): Promise<TestWorker> {
+/**
+ * A Baton worker on its own task queue and data folder, against the run's Temporal server.
+ * `env` is where its secrets come from (the Slack bot token, the SMTP password); none by default.
+ */
+export async function startTestWorker(
+  config: BatonConfig,
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<TestWorker> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -33,7 +40,7 @@ export async function startTestWorker(config: BatonConfig, name: string): Promis
   const connection = await NativeConnection.connect({ address });
   const worker = await createBatonWorker({
     config: workerConfig,
-    secrets: loadSecrets(workerConfig, {}),
+    secrets: loadSecrets(workerConfig, env),
     connection,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     taskQueue,

@@ -1,0 +1,420 @@
+/**
+ * Delivery against real peers on loopback: a Slack Web API stand-in that speaks the protocol
+ * @slack/web-api uses, and a real SMTP server. The worker builds its clients from the
+ * configuration and the secrets environment exactly as in production; the tests check what
+ * arrived where, what the outbox says, and what the timeline records when a channel fails.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OutboxEntry } from '../activities/outbox';
+import type { BatonConfig, BatonConfigInput } from '../config/schema';
+import { communicateUpdate } from '../workflows/messages';
+import type { IncidentState } from '../workflows/state';
+import { testConfig } from './support/config';
+import { by, startIncident, state, type IncidentHandle } from './support/incidents';
+import { aboutIncident, startSlackApi, type SlackApi, type SlackRequest } from './support/slack-api';
+import { mailAbout, startSmtpSink, type ReceivedMail, type SmtpSink } from './support/smtp';
+import { eventsOf, terminateAll, waitForEvents, waitForOutbox } from './support/timeline';
+import { eventually, startTestWorker, type TestWorker } from './support/worker';
+
+const BOT_TOKEN = 'xoxb-0000000000-test-bot-token';
+const TEAM_CHANNEL = '#payments-incidents';
+const TITLE = 'Payments API error rate above 5%';
+const PAGE_SUBJECT = `[SEV2] Incident needs acknowledgement: ${TITLE}`;
+
+function withChannels(
+  slack: SlackApi | undefined,
+  smtp: { port: number } | undefined,
+  change?: (input: BatonConfigInput) => void,
+): BatonConfig {
+  return testConfig((input) => {
+    input.notifications = {
+      ...(slack ? { slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN' } } : {}),
+      ...(smtp
+        ? {
+            email: {
+              from: 'Baton <baton@example.com>',
+              smtp: { host: '127.0.0.1', port: smtp.port, secure: false },
+            },
+          }
+        : {}),
+    };
+    change?.(input);
+  });
+}
+
+/** Everything a test started, torn down in afterAll whatever happened. */
+const cleanups: (() => Promise<unknown>)[] = [];
+const handles: IncidentHandle[] = [];
+afterAll(async () => {
+  await terminateAll(handles);
+  const results = await Promise.allSettled(
+    cleanups
+      .splice(0)
+      .reverse()
+      .map((cleanup) => cleanup()),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+});
+
+async function slackApi(options: Parameters<typeof startSlackApi>[0]): Promise<SlackApi> {
+  const api = await startSlackApi(options);
+  cleanups.push(() => api.close());
+  return api;
+}
+async function smtpSink(): Promise<SmtpSink> {
+  const sink = await startSmtpSink();
+  cleanups.push(() => sink.close());
+  return sink;
+}
+async function worker(config: BatonConfig, name: string, env: NodeJS.ProcessEnv = {}): Promise<TestWorker> {
+  const w = await startTestWorker(config, name, env);
+  cleanups.push(() => w.stop());
+  return w;
+}
+async function incident(w: TestWorker, options: Parameters<typeof startIncident>[1] = {}) {
+  const handle = await startIncident(w, options);
+  handles.push(handle);
+  return handle;
+}
+
+/** Polls until the Slack stand-in has seen `count` requests about the incident that pass `which`. */
+function slackRequests(
+  slack: SlackApi,
+  incidentId: string,
+  count: number,
+  which: (r: SlackRequest) => boolean = () => true,
+): Promise<SlackRequest[]> {
+  return eventually(() => {
+    const found = aboutIncident(slack.requests, incidentId).filter(which);
+    return found.length >= count ? found : undefined;
+  });
+}
+
+/** Polls until the SMTP server has accepted `count` messages about the incident that pass `which`. */
+function mails(
+  smtp: SmtpSink,
+  incidentId: string,
+  count: number,
+  which: (m: ReceivedMail) => boolean = () => true,
+): Promise<ReceivedMail[]> {
+  return eventually(() => {
+    const found = mailAbout(smtp.messages, incidentId).filter(which);
+    return found.length >= count ? found : undefined;
+  });
+}
+
+const ofKind =
+  (kind: string) =>
+  (entry: OutboxEntry): boolean =>
+    entry.notification.kind === kind;
+
+/**
+ * The record once `count` notify activities have completed and the workflow has handled
+ * their reports: whatever failures they carried are on the timeline by then.
+ */
+async function afterDeliveries(handle: IncidentHandle, count: number): Promise<IncidentState> {
+  await eventually(async () => {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const notifyScheduled = new Set(
+      events
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notify')
+        .map((e) => String(e.eventId)),
+    );
+    const completed = events.flatMap((e, index) =>
+      notifyScheduled.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)) ? [index] : [],
+    );
+    const last = completed[count - 1];
+    if (last === undefined) return undefined;
+    return events.slice(last).some((e) => e.workflowTaskCompletedEventAttributes) ? true : undefined;
+  });
+  return state(handle);
+}
+
+const failures = (s: IncidentState) =>
+  eventsOf(s, 'notification-failed').map((e) => ({ summary: e.summary, details: e.details }));
+
+describe('with Slack and email delivering', () => {
+  let slack: SlackApi;
+  let smtp: SmtpSink;
+  let w: TestWorker;
+  beforeAll(async () => {
+    slack = await slackApi({ token: BOT_TOKEN });
+    smtp = await smtpSink();
+    w = await worker(withChannels(slack, smtp), 'notify-ok', { SLACK_BOT_TOKEN: BOT_TOKEN });
+  });
+
+  it('pages alice by Slack DM, in the team channel and by email, and logs the delivery', async () => {
+    const handle = await incident(w);
+    const id = handle.workflowId;
+
+    const posted = await slackRequests(slack, id, 2);
+    expect(posted.map((r) => r.channel).sort()).toEqual([TEAM_CHANNEL, 'U01ALICE']);
+    for (const request of posted) {
+      expect(request).toMatchObject({
+        method: 'chat.postMessage',
+        httpMethod: 'POST',
+        token: BOT_TOKEN,
+        response: { ok: true },
+        metadata: { event_type: 'baton_incident', event_payload: { incident_id: id, kind: 'page' } },
+      });
+      expect(request.text).toContain(`*${PAGE_SUBJECT}*`);
+      expect(request.text).toContain('Acknowledge to take the incident.');
+    }
+
+    const [mail] = await mails(smtp, id, 1);
+    expect(mail?.to).toEqual(['alice@example.com']);
+    expect(mail?.from).toBe('baton@example.com');
+    expect(mail?.headers.from).toBe('Baton <baton@example.com>');
+    expect(mail?.subject).toBe(PAGE_SUBJECT);
+    expect(mail?.subject).toContain('SEV2');
+    expect(mail?.subject).toContain(TITLE);
+    expect(mail?.headers['x-baton-kind']).toBe('page');
+    expect(mail?.text).toContain('You are paged (round 1 of 1, step 1 of 3)');
+
+    const [entry] = await waitForOutbox(w, id, (entries) => entries.some(ofKind('page')));
+    expect(entry?.delivered).toBe(true);
+    expect(entry?.report.failed).toEqual([]);
+    expect(entry?.report.undelivered).toEqual([]);
+    expect(entry?.report.delivered).toEqual(
+      expect.arrayContaining([
+        { channel: 'slack', target: TEAM_CHANNEL },
+        { channel: 'slack', target: 'U01ALICE' },
+        { channel: 'email', target: 'alice@example.com' },
+      ]),
+    );
+    expect(entry?.report.delivered).toHaveLength(3);
+
+    // Nothing else went out, and nothing failed.
+    expect(aboutIncident(slack.requests, id)).toHaveLength(2);
+    expect(mailAbout(smtp.messages, id)).toHaveLength(1);
+    expect(failures(await afterDeliveries(handle, 1))).toEqual([]);
+  });
+
+  it('sends an approved external message only to the external subscribers, word for word', async () => {
+    const handle = await incident(w);
+    const id = handle.workflowId;
+    // The page goes out first; the external message is the next thing on the wire.
+    await mails(smtp, id, 1);
+    await slackRequests(slack, id, 2);
+
+    const message =
+      'Some card payments are failing since 10:02 UTC.\n' +
+      'We’re working with our payment provider to restore service — the next update follows within 30 minutes.';
+    await handle.executeUpdate(communicateUpdate, {
+      args: [{ ...by('dave'), audience: 'external', message }],
+    });
+
+    const [external] = await mails(smtp, id, 1, (m) => m.headers['x-baton-kind'] === 'external');
+    expect(external?.to).toEqual(['status-subscribers@example.com']);
+    expect(external?.subject).toBe('Service notice: payments');
+    expect(external?.text).toBe(message);
+    expect(external?.text).not.toMatch(/https?:\/\//);
+
+    const entries = await waitForOutbox(w, id, (e) => e.some(ofKind('external')));
+    const entry = entries.find(ofKind('external'));
+    expect(entry?.delivered).toBe(true);
+    expect(entry?.report).toEqual({
+      delivered: [{ channel: 'email', target: 'status-subscribers@example.com' }],
+      failed: [],
+      undelivered: [],
+    });
+
+    // Nobody else heard it: no Slack message, no other email.
+    const externalSlack = aboutIncident(slack.requests, id).filter(
+      (r) => r.metadata?.event_payload?.kind === 'external',
+    );
+    expect(externalSlack).toEqual([]);
+    const all = mailAbout(smtp.messages, id);
+    expect(all.filter((m) => m.headers['x-baton-kind'] === 'external')).toHaveLength(1);
+    expect(all.map((m) => m.to).flat()).toEqual(['alice@example.com', 'status-subscribers@example.com']);
+  });
+});
+
+describe('when Slack refuses the team channel', () => {
+  let slack: SlackApi;
+  let smtp: SmtpSink;
+  let w: TestWorker;
+  beforeAll(async () => {
+    slack = await slackApi({ token: BOT_TOKEN, failChannels: [TEAM_CHANNEL] });
+    smtp = await smtpSink();
+    const config = withChannels(slack, smtp, (input) => {
+      const steps = input.teams[0]?.escalation.steps;
+      if (steps?.[0]) steps[0].ackTimeout = '2s';
+    });
+    w = await worker(config, 'notify-slack-fails', { SLACK_BOT_TOKEN: BOT_TOKEN });
+  });
+
+  it('records the failure, still emails, and still pages bob when alice does not acknowledge', async () => {
+    const handle = await incident(w);
+    const id = handle.workflowId;
+
+    let s = await waitForEvents(handle, 'notification-failed');
+    expect(failures(s)[0]).toEqual({
+      summary: expect.stringContaining(`page to ${TEAM_CHANNEL} via slack failed`) as string,
+      details: {
+        kind: 'page',
+        channel: 'slack',
+        target: TEAM_CHANNEL,
+        error: expect.stringContaining('channel_not_found') as string,
+      },
+    });
+    expect(failures(s)[0]?.summary).toContain('channel_not_found');
+
+    // The rest of the page went out: alice's DM and her email.
+    const [dm] = await slackRequests(slack, id, 1, (r) => r.response.ok);
+    expect(dm?.channel).toBe('U01ALICE');
+    const [toAlice] = await mails(smtp, id, 1);
+    expect(toAlice).toMatchObject({ to: ['alice@example.com'], subject: PAGE_SUBJECT });
+
+    // Nobody acknowledged within alice's 2s: the timer paged bob regardless.
+    s = await waitForEvents(handle, 'paged', 2);
+    expect(eventsOf(s, 'paged').map((e) => e.details?.to)).toEqual([['alice'], ['bob']]);
+    const bobDm = await slackRequests(slack, id, 1, (r) => r.channel === 'U01BOB');
+    expect(bobDm[0]).toMatchObject({ token: BOT_TOKEN, response: { ok: true } });
+    const [toBob] = await mails(smtp, id, 1, (m) => m.to.includes('bob@example.com'));
+    expect(toBob).toMatchObject({ to: ['bob@example.com'], subject: PAGE_SUBJECT });
+    expect(toBob?.text).toContain('step 2 of 3');
+
+    // Bob's page hit the same dead channel; that is on the timeline too.
+    s = await waitForEvents(handle, 'notification-failed', 2);
+    expect(failures(s).map((f) => f.details)).toEqual([
+      expect.objectContaining({ target: TEAM_CHANNEL, channel: 'slack' }),
+      expect.objectContaining({ target: TEAM_CHANNEL, channel: 'slack' }),
+    ]);
+    const refused = aboutIncident(slack.requests, id).filter((r) => !r.response.ok);
+    expect(refused.map((r) => [r.channel, r.response.error])).toEqual([
+      [TEAM_CHANNEL, 'channel_not_found'],
+      [TEAM_CHANNEL, 'channel_not_found'],
+    ]);
+
+    const pages = await waitForOutbox(w, id, (e) => e.filter(ofKind('page')).length >= 2);
+    for (const entry of pages.filter(ofKind('page'))) {
+      expect(entry.delivered).toBe(true);
+      expect(entry.report.failed).toEqual([
+        {
+          channel: 'slack',
+          target: TEAM_CHANNEL,
+          error: expect.stringContaining('channel_not_found') as string,
+        },
+      ]);
+    }
+  });
+});
+
+describe('when the SMTP server is down', () => {
+  let slack: SlackApi;
+  let w: TestWorker;
+  beforeAll(async () => {
+    slack = await slackApi({ token: BOT_TOKEN });
+    // A server that was there and stopped: its port now refuses connections.
+    const stopped = await startSmtpSink();
+    await stopped.close();
+    w = await worker(withChannels(slack, stopped), 'notify-smtp-down', { SLACK_BOT_TOKEN: BOT_TOKEN });
+  });
+
+  it('records the email failure and still posts to Slack', async () => {
+    const handle = await incident(w);
+    const id = handle.workflowId;
+
+    const s = await waitForEvents(handle, 'notification-failed');
+    expect(failures(s)).toEqual([
+      {
+        summary: expect.stringContaining('page to alice@example.com via email failed') as string,
+        details: {
+          kind: 'page',
+          channel: 'email',
+          target: 'alice@example.com',
+          error: expect.stringMatching(/ECONNREFUSED/) as string,
+        },
+      },
+    ]);
+
+    const posted = await slackRequests(slack, id, 2);
+    expect(posted.map((r) => [r.channel, r.response.ok]).sort()).toEqual([
+      [TEAM_CHANNEL, true],
+      ['U01ALICE', true],
+    ]);
+
+    const [entry] = await waitForOutbox(w, id, (e) => e.some(ofKind('page')));
+    expect(entry?.delivered).toBe(true);
+    expect(entry?.report.delivered).toHaveLength(2);
+    expect(entry?.report.failed).toEqual([
+      {
+        channel: 'email',
+        target: 'alice@example.com',
+        error: expect.stringMatching(/ECONNREFUSED/) as string,
+      },
+    ]);
+  });
+});
+
+describe('with a wrong Slack token', () => {
+  let slack: SlackApi;
+  let smtp: SmtpSink;
+  let w: TestWorker;
+  beforeAll(async () => {
+    slack = await slackApi({ token: BOT_TOKEN });
+    smtp = await smtpSink();
+    w = await worker(withChannels(slack, smtp), 'notify-bad-token', { SLACK_BOT_TOKEN: 'xoxb-revoked' });
+  });
+
+  it('records invalid_auth for every Slack target and still emails', async () => {
+    const handle = await incident(w);
+    const id = handle.workflowId;
+
+    const s = await waitForEvents(handle, 'notification-failed', 2);
+    const recorded = failures(s);
+    expect(recorded.map((f) => f.details?.target).sort()).toEqual([TEAM_CHANNEL, 'U01ALICE']);
+    for (const failure of recorded) {
+      expect(failure.details).toMatchObject({ kind: 'page', channel: 'slack' });
+      expect(failure.details?.error).toContain('invalid_auth');
+      expect(failure.summary).toContain('invalid_auth');
+    }
+
+    // The stand-in saw the token the worker was given, and refused it.
+    const refused = await slackRequests(slack, id, 2);
+    for (const request of refused) {
+      expect(request).toMatchObject({
+        token: 'xoxb-revoked',
+        response: { ok: false, error: 'invalid_auth' },
+      });
+    }
+
+    const [mail] = await mails(smtp, id, 1);
+    expect(mail).toMatchObject({ to: ['alice@example.com'], subject: PAGE_SUBJECT });
+
+    const [entry] = await waitForOutbox(w, id, (e) => e.some(ofKind('page')));
+    expect(entry?.report.delivered).toEqual([{ channel: 'email', target: 'alice@example.com' }]);
+    expect(entry?.report.failed.map((f) => f.target).sort()).toEqual([TEAM_CHANNEL, 'U01ALICE']);
+  });
+});
+
+describe('without Slack or email configured', () => {
+  let w: TestWorker;
+  beforeAll(async () => {
+    w = await worker(withChannels(undefined, undefined), 'notify-none', {
+      // A token alone configures nothing: Slack needs notifications.slack too.
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+    });
+  });
+
+  it('writes the page to the outbox as undelivered, listing every target', async () => {
+    const handle = await incident(w);
+    const id = handle.workflowId;
+
+    const [entry] = await waitForOutbox(w, id, (e) => e.some(ofKind('page')));
+    expect(entry?.delivered).toBe(false);
+    expect(entry?.report.delivered).toEqual([]);
+    expect(entry?.report.failed).toEqual([]);
+    expect([...(entry?.report.undelivered ?? [])].sort()).toEqual([
+      'email:alice@example.com',
+      `slack:${TEAM_CHANNEL}`,
+      'slack:U01ALICE',
+    ]);
+    expect(entry?.notification).toMatchObject({ kind: 'page', subject: PAGE_SUBJECT });
+
+    // Undelivered is not failed: nothing on the timeline says a channel broke.
+    expect(failures(await afterDeliveries(handle, 1))).toEqual([]);
+  });
+});
