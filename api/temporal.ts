@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { BatonConfig } from '../config/schema';
 import type { Secrets } from '../config/secrets';
 import { temporalConnectionOptions } from '../config/temporal';
@@ -11,6 +11,10 @@ export function createTemporalClient(config: BatonConfig, secrets: Secrets): Cli
   const connection = Connection.lazy({
     ...temporalConnectionOptions(config, secrets),
     connectTimeout: 2_000,
+    // The SDK's default retries an unreachable server for about 20 s before failing, longer
+    // than Alertmanager waits for a webhook answer (10 s): it would never see the 503 and
+    // every request would hang. A few quick retries (about 1 s) still ride out a blip.
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }))],
   });
   return new Client({ connection, namespace: config.temporal.namespace });
 }

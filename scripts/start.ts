@@ -100,8 +100,25 @@ async function main(): Promise<void> {
     await devServer?.stop();
     console.log('Stopped.');
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  // Ctrl-C reaches this process twice (from the terminal and relayed by tsx and npm), so a
+  // repeated signal must not fall back to Node's default of dying mid-shutdown. A third
+  // one, while stopping, is someone insisting: stop the server and leave at once.
+  let signals = 0;
+  const onSignal = (signal: string): void => {
+    signals += 1;
+    if (signals >= 3 && stopping) {
+      console.error('Stopping at once.');
+      devServer?.process.kill('SIGKILL');
+      process.exit(130);
+    }
+    void stop(signal);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // Whatever ends this process, the development server must not outlive it.
+  process.on('exit', () => {
+    if (devServer && devServer.process.exitCode === null) devServer.process.kill('SIGKILL');
+  });
   // If the worker dies on its own, take everything down rather than run half a stack.
   workerRun.catch(async (err: unknown) => {
     console.error('The worker failed:', err);

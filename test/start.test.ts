@@ -263,7 +263,7 @@ describe('npm start (scripts/start.ts)', () => {
     }
   }
 
-  async function stopAndCheckNothingIsLeft(baton: Baton): Promise<void> {
+  async function stopAndCheckNothingIsLeft(baton: Baton, interrupts = 1): Promise<void> {
     if (existsSync('/proc')) {
       const commands = [...baton.descendants.values()];
       expect(
@@ -271,7 +271,10 @@ describe('npm start (scripts/start.ts)', () => {
         `the Temporal server runs below start.ts: ${commands.join('; ')}`,
       ).toBe(true);
     }
-    baton.child.kill('SIGINT');
+    for (let i = 0; i < interrupts; i += 1) {
+      if (i > 0) await sleep(100);
+      baton.child.kill('SIGINT');
+    }
     const { code, signal } = await waitForExit(baton, 60_000);
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(baton.stdout()).toContain('SIGINT: stopping Baton…');
@@ -367,7 +370,8 @@ describe('npm start (scripts/start.ts)', () => {
     expect(state.phase).toBe('triggered');
     expect(state.title).toBe('Checkout fails for some cards');
 
-    await stopAndCheckNothingIsLeft(baton);
+    // A terminal's Ctrl-C arrives twice (directly and relayed by npm and tsx): still a clean stop.
+    await stopAndCheckNothingIsLeft(baton, 2);
   });
 });
 
