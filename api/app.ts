@@ -30,8 +30,14 @@ function issuePath(instancePath: string | undefined, field: string): string {
 
 /** Builds the Fastify app from its dependencies; server.ts and scripts/start.ts only start it. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const logger = deps.logger;
   const app = Fastify({
-    logger: deps.logger ?? false,
+    // Fastify logs each request with its id; the redaction guards against a future
+    // serializer that would include headers (bearer tokens, webhook credentials).
+    logger:
+      logger && typeof logger === 'object'
+        ? { ...logger, redact: ['req.headers.authorization', 'req.headers.cookie'] }
+        : (logger ?? false),
     // Large Alertmanager groups fit; anything larger is refused with 413 before it is parsed.
     bodyLimit: 1024 * 1024,
   });

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const { config } = loadConfig();
   const secrets = loadSecrets(config);
   const temporal = createTemporalClient(config, secrets);
-  const app = await buildApp({ config, secrets, temporal, logger: { level: 'info' } });
+  const app = await buildApp({ config, secrets, temporal, logger: { level: config.api.logLevel } });
   const stop = (): void => {
     void app.close().then(() => temporal.connection.close());
   };

@@ -65,6 +65,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
   if (env.BATON_DATA_DIR) config.dataDir = env.BATON_DATA_DIR;
   // Containers need the API on every interface; the file's default is loopback only.
   if (env.HOST) config.api.host = env.HOST;
+  if (env.LOG_LEVEL) {
+    const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+    const level = levels.find((l) => l === env.LOG_LEVEL);
+    if (!level)
+      throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(', ')}, not "${env.LOG_LEVEL}"`);
+    config.api.logLevel = level;
+  }
   if (env.PORT !== undefined && env.PORT.trim() !== '') {
     const port = Number(env.PORT);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {

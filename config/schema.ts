@@ -140,9 +140,11 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(3000),
         publicUrl: z.url().optional(),
+        /** Every request is logged at info with its id; tokens and secrets never. */
+        logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         alertmanager: webhookAuth.optional(),
       })
-      .default({ host: '127.0.0.1', port: 3000 }),
+      .default({ host: '127.0.0.1', port: 3000, logLevel: 'info' }),
     notifications: z
       .strictObject({
         slack: z

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const workerRun = worker.run();
 
   const temporal = createTemporalClient(config, secrets);
-  const app = await buildApp({ config, secrets, temporal, logger: { level: 'warn' } });
+  const app = await buildApp({ config, secrets, temporal, logger: { level: config.api.logLevel } });
   const apiAddress = await app.listen({ host: config.api.host, port: config.api.port });
 
   console.log(
