@@ -59,7 +59,7 @@ import {
   waiveFollowUpSchema,
   waiveFollowUpUpdate,
 } from './messages';
-import type { Alert, IncidentPolicy, Notification } from './model';
+import { responderOf, runbookOf, type Alert, type IncidentPolicy, type Notification } from './model';
 import { notices } from './notices';
 import { checkActor, checkNotClosed, isOpen, rules, type Refusal } from './rules';
 import {
@@ -99,6 +99,15 @@ const { writeIncidentRecord } = proxyActivities<Activities>({
 const HISTORY_LIMIT = 8_000;
 /** How many request ids are remembered for de-duplication. */
 const REMEMBERED_REQUESTS = 1_000;
+const REMEMBERED_ALERT_KEYS = 10_000;
+const MAX_ALERTS = 500;
+/**
+ * Temporal refuses payloads over 2 MB and a worker's reply over 4 MB, and the record travels
+ * whole, several times in one reply (query answers, update results, the documentation
+ * activity, continue-as-new). Past this size free text is refused; the steps that close an
+ * incident stay open and are bounded by their schemas.
+ */
+const RECORD_BUDGET_CHARS = 500_000;
 const SYSTEM = 'baton';
 
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentState> {
@@ -263,7 +272,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   defineStep(
     assessUpdate,
     assessSchema,
-    () => rules.assess(state),
+    () => rules.assess(state) ?? withinBudget(),
     (m) => {
       const previous = state.severity;
       state.severity = m.severity;
@@ -291,7 +300,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   defineStep(
     recordActionUpdate,
     recordActionSchema,
-    () => rules.recordAction(state),
+    () => rules.recordAction(state) ?? withinBudget(),
     (m) => {
       if (state.phase === 'acknowledged' || state.phase === 'assessed') state.phase = 'mitigating';
       state.actions.push({
@@ -337,11 +346,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         'handover-package',
         SYSTEM,
         `handover package sent to ${policy.team.level3Channel} and ${targets.join(', ')}`,
-        {
-          channel: policy.team.level3Channel,
-          to: targets,
-          package: pkg,
-        },
+        // The package itself went out with the notification and is rebuilt in the record;
+        // a copy here would double the incident's size with every escalation.
+        { channel: policy.team.level3Channel, to: targets, characters: pkg.length },
       );
       send(notices.handoverPackage(state, policy, pkg, targets));
       record('handover-meeting', SYSTEM, `handover meeting called for ${state.handover.meetingAt}`, {
@@ -374,7 +381,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   defineStep(
     communicateUpdate,
     communicateSchema,
-    (m) => rules.communicate(state, policy, m.actor, m.audience),
+    (m) => rules.communicate(state, policy, m.actor, m.audience) ?? withinBudget(),
     (m) => {
       const at = now();
       const external = m.audience === 'external';
@@ -580,9 +587,13 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       return;
     }
     if (state.phase === 'closed') return;
+    if (recordFull()) {
+      log.warn('note dropped: the incident record is at its size limit', { actor: input.actor });
+      return;
+    }
     rememberRequest(input.requestId, 'addNote');
     state.notes.push({ by: input.actor, at: now(), text: input.text, source: input.source });
-    record('note', input.actor, input.text, { source: input.source });
+    record('note', input.actor, excerpt(input.text), { source: input.source });
   });
 
   setHandler(stateQuery, () => state);
@@ -604,9 +615,18 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       const key = `${alert.fingerprint}|${alert.status}|${alert.startsAt}`;
       if (seenAlerts.has(key)) continue;
       seenAlerts.add(key);
+      if (seenAlerts.size > REMEMBERED_ALERT_KEYS) {
+        const oldest = seenAlerts.values().next().value;
+        if (oldest !== undefined) seenAlerts.delete(oldest);
+      }
       const index = state.alerts.findIndex((a) => a.fingerprint === alert.fingerprint);
       if (index >= 0) state.alerts[index] = alert;
-      else state.alerts.push(alert);
+      else if (state.alerts.length < MAX_ALERTS) state.alerts.push(alert);
+      else {
+        // A group of thousands of alerts is one problem; the record keeps the first ones.
+        state.alertsOmitted = (state.alertsOmitted ?? 0) + 1;
+        continue;
+      }
       fresh.push(alert);
     }
     return fresh;
@@ -615,7 +635,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   function addRunbooks(alerts: Alert[]): void {
     for (const alert of alerts) {
       const name = alert.labels.alertname;
-      const runbook = name ? policy.runbooks[name] : undefined;
+      const runbook = name ? runbookOf(policy, name) : undefined;
       if (name && runbook && !state.runbooks.some((r) => r.alertname === name)) {
         state.runbooks.push({ alertname: name, url: runbook.url, steps: runbook.steps });
       }
@@ -698,8 +718,21 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     item.doneBy = actor;
   }
 
+  function recordFull(): boolean {
+    return JSON.stringify(state).length > RECORD_BUDGET_CHARS;
+  }
+
+  function withinBudget(): Refusal | undefined {
+    return recordFull()
+      ? {
+          type: RefusalType.invalidMove,
+          message: `the incident record has reached its size limit (${RECORD_BUDGET_CHARS / 1_000} kB); link long material instead of pasting it`,
+        }
+      : undefined;
+  }
+
   function nameOf(id: string): string {
-    return policy.responders[id]?.name ?? id;
+    return responderOf(policy, id)?.name ?? id;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1103,6 +1136,11 @@ function openIncident(input: IncidentInput): IncidentState {
 function triggeredSummary(input: IncidentInput): string {
   if (input.origin.kind === 'manual') return `declared by ${input.origin.declaredBy}: ${input.title}`;
   return `${input.alerts?.length ?? 0} alert(s) from ${input.origin.receiver}: ${input.title}`;
+}
+
+/** The timeline gives the gist; the full text stays where it belongs (notes, actions). */
+function excerpt(text: string, max = 200): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function alertName(alert: Alert): string {

@@ -78,10 +78,10 @@ export const actionItemSchema = z.strictObject({
 });
 export const recordLessonsSchema = z.strictObject({
   ...envelope,
-  lessons: z.array(text(4000)).min(1).max(100),
+  lessons: z.array(text(2000)).min(1).max(50),
   /** Changes to the support process that the lessons call for. */
-  processImprovements: z.array(text(4000)).max(100).default([]),
-  actionItems: z.array(actionItemSchema).max(100).default([]),
+  processImprovements: z.array(text(2000)).max(50).default([]),
+  actionItems: z.array(actionItemSchema).max(50).default([]),
 });
 export const completeActionItemSchema = z.strictObject({
   ...envelope,
@@ -91,7 +91,7 @@ export const completeActionItemSchema = z.strictObject({
 export const recordTrainingSchema = z.strictObject({
   ...envelope,
   date: isoDate,
-  attendees: z.array(text(100)).min(1).max(500),
+  attendees: z.array(text(100)).min(1).max(300),
   material: text(10_000),
 });
 export const waiveFollowUpSchema = z.strictObject({

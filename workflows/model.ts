@@ -24,6 +24,9 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
+/** Phases in which the incident is still being worked on (before resolution). */
+export const OPEN_PHASES: readonly Phase[] = PHASES.slice(0, PHASES.indexOf('resolved'));
+
 export const AUTO_RESOLVE_POLICIES = ['never', 'unacknowledged-only', 'always'] as const;
 export type AutoResolvePolicy = (typeof AUTO_RESOLVE_POLICIES)[number];
 
@@ -92,6 +95,18 @@ export interface IncidentPolicy {
     external: { email: string[]; approvers: string[] };
   };
   runbooks: Record<string, Runbook>;
+}
+
+/**
+ * Lookups by names that come from outside (actors, alert names) must not reach
+ * Object.prototype: "constructor" is neither a responder nor a runbook.
+ */
+export function responderOf(policy: IncidentPolicy, id: string): ResponderSnapshot | undefined {
+  return Object.hasOwn(policy.responders, id) ? policy.responders[id] : undefined;
+}
+
+export function runbookOf(policy: IncidentPolicy, alertname: string): Runbook | undefined {
+  return Object.hasOwn(policy.runbooks, alertname) ? policy.runbooks[alertname] : undefined;
 }
 
 export interface Alert {

@@ -3,7 +3,7 @@
  * the workflow queues them, and the notification activities deliver them.
  */
 import { formatDuration } from '../config/duration';
-import type { IncidentPolicy, Notification, ResponderSnapshot } from './model';
+import { responderOf, type IncidentPolicy, type Notification, type ResponderSnapshot } from './model';
 import type { FollowUp, IncidentState } from './state';
 
 type Audience = Pick<Notification, 'responders' | 'slackChannels' | 'emails'>;
@@ -12,7 +12,7 @@ export function people(policy: IncidentPolicy, ids: readonly string[]): Responde
   const seen = new Set<string>();
   const result: ResponderSnapshot[] = [];
   for (const id of ids) {
-    const responder = policy.responders[id];
+    const responder = responderOf(policy, id);
     if (responder && !seen.has(id)) {
       seen.add(id);
       result.push(responder);
@@ -98,7 +98,7 @@ export const notices = {
   },
 
   acknowledged(state: IncidentState, policy: IncidentPolicy): Notification {
-    const who = policy.responders[state.acknowledgedBy ?? '']?.name ?? state.acknowledgedBy;
+    const who = responderOf(policy, state.acknowledgedBy ?? '')?.name ?? state.acknowledgedBy;
     return notice(state, 'update', 'Acknowledged', `${who} acknowledged and holds the incident.`, {
       responders: people(
         policy,
@@ -237,11 +237,17 @@ export const notices = {
   },
 
   internalUpdate(state: IncidentState, policy: IncidentPolicy, message: string, by: string): Notification {
-    return notice(state, 'update', 'Incident update', `${message}\n— ${policy.responders[by]?.name ?? by}`, {
-      responders: people(policy, policy.managers),
-      slackChannels: [policy.team.channel, ...stakeholderChannels(policy)],
-      emails: stakeholderEmails(policy),
-    });
+    return notice(
+      state,
+      'update',
+      'Incident update',
+      `${message}\n— ${responderOf(policy, by)?.name ?? by}`,
+      {
+        responders: people(policy, policy.managers),
+        slackChannels: [policy.team.channel, ...stakeholderChannels(policy)],
+        emails: stakeholderEmails(policy),
+      },
+    );
   },
 
   externalUpdate(state: IncidentState, policy: IncidentPolicy, message: string): Notification {

@@ -3,7 +3,7 @@
  * incident record: each returns a refusal, or undefined when the move is allowed. The
  * workflow's update validators call these, so a refused request never reaches the record.
  */
-import type { IncidentPolicy, Level, Phase } from './model';
+import { OPEN_PHASES, responderOf, type IncidentPolicy, type Level } from './model';
 import { RefusalType } from './messages';
 import type { IncidentState } from './state';
 
@@ -11,15 +11,6 @@ export interface Refusal {
   type: RefusalType;
   message: string;
 }
-
-const OPEN_PHASES: readonly Phase[] = [
-  'triggered',
-  'acknowledged',
-  'assessed',
-  'mitigating',
-  'escalated',
-  'collaborating',
-];
 
 export function isOpen(state: IncidentState): boolean {
   return OPEN_PHASES.includes(state.phase);
@@ -36,7 +27,7 @@ const LEVEL_NAMES: Record<Level, string> = {
 
 /** The actor must be a responder the incident's policy knows. */
 export function checkActor(policy: IncidentPolicy, actor: string): Refusal | undefined {
-  if (!policy.responders[actor]) {
+  if (!responderOf(policy, actor)) {
     return {
       type: RefusalType.unknownActor,
       message: `"${actor}" is not a responder in this incident's configuration`,
@@ -56,10 +47,13 @@ function requireLevel(
   allowed: readonly Level[],
   what: string,
 ): Refusal | undefined {
-  const level = policy.responders[actor]?.level;
-  if (level && !allowed.includes(level)) {
+  const level = responderOf(policy, actor)?.level;
+  // An actor the policy does not know may do nothing, whatever checkActor said.
+  if (!level || !allowed.includes(level)) {
     const who = allowed.map((l) => LEVEL_NAMES[l]).join(' or ');
-    return forbid(`only ${who} can ${what}; ${actor} is ${LEVEL_NAMES[level]}`);
+    return forbid(
+      `only ${who} can ${what}; ${actor} is ${level ? LEVEL_NAMES[level] : 'not a known responder'}`,
+    );
   }
   return undefined;
 }
@@ -160,7 +154,7 @@ export const rules = {
     const refusal =
       postIncident(state, 'record lessons learned') ?? openFollowUp(state, 'lessons', 'lessons learned');
     if (refusal) return refusal;
-    const unknown = owners.filter((owner) => !policy.responders[owner]);
+    const unknown = owners.filter((owner) => !responderOf(policy, owner));
     if (unknown.length > 0) {
       return {
         type: RefusalType.invalidInput,

@@ -150,6 +150,8 @@ export interface IncidentState {
   origin: IncidentOrigin;
   openedAt: string;
   alerts: Alert[];
+  /** Alerts beyond the record's limit, counted but not kept. */
+  alertsOmitted?: number;
   runbooks: { alertname: string; url: string; steps: string[] }[];
   acknowledgedBy?: string;
   acknowledgedAt?: string;
