@@ -21,6 +21,8 @@ export interface AppDeps {
   secrets: Secrets;
   temporal: Client;
   logger?: FastifyServerOptions['logger'];
+  /** How long a step or read may wait for the incident's workflow (tests shorten it). */
+  answerWithinMs?: number;
 }
 
 function issuePath(instancePath: string | undefined, field: string): string {
@@ -91,7 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const incidents = new IncidentService(deps.temporal, deps.config);
+  const incidents = new IncidentService(deps.temporal, deps.config, deps.answerWithinMs);
   await app.register(healthRoutes(deps.temporal));
   await app.register(alertmanagerRoutes({ secrets: deps.secrets, incidents }));
   await app.register(incidentRoutes({ secrets: deps.secrets, incidents }));

@@ -1,4 +1,9 @@
-import { ServiceError, WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
+import {
+  ServiceError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcServiceError,
+} from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { RefusalType } from '../workflows/messages';
 
@@ -34,6 +39,11 @@ function grpcCode(err: unknown): number | undefined {
   return undefined;
 }
 
+/** A call that ran out of the time the API gave it (the server is up; nobody answered). */
+export function isDeadlineExceeded(err: unknown): boolean {
+  return grpcCode(err) === 4;
+}
+
 export function isTemporalUnavailable(err: unknown): boolean {
   const code = grpcCode(err);
   if (code !== undefined) return UNAVAILABLE_CODES.has(code);
@@ -51,6 +61,13 @@ export function fromTemporal(err: unknown, incidentId?: string): unknown {
     const type = err.cause.type as RefusalType | undefined;
     const status = type ? REFUSAL_STATUS[type] : undefined;
     if (status) return new HttpError(status, err.cause.message, type);
+  }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new HttpError(
+      504,
+      'the incident did not answer in time (is a Baton worker running?); the step may still be applied: retry with the same Idempotency-Key',
+      'Timeout',
+    );
   }
   if (err instanceof WorkflowNotFoundError || grpcCode(err) === NOT_FOUND) {
     return new HttpError(404, `no incident "${incidentId ?? '?'}"`, 'NotFound');

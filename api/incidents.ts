@@ -14,7 +14,7 @@ import {
   incidentTeamKey,
 } from '../workflows/search-attributes';
 import type { IncidentInput, IncidentState } from '../workflows/state';
-import { fromTemporal, HttpError } from './errors';
+import { fromTemporal, HttpError, isDeadlineExceeded } from './errors';
 
 export interface AlertGroup {
   receiver: string;
@@ -40,6 +40,12 @@ export interface IncidentSummary {
   closedAt?: string;
 }
 
+/**
+ * How long a person waits for a step or a read before the API gives up: without a worker
+ * (or with one failing the incident's workflow task) Temporal would keep the call open.
+ */
+const ANSWER_WITHIN_MS = 15_000;
+
 function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 24);
 }
@@ -59,6 +65,7 @@ export class IncidentService {
   constructor(
     private readonly client: Client,
     private readonly config: BatonConfig,
+    private readonly answerWithinMs = ANSWER_WITHIN_MS,
   ) {}
 
   private get taskQueue(): string {
@@ -132,11 +139,17 @@ export class IncidentService {
    */
   async ingestAlertGroup(group: AlertGroup): Promise<{ incidentId: string } | undefined> {
     const workflowId = alertGroupWorkflowId(group.receiver, group.groupKey);
-    const firing = group.alerts.filter((a) => a.status === 'firing');
+    let firing = group.alerts.filter((a) => a.status === 'firing');
     const resolved = group.alerts.filter((a) => a.status === 'resolved');
     // Alertmanager numbers nothing; the content itself identifies a re-send.
     const requestId = `am-${digest(JSON.stringify(group.alerts.map((a) => [a.fingerprint, a.status, a.startsAt])))}`;
     try {
+      const fresh = await this.notSeenByClosedIncident(workflowId, firing);
+      if (firing.length > 0 && fresh.length === 0) {
+        // Alertmanager re-sending alerts the closed incident already had: nothing new.
+        return undefined;
+      }
+      firing = fresh;
       if (firing.length > 0) {
         const labels = { ...(firing[0]?.labels ?? {}), ...group.commonLabels };
         const route = routeFor(this.config, labels);
@@ -187,6 +200,27 @@ export class IncidentService {
     return { incidentId: workflowId };
   }
 
+  /**
+   * Alertmanager keeps re-sending a firing alert on every repeat_interval. Once the group's
+   * incident is closed, a re-send of an alert it already had must not open another one;
+   * only alerts that fired anew (new fingerprint or start time) do.
+   */
+  private async notSeenByClosedIncident(workflowId: string, firing: Alert[]): Promise<Alert[]> {
+    if (firing.length === 0) return firing;
+    let status: string;
+    try {
+      status = (await this.client.workflow.getHandle(workflowId).describe()).status.name;
+    } catch (err) {
+      const mapped = fromTemporal(err, workflowId);
+      if (mapped instanceof HttpError && mapped.statusCode === 404) return firing;
+      throw mapped;
+    }
+    if (status !== 'COMPLETED') return firing;
+    const closed = await this.client.workflow.getHandle<typeof incidentWorkflow>(workflowId).result();
+    const known = new Set(closed.alerts.map((a) => `${a.fingerprint}|${a.startsAt}`));
+    return firing.filter((a) => !known.has(`${a.fingerprint}|${a.startsAt}`));
+  }
+
   async list(filter: {
     status?: string;
     severity?: string;
@@ -195,7 +229,8 @@ export class IncidentService {
     assignee?: string;
     limit: number;
   }): Promise<IncidentSummary[]> {
-    const clauses = [`WorkflowType = 'incidentWorkflow'`];
+    // A long incident continues as new; only its latest run speaks for it.
+    const clauses = [`WorkflowType = 'incidentWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
     // Values were checked to be plain words before they reach this query.
     if (filter.status) clauses.push(`${incidentStatusKey.name} = '${filter.status}'`);
     if (filter.severity) clauses.push(`${incidentSeverityKey.name} = '${filter.severity}'`);
@@ -230,8 +265,17 @@ export class IncidentService {
 
   async get(id: string): Promise<IncidentState> {
     try {
-      return await this.client.workflow.getHandle(id).query(stateQuery);
+      return await this.client.withDeadline(Date.now() + this.answerWithinMs, () =>
+        this.client.workflow.getHandle(id).query(stateQuery),
+      );
     } catch (err) {
+      if (isDeadlineExceeded(err)) {
+        throw new HttpError(
+          504,
+          'the incident did not answer in time (is a Baton worker running?)',
+          'Timeout',
+        );
+      }
       throw fromTemporal(err, id);
     }
   }
@@ -243,9 +287,12 @@ export class IncidentService {
     arg: TArg & { requestId: string },
   ): Promise<IncidentState> {
     try {
-      return await this.client.workflow
-        .getHandle(id)
-        .executeUpdate(update, { args: [arg], updateId: arg.requestId });
+      // The update id names the step too: Temporal answers a repeated update id with the
+      // first result, so a key reused for another step must reach the workflow to be refused.
+      const updateId = `${update.name}:${arg.requestId}`;
+      return await this.client.withDeadline(Date.now() + this.answerWithinMs, () =>
+        this.client.workflow.getHandle(id).executeUpdate(update, { args: [arg], updateId }),
+      );
     } catch (err) {
       const mapped = fromTemporal(err, id);
       if (mapped instanceof HttpError && mapped.statusCode === 404) throw await this.closedOrMissing(id);

@@ -134,4 +134,5 @@ export const stepResponses = {
   404: errorResponse,
   409: errorResponse,
   503: errorResponse,
+  504: errorResponse,
 };

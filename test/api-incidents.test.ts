@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentState } from '../workflows/state';
-import { auth, buildTestApp } from './support/app';
+import { buildApp } from '../api/app';
+import { loadSecrets } from '../config/secrets';
+import { auth, buildTestApp, TOKEN_ENV, TOKENS } from './support/app';
 import { testConfig } from './support/config';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
 
@@ -297,5 +299,113 @@ describe('the incident API', () => {
     );
     const page = await app.inject({ method: 'GET', url: '/docs' });
     expect([200, 302]).toContain(page.statusCode);
+  });
+});
+
+describe('the incident API when things go sideways', () => {
+  it('refuses an Idempotency-Key reused for a different step, and accepts a long key', async () => {
+    const id = await declare('Key reuse');
+    const key = { 'idempotency-key': 'k'.repeat(199) };
+    expect((await post(id, 'acknowledge', 'alice', {}, key)).statusCode).toBe(200);
+    expect((await post(id, 'acknowledge', 'alice', {}, key)).statusCode).toBe(200);
+    const reused = await post(id, 'resolve', 'alice', { summary: 'done' }, key);
+    expect(reused.statusCode).toBe(400);
+    expect(reused.json<{ error: string }>().error).toMatch(/already used for acknowledge/);
+    const s = (
+      await app.inject({ method: 'GET', url: `/api/v1/incidents/${id}`, headers: auth('alice') })
+    ).json<IncidentState>();
+    expect(s.phase).toBe('acknowledged');
+  });
+
+  it('answers 504 instead of hanging when no worker runs the incident', async () => {
+    const orphanApp = await buildApp({
+      config: { ...w.config, temporal: { ...w.config.temporal, taskQueue: `nobody-polls-${Date.now()}` } },
+      secrets: loadSecrets(w.config, TOKEN_ENV),
+      temporal: w.client,
+      answerWithinMs: 1_500,
+    });
+    try {
+      const declared = await orphanApp.inject({
+        method: 'POST',
+        url: '/api/v1/incidents',
+        headers: auth('alice'),
+        payload: { title: 'Nobody home', service: 'payments' },
+      });
+      expect(declared.statusCode).toBe(201);
+      const id = declared.json<{ id: string }>().id;
+      const step = await orphanApp.inject({
+        method: 'POST',
+        url: `/api/v1/incidents/${id}/acknowledge`,
+        headers: auth('alice'),
+        payload: {},
+      });
+      expect(step.statusCode).toBe(504);
+      expect(step.json<{ error: string }>().error).toMatch(/worker/);
+      const read = await orphanApp.inject({
+        method: 'GET',
+        url: `/api/v1/incidents/${id}`,
+        headers: auth('alice'),
+      });
+      expect(read.statusCode).toBe(504);
+      await w.client.workflow.getHandle(id).terminate('test finished');
+    } finally {
+      await orphanApp.close();
+    }
+  });
+
+  it('opens no second incident when Alertmanager re-sends alerts of a closed one, but does for a new firing', async () => {
+    const receiver = `resend-${Date.now()}`;
+    const payload = (startsAt: string) => ({
+      version: '4',
+      status: 'firing',
+      receiver,
+      groupKey: `{}:{alertname="HighLatency"}`,
+      groupLabels: { alertname: 'HighLatency' },
+      commonLabels: { alertname: 'HighLatency', service: 'payments' },
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager.example',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'HighLatency', service: 'payments' },
+          annotations: {},
+          startsAt,
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: 'http://prometheus.example/graph',
+          fingerprint: 'resend-fp',
+        },
+      ],
+    });
+    const webhook = (body: object) =>
+      app.inject({
+        method: 'POST',
+        url: '/webhooks/alertmanager',
+        headers: { authorization: `Bearer ${TOKENS.webhook}` },
+        payload: body,
+      });
+
+    const first = await webhook(payload('2026-11-26T10:00:00Z'));
+    expect(first.statusCode).toBe(202);
+    const [id] = first.json<{ incidents: string[] }>().incidents;
+    if (!id) throw new Error('no incident');
+    await post(id, 'acknowledge', 'alice', {});
+    await post(id, 'resolve', 'alice', { summary: 'fixed' });
+    for (const followUpId of ['report', 'lessons', 'training']) {
+      expect((await post(id, 'waivers', 'dave', { followUpId, reason: 'test' })).statusCode).toBe(200);
+    }
+    await eventually(async () =>
+      (await w.client.workflow.getHandle(id).describe()).status.name === 'COMPLETED' ? true : undefined,
+    );
+
+    const resent = await webhook(payload('2026-11-26T10:00:00Z'));
+    expect(resent.statusCode).toBe(202);
+    expect(resent.json<{ incidents: string[] }>().incidents).toEqual([]);
+    expect((await w.client.workflow.getHandle(id).describe()).status.name).toBe('COMPLETED');
+
+    const again = await webhook(payload('2026-11-26T11:00:00Z'));
+    expect(again.json<{ incidents: string[] }>().incidents).toEqual([id]);
+    const reopened = await w.client.workflow.getHandle(id).describe();
+    expect(reopened.status.name).toBe('RUNNING');
+    await w.client.workflow.getHandle(id).terminate('test finished');
   });
 });

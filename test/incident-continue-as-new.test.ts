@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { IncidentService } from '../api/incidents';
 import { policyFor, teamById } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
@@ -117,6 +118,15 @@ describe('a long incident', () => {
     }, 30_000);
     expect(paged.actor).toBe('baton');
     expect(Date.parse(paged.at)).toBeGreaterThan(moved.startTime.getTime());
+
+    // The incident list shows the incident once, as its latest run, not each run it went through.
+    const listed = await eventually(async () => {
+      const rows = await new IncidentService(client, config).list({ limit: 50 });
+      const mine = rows.filter((r) => r.id === handle.workflowId);
+      return mine.length > 0 ? mine : undefined;
+    });
+    expect(listed).toHaveLength(1);
+    expect(listed[0]?.closedAt).toBeUndefined();
 
     const acknowledged = await latest.executeUpdate(acknowledgeUpdate, {
       args: [{ actor: 'bob', requestId: 'ack' }],

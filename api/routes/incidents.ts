@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z, type ZodType } from 'zod';
@@ -50,7 +50,11 @@ function toView(state: IncidentState): z.output<typeof incidentState> {
 /** The request id a step carries: the client's Idempotency-Key (per person), or a fresh one. */
 function requestIdOf(request: FastifyRequest, actor: string): string {
   const key = request.headers['idempotency-key'];
-  return typeof key === 'string' && key.length > 0 ? `api:${actor}:${key}` : `api:${randomUUID()}`;
+  // Hashed so any key the header allows fits the workflow's request id, and per person so
+  // two people's keys never collide.
+  return typeof key === 'string' && key.trim().length > 0
+    ? `api:${actor}:${createHash('sha256').update(key.trim()).digest('hex').slice(0, 32)}`
+    : `api:${randomUUID()}`;
 }
 
 interface Step {
@@ -130,7 +134,13 @@ export const incidentRoutes =
           summary: 'One incident, as its workflow knows it',
           tags: ['incidents'],
           params: incidentParams,
-          response: { 200: incidentState, 401: errorResponse, 404: errorResponse, 503: errorResponse },
+          response: {
+            200: incidentState,
+            401: errorResponse,
+            404: errorResponse,
+            503: errorResponse,
+            504: errorResponse,
+          },
         },
       },
       async (request) => toView(await incidents.get(request.params.id)),
