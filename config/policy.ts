@@ -23,6 +23,22 @@ export function teamById(config: BatonConfig, teamId: string): TeamConfig {
   return team;
 }
 
+/**
+ * The managers an incident reaches when nobody answers: those the team's own policy names
+ * (in its paging steps, Level 3 steps, approvers or overdue list), else every manager.
+ */
+function teamManagers(config: BatonConfig, team: TeamConfig): string[] {
+  const all = config.responders.filter((r) => r.level === 'manager').map((r) => r.id);
+  const named = new Set([
+    ...team.escalation.steps.flatMap((s) => s.notify),
+    ...team.level3.flatMap((s) => s.notify),
+    ...team.stakeholders.external.approvers,
+    ...config.followUps.overdueNotify,
+  ]);
+  const own = all.filter((id) => named.has(id));
+  return own.length > 0 ? own : all;
+}
+
 /** The snapshot of rules an incident carries for its whole life. */
 export function policyFor(config: BatonConfig, team: TeamConfig): IncidentPolicy {
   const responders: Record<string, ResponderSnapshot> = {};
@@ -53,7 +69,7 @@ export function policyFor(config: BatonConfig, team: TeamConfig): IncidentPolicy
       repeat: team.escalation.repeat,
     },
     level3: team.level3.map((s) => ({ notify: s.notify, acceptTimeoutMs: s.acceptTimeout })),
-    managers: config.responders.filter((r) => r.level === 'manager').map((r) => r.id),
+    managers: teamManagers(config, team),
     responders,
     severities: {
       SEV1: severity(config.severities.SEV1),

@@ -4,12 +4,22 @@ import { AUTO_RESOLVE_POLICIES, LEVELS, SEVERITIES } from '../workflows/model';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, "-" and "_" only');
 
+// Past this, dates computed from a duration stop being representable (and no process waits so long).
+const MAX_DURATION_MS = 366 * 86_400_000;
+
 const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
     ctx.addIssue({
       code: 'custom',
       message: `"${text}" is not a duration; write it like 30s, 5m, 1h30m or 2d`,
+    });
+    return z.NEVER;
+  }
+  if (ms > MAX_DURATION_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${text}" is longer than a year; no incident timer waits that long`,
     });
     return z.NEVER;
   }

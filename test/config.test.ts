@@ -568,4 +568,27 @@ describe('routing and policy', () => {
     expect(policyFor(config, teamById(config, 'payments')).team.name).toBe('payments');
     expect(() => teamById(config, 'nope')).toThrow('unknown team "nope"');
   });
+
+  it("pages only the managers a team's policy names, or every manager when it names none", () => {
+    const config = testConfig((c) => {
+      c.responders.push({ id: 'fiona', name: 'Fiona Lee', level: 'manager', email: 'fiona@example.com' });
+      c.teams.push({
+        id: 'search',
+        slack: { channel: '#search', level3Channel: '#search-l3' },
+        escalation: { steps: [{ notify: ['bob'], ackTimeout: '5m' }] },
+        level3: [{ notify: ['carol'], acceptTimeout: '5m' }],
+      });
+      c.followUps.overdueNotify = ['bob'];
+    });
+    expect(policyFor(config, teamById(config, 'payments')).managers).toEqual(['dave']);
+    expect(policyFor(config, teamById(config, 'search')).managers).toEqual(['dave', 'fiona']);
+  });
+
+  it('refuses a duration longer than a year', () => {
+    expect(() =>
+      testConfig((c) => {
+        c.followUps.trainingDue = '400d';
+      }),
+    ).toThrow('followUps.trainingDue: "400d" is longer than a year');
+  });
 });
