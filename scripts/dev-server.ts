@@ -79,9 +79,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     detached: true,
   });
   let exited = false;
+  // Detached, it would outlive us: whatever ends this process (an error, process.exit, a
+  // failed start-up) takes the server with it. A signal's default action skips this, so
+  // callers handle SIGINT and SIGTERM and stop() the server.
+  const killOnExit = (): void => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  process.on('exit', killOnExit);
   const exit = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
       exited = true;
+      process.off('exit', killOnExit);
       resolve(code);
     }),
   );

@@ -4,7 +4,9 @@
  */
 import net from 'node:net';
 import path from 'node:path';
-import { Runtime } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app';
 import { createTemporalClient } from '../api/temporal';
 import { ConfigError, loadConfig } from '../config/load';
@@ -24,9 +26,36 @@ function portInUse(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** Why a server could not listen on host:port right now (what app.listen will try), if it could not. */
+function cannotListen(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+  });
+}
+
+function apiPortInUse(host: string, port: number, file: string): ConfigError {
+  return new ConfigError(
+    `port ${port} on ${host}, where the Baton API should listen, is already in use (another Baton ` +
+      `may be running). Stop whatever holds the port, or start with PORT=<another port> npm start ` +
+      `(or change api.port in ${file}).`,
+  );
+}
+
 function splitAddress(address: string): { host: string; port: number } {
   const index = address.lastIndexOf(':');
   return { host: address.slice(0, index).replace(/^\[|\]$/g, ''), port: Number(address.slice(index + 1)) };
+}
+
+/** Start-up was asked to stop (Ctrl-C, or a part failed) and has stopped what it had started. */
+class StartupAborted extends Error {
+  constructor(
+    readonly reason: string,
+    readonly exitCode: number,
+  ) {
+    super(`start-up aborted: ${reason}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -38,10 +67,15 @@ async function main(): Promise<void> {
   // The SDK would stop the worker on its own on SIGINT; this script stops everything in order instead.
   Runtime.install({ shutdownSignals: [] });
 
-  let devServer: DevServer | undefined;
-  if (!process.env.TEMPORAL_ADDRESS) {
-    const { host, port } = splitAddress(config.temporal.address);
-    const uiPort = Number(new URL(config.temporal.uiUrl).port || 8233);
+  // Refuse taken ports before starting anything, with a message that says what to do.
+  const temporalServer = process.env.TEMPORAL_ADDRESS
+    ? undefined
+    : {
+        ...splitAddress(config.temporal.address),
+        uiPort: Number(new URL(config.temporal.uiUrl).port || 8233),
+      };
+  if (temporalServer) {
+    const { host, port, uiPort } = temporalServer;
     for (const p of [port, uiPort]) {
       if (await portInUse(host, p)) {
         throw new ConfigError(
@@ -51,33 +85,155 @@ async function main(): Promise<void> {
         );
       }
     }
-    const cli = await ensureTemporalCli();
-    console.log('Starting the Temporal development server…');
-    devServer = await startDevServer({
-      cli,
-      ip: host,
-      port,
-      uiPort,
-      dbFile: path.join(dataDir, 'temporal.db'),
-      namespace: config.temporal.namespace,
-    });
   }
+  if (config.api.port !== 0) {
+    const err = await cannotListen(config.api.host, config.api.port);
+    if (err?.code === 'EADDRINUSE') throw apiPortInUse(config.api.host, config.api.port, file);
+    if (err) {
+      throw new ConfigError(
+        `the Baton API cannot listen on ${config.api.host}:${config.api.port}: ${err.message}`,
+      );
+    }
+  }
+  const cli = temporalServer ? await ensureTemporalCli() : undefined;
 
-  const connection = await connectWorker(config, secrets);
-  const worker = await createBatonWorker({ config, secrets, connection });
-  const workerRun = worker.run();
+  // What is running so far. stop() takes down whatever of it exists, whatever stage start-up
+  // reached, so a failure half-way leaves nothing behind (least of all the Temporal server).
+  const up: {
+    devServer?: DevServer;
+    connection?: NativeConnection;
+    worker?: Worker;
+    workerRun?: Promise<void>;
+    temporal?: Client;
+    app?: FastifyInstance;
+  } = {};
 
-  const temporal = createTemporalClient(config, secrets);
-  const app = await buildApp({ config, secrets, temporal, logger: { level: config.api.logLevel } });
-  const apiAddress = await app.listen({ host: config.api.host, port: config.api.port });
+  let stopping: Promise<void> | undefined;
+  /** Stops everything in order; each step on its own, so one failing does not skip the rest. Never rejects. */
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      console.log(`\n${reason}: stopping Baton…`);
+      const step = async (what: string, action: () => unknown): Promise<void> => {
+        try {
+          await action();
+        } catch (err) {
+          console.error(`${what} failed:`, err);
+        }
+      };
+      await step('Closing the API', () => up.app?.close());
+      await step("Closing the API's Temporal connection", () => up.temporal?.connection.close());
+      // shutdown() throws unless the worker is running; after a failure it has stopped already.
+      await step('Stopping the worker', () => {
+        if (up.worker?.getState() === 'RUNNING') up.worker.shutdown();
+      });
+      await step('Waiting for the worker', () =>
+        up.workerRun?.catch((err: unknown) => console.error('worker stopped with an error:', err)),
+      );
+      await step("Closing the worker's Temporal connection", () => up.connection?.close());
+      await step('Stopping the Temporal development server', () => up.devServer?.stop());
+      console.log('Stopped.');
+    })();
+    return stopping;
+  };
+
+  // What must end Baton (Ctrl-C, a part that fails). During start-up it is noted, and acted on
+  // once the current step is done, so that whatever that step creates is stopped too.
+  let startedUp = false;
+  let abort: StartupAborted | undefined;
+  const end = (reason: string, exitCode: number): void => {
+    if (!startedUp) {
+      abort ??= new StartupAborted(reason, exitCode);
+      return;
+    }
+    void stop(reason).then(() => {
+      if (exitCode !== 0) process.exitCode = exitCode;
+    });
+  };
+  const checkpoint = (): void => {
+    if (abort) throw abort;
+  };
+
+  // Ctrl-C reaches this process twice (from the terminal and relayed by tsx and npm), so a
+  // repeated signal must not fall back to Node's default of dying mid-shutdown. A third
+  // one, while stopping, is someone insisting: leave at once (the development server is
+  // killed on exit, see dev-server.ts).
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals >= 3 && (stopping || abort)) {
+      console.error('Stopping at once.');
+      up.devServer?.process.kill('SIGKILL');
+      process.exit(130);
+    }
+    end(signal, startedUp ? 0 : signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let apiAddress: string;
+  try {
+    if (temporalServer && cli) {
+      console.log('Starting the Temporal development server…');
+      const devServer = await startDevServer({
+        cli,
+        ip: temporalServer.host,
+        port: temporalServer.port,
+        uiPort: temporalServer.uiPort,
+        dbFile: path.join(dataDir, 'temporal.db'),
+        namespace: config.temporal.namespace,
+      });
+      up.devServer = devServer;
+      devServer.process.once('exit', (code) => {
+        if (!stopping) {
+          console.error(`The Temporal development server exited unexpectedly (code ${code}).`);
+          end('Temporal server exit', 1);
+        }
+      });
+      checkpoint();
+    }
+
+    up.connection = await connectWorker(config, secrets);
+    checkpoint();
+    up.worker = await createBatonWorker({ config, secrets, connection: up.connection });
+    up.workerRun = up.worker.run();
+    // If the worker dies on its own, take everything down rather than run half a stack.
+    up.workerRun.catch((err: unknown) => {
+      console.error('The worker failed:', err);
+      end('worker failure', 1);
+    });
+    checkpoint();
+
+    up.temporal = createTemporalClient(config, secrets);
+    up.app = await buildApp({
+      config,
+      secrets,
+      temporal: up.temporal,
+      logger: { level: config.api.logLevel },
+    });
+    checkpoint();
+    try {
+      apiAddress = await up.app.listen({ host: config.api.host, port: config.api.port });
+    } catch (err) {
+      // Taken since the check above (by another program starting at the same time).
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw apiPortInUse(config.api.host, config.api.port, file);
+      }
+      throw err;
+    }
+    checkpoint();
+    startedUp = true;
+  } catch (err) {
+    await stop(abort?.reason ?? 'start-up failed');
+    throw err;
+  }
 
   console.log(
     [
       '',
       'Baton is running.',
       `  API            ${apiAddress}   (health: ${apiAddress}/healthz)`,
-      `  Temporal       ${config.temporal.address}${devServer ? ' (development server, state in ' + path.join(dataDir, 'temporal.db') + ')' : ''}`,
-      `  Temporal UI    ${devServer?.uiUrl ?? config.temporal.uiUrl}`,
+      `  Temporal       ${config.temporal.address}${up.devServer ? ' (development server, state in ' + path.join(dataDir, 'temporal.db') + ')' : ''}`,
+      `  Temporal UI    ${up.devServer?.uiUrl ?? config.temporal.uiUrl}`,
       `  Worker         task queue ${config.temporal.taskQueue}`,
       `  Configuration  ${file}`,
       `  Outbox         ${path.join(dataDir, 'outbox')} (notifications without Slack or SMTP)`,
@@ -86,56 +242,13 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping Baton…`);
-    await app.close();
-    await temporal.connection.close();
-    worker.shutdown();
-    await workerRun.catch((err: unknown) => console.error('worker stopped with an error:', err));
-    await connection.close();
-    await devServer?.stop();
-    console.log('Stopped.');
-  };
-  // Ctrl-C reaches this process twice (from the terminal and relayed by tsx and npm), so a
-  // repeated signal must not fall back to Node's default of dying mid-shutdown. A third
-  // one, while stopping, is someone insisting: stop the server and leave at once.
-  let signals = 0;
-  const onSignal = (signal: string): void => {
-    signals += 1;
-    if (signals >= 3 && stopping) {
-      console.error('Stopping at once.');
-      devServer?.process.kill('SIGKILL');
-      process.exit(130);
-    }
-    void stop(signal);
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  // Whatever ends this process, the development server must not outlive it.
-  process.on('exit', () => {
-    if (devServer && devServer.process.exitCode === null) devServer.process.kill('SIGKILL');
-  });
-  // If the worker dies on its own, take everything down rather than run half a stack.
-  workerRun.catch(async (err: unknown) => {
-    console.error('The worker failed:', err);
-    await stop('worker failure');
-    process.exitCode = 1;
-  });
-  devServer?.process.once('exit', (code) => {
-    if (!stopping) {
-      console.error(`The Temporal development server exited unexpectedly (code ${code}).`);
-      void stop('Temporal server exit').then(() => {
-        process.exitCode = 1;
-      });
-    }
-  });
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof StartupAborted) {
+    process.exitCode = err.exitCode;
+    return;
+  }
   if (err instanceof ConfigError || err instanceof TemporalCliUnavailable) console.error(err.message);
   else console.error(err);
   process.exit(1);

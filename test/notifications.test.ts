@@ -4,15 +4,29 @@
  * configuration and the secrets environment exactly as in production; the tests check what
  * arrived where, what the outbox says, and what the timeline records when a channel fails.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OutboxEntry } from '../activities/outbox';
 import type { BatonConfig, BatonConfigInput } from '../config/schema';
+import { loadSecrets } from '../config/secrets';
+import { createBatonWorker } from '../worker/worker';
 import { communicateUpdate } from '../workflows/messages';
+import type { DeliveryReport } from '../workflows/model';
 import type { IncidentState } from '../workflows/state';
 import { testConfig } from './support/config';
 import { by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { aboutIncident, startSlackApi, type SlackApi, type SlackRequest } from './support/slack-api';
-import { mailAbout, startSmtpSink, type ReceivedMail, type SmtpSink } from './support/smtp';
+import {
+  mailAbout,
+  startSmtpSink,
+  type ReceivedMail,
+  type SmtpSink,
+  type SmtpSinkOptions,
+} from './support/smtp';
 import { eventsOf, terminateAll, waitForEvents, waitForOutbox } from './support/timeline';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
 
@@ -62,8 +76,8 @@ async function slackApi(options: Parameters<typeof startSlackApi>[0]): Promise<S
   cleanups.push(() => api.close());
   return api;
 }
-async function smtpSink(): Promise<SmtpSink> {
-  const sink = await startSmtpSink();
+async function smtpSink(options?: SmtpSinkOptions): Promise<SmtpSink> {
+  const sink = await startSmtpSink(options);
   cleanups.push(() => sink.close());
   return sink;
 }
@@ -416,5 +430,259 @@ describe('without Slack or email configured', () => {
 
     // Undelivered is not failed: nothing on the timeline says a channel broke.
     expect(failures(await afterDeliveries(handle, 1))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Nothing is sent twice: what happens after the sends, or a slow peer, never makes the notify
+// activity fail or time out, which would have Temporal retry it and repeat every delivery.
+
+interface LogLine {
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Like startTestWorker, but with the worker's log kept and the options a test may change
+ * (the per-send deadline). The SDK runtime is installed by startTestWorker in the suites
+ * above; when these tests run alone, here.
+ */
+async function loggingWorker(
+  config: BatonConfig,
+  name: string,
+  env: NodeJS.ProcessEnv,
+  options: { sendTimeoutMs?: number; beforeStart?: (dataDir: string) => void } = {},
+): Promise<TestWorker & { logs: LogLine[] }> {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed.
+  }
+  const address = inject('temporalAddress');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `baton-${name}-`));
+  options.beforeStart?.(dataDir);
+  const taskQueue = `${name}-${Date.now()}`;
+  const workerConfig: BatonConfig = { ...config, dataDir };
+  const logs: LogLine[] = [];
+  const connection = await NativeConnection.connect({ address });
+  const batonWorker = await createBatonWorker({
+    config: workerConfig,
+    secrets: loadSecrets(workerConfig, env),
+    connection,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    taskQueue,
+    log: (message, fields) => logs.push({ message, fields }),
+    ...(options.sendTimeoutMs !== undefined ? { sendTimeoutMs: options.sendTimeoutMs } : {}),
+  });
+  const running = batonWorker.run();
+  const clientConnection = await Connection.connect({ address });
+  const w = {
+    client: new Client({ connection: clientConnection }),
+    taskQueue,
+    dataDir,
+    config: workerConfig,
+    logs,
+    outbox(incidentId: string): OutboxEntry[] {
+      const file = path.join(dataDir, 'outbox', `${incidentId}.jsonl`);
+      if (!existsSync(file) || !statSync(file).isFile()) return [];
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as OutboxEntry);
+    },
+    async stop() {
+      batonWorker.shutdown();
+      await running;
+      await connection.close();
+      await clientConnection.close();
+    },
+  };
+  cleanups.push(() => w.stop());
+  return w;
+}
+
+/**
+ * The incident's first notify activity (the page) once it has closed and the workflow has
+ * handled its outcome: how many attempts it took and the report it returned.
+ */
+async function firstNotify(
+  handle: IncidentHandle,
+): Promise<{ attempt: number; report?: DeliveryReport; failure?: string }> {
+  return eventually(async () => {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notify',
+    );
+    if (!scheduled) return undefined;
+    const id = String(scheduled.eventId);
+    const closedAt = events.findIndex(
+      (e) =>
+        String(
+          e.activityTaskCompletedEventAttributes?.scheduledEventId ??
+            e.activityTaskFailedEventAttributes?.scheduledEventId ??
+            e.activityTaskTimedOutEventAttributes?.scheduledEventId,
+        ) === id,
+    );
+    if (closedAt < 0) return undefined;
+    if (!events.slice(closedAt).some((e) => e.workflowTaskCompletedEventAttributes)) return undefined;
+    const closed = events[closedAt];
+    const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === id);
+    const data = closed?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
+    const failure =
+      closed?.activityTaskFailedEventAttributes?.failure?.message ??
+      (closed?.activityTaskTimedOutEventAttributes ? 'timed out' : undefined);
+    return {
+      // A retried activity is recorded as started once, with the attempt that ended it.
+      attempt: started?.activityTaskStartedEventAttributes?.attempt ?? 0,
+      ...(data ? { report: JSON.parse(Buffer.from(data).toString('utf8')) as DeliveryReport } : {}),
+      ...(failure !== undefined ? { failure } : {}),
+    };
+  }, 60_000);
+}
+
+describe('when the outbox cannot be written', () => {
+  let slack: SlackApi;
+  let smtp: SmtpSink;
+  let w: TestWorker & { logs: LogLine[] };
+  beforeAll(async () => {
+    slack = await slackApi({ token: BOT_TOKEN });
+    smtp = await smtpSink();
+    w = await loggingWorker(
+      withChannels(slack, smtp),
+      'notify-outbox-broken',
+      { SLACK_BOT_TOKEN: BOT_TOKEN },
+      {
+        // A regular file where the outbox folder belongs: the folder cannot be created.
+        beforeStart: (dataDir) => writeFileSync(path.join(dataDir, 'outbox'), 'not a folder\n'),
+      },
+    );
+  });
+
+  it('delivers the page once, logs the outbox failure and reports it, and the activity succeeds', async () => {
+    const handle = await incident(w);
+    const id = handle.workflowId;
+
+    const notify = await firstNotify(handle);
+    expect(notify.failure).toBeUndefined();
+    expect(notify.attempt).toBe(1);
+    expect(notify.report?.delivered).toHaveLength(3);
+    expect(notify.report?.failed).toEqual([]);
+    expect(notify.report?.undelivered).toEqual([
+      expect.stringMatching(/^outbox:.*(EEXIST|ENOTDIR)/) as string,
+    ]);
+
+    // Each target heard the page exactly once.
+    const posted = aboutIncident(slack.requests, id);
+    expect(posted.map((r) => [r.channel, r.metadata?.event_payload?.kind, r.response.ok]).sort()).toEqual([
+      [TEAM_CHANNEL, 'page', true],
+      ['U01ALICE', 'page', true],
+    ]);
+    expect(mailAbout(smtp.messages, id).map((m) => m.to)).toEqual([['alice@example.com']]);
+
+    // The workflow saw a successful delivery: nothing on the timeline says it failed.
+    const s = await state(handle);
+    expect(failures(s)).toEqual([]);
+    expect(JSON.stringify(s.timeline)).not.toContain('could not be sent');
+
+    const logged = w.logs.filter(
+      (l) => l.message === 'notification not written to the outbox' && l.fields.incidentId === id,
+    );
+    expect(logged).toEqual([
+      {
+        message: 'notification not written to the outbox',
+        fields: expect.objectContaining({
+          kind: 'page',
+          outbox: path.join(w.dataDir, 'outbox', `${id}.jsonl`),
+          error: expect.stringMatching(/EEXIST|ENOTDIR/) as string,
+        }) as Record<string, unknown>,
+      },
+    ]);
+    expect(w.logs.some((l) => l.message === 'notification sent' && l.fields.incidentId === id)).toBe(true);
+  });
+});
+
+describe('when the SMTP server answers slowly', () => {
+  const SEND_TIMEOUT_MS = 1_000;
+  // Each answer within nodemailer's idle timeouts; the message as a whole takes about 4.8 s.
+  const REPLY_DELAY_MS = 1_200;
+  let slack: SlackApi;
+  let smtp: SmtpSink;
+  let w: TestWorker & { logs: LogLine[] };
+  beforeAll(async () => {
+    slack = await slackApi({ token: BOT_TOKEN });
+    smtp = await smtpSink({ replyDelayMs: REPLY_DELAY_MS });
+    w = await loggingWorker(
+      withChannels(slack, smtp),
+      'notify-smtp-slow',
+      { SLACK_BOT_TOKEN: BOT_TOKEN },
+      {
+        sendTimeoutMs: SEND_TIMEOUT_MS,
+      },
+    );
+  });
+
+  it('reports the email as timed out after the send deadline, posts to Slack once, and does not retry', async () => {
+    const handle = await incident(w);
+    const id = handle.workflowId;
+    const startedAt = Date.now();
+
+    const s = await waitForEvents(handle, 'notification-failed');
+    expect(failures(s)).toEqual([
+      {
+        summary: expect.stringMatching(
+          /^page to alice@example\.com via email failed: timed out after 1s/,
+        ) as string,
+        details: {
+          kind: 'page',
+          channel: 'email',
+          target: 'alice@example.com',
+          error: expect.stringContaining('timed out after 1s') as string,
+        },
+      },
+    ]);
+    // The deadline, not the SMTP server, ended the attempt.
+    expect(Date.now() - startedAt).toBeLessThan(4 * REPLY_DELAY_MS);
+
+    const notify = await firstNotify(handle);
+    expect(notify.failure).toBeUndefined();
+    expect(notify.attempt).toBe(1);
+
+    const [entry, ...more] = await waitForOutbox(w, id, (e) => e.some(ofKind('page')));
+    expect(more).toEqual([]);
+    expect(entry?.report.delivered).toEqual(
+      expect.arrayContaining([
+        { channel: 'slack', target: TEAM_CHANNEL },
+        { channel: 'slack', target: 'U01ALICE' },
+      ]),
+    );
+    expect(entry?.report.delivered).toHaveLength(2);
+    expect(entry?.report.failed).toEqual([
+      {
+        channel: 'email',
+        target: 'alice@example.com',
+        error: expect.stringContaining('timed out') as string,
+      },
+    ]);
+
+    // The slow server takes the message in the end; that is logged, and nothing is sent again.
+    const late = await eventually(
+      () =>
+        w.logs.find(
+          (l) => l.message === 'notification send finished after its deadline' && l.fields.incidentId === id,
+        ),
+      15_000,
+    );
+    expect(late.fields).toMatchObject({ channel: 'email', target: 'alice@example.com', delivered: true });
+    expect(mailAbout(smtp.messages, id)).toHaveLength(1);
+    expect(
+      aboutIncident(slack.requests, id)
+        .map((r) => [r.channel, r.response.ok])
+        .sort(),
+    ).toEqual([
+      [TEAM_CHANNEL, true],
+      ['U01ALICE', true],
+    ]);
+    expect(w.outbox(id)).toHaveLength(1);
+    expect(failures(await state(handle))).toHaveLength(1);
   });
 });

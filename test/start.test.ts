@@ -410,6 +410,143 @@ describe('start-up refuses what it cannot run', () => {
   });
 });
 
+describe('start-up that fails half-way leaves nothing running', () => {
+  /**
+   * Records every process below start.ts, every 100 ms until it exits (the Temporal server
+   * included). A process that has exited but not been reaped has an empty command line; it
+   * keeps the one it was seen with.
+   */
+  function watchDescendants(baton: Baton): void {
+    const timer = setInterval(() => {
+      for (const pid of descendantsOf(baton.child.pid!)) {
+        const command = commandLine(pid);
+        if (command) baton.descendants.set(pid, command);
+      }
+    }, 100);
+    void baton.exited.then(() => clearInterval(timer));
+  }
+
+  function temporalServersOf(baton: Baton, port: number): number[] {
+    return [...baton.descendants]
+      .filter(([, command]) => command.includes('start-dev') && command.includes(`--port ${port}`))
+      .map(([pid]) => pid);
+  }
+
+  async function waitForOutput(baton: Baton, text: string, timeoutMs = 60_000): Promise<void> {
+    await eventually(() => {
+      if (baton.stdout().includes(text)) return true;
+      if (!baton.isRunning()) {
+        throw new Error(`start.ts exited.\nstdout:\n${baton.stdout()}\nstderr:\n${baton.stderr()}`);
+      }
+      return undefined;
+    }, timeoutMs);
+  }
+
+  /** Occupies a port the way another program would: a plain TCP server on it. */
+  async function occupy(port: number): Promise<net.Server> {
+    const server = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: '127.0.0.1', port, exclusive: true }, () => resolve());
+    });
+    return server;
+  }
+
+  const closeServer = (server: net.Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+  async function expectNothingLeft(baton: Baton, ports: { temporal: number; ui: number }): Promise<void> {
+    for (const port of [ports.temporal, ports.ui]) {
+      await eventually(async () => ((await portFree(port)) ? true : undefined), 5_000).catch(() => {
+        throw new Error(`port ${port} is still in use after start.ts exited`);
+      });
+    }
+    const left = await eventually(() => {
+      const running = [...baton.descendants.keys()].filter(alive);
+      return running.length === 0 ? running : undefined;
+    }, 5_000).catch(() => [...baton.descendants.entries()].filter(([pid]) => alive(pid)));
+    expect(left, 'processes left behind').toEqual([]);
+  }
+
+  it('refuses a taken API port before starting anything, naming the port', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const file = writeConfig('api-taken-early.yaml', ports, path.join(tmp, 'api-taken-early-data'));
+    const holder = await occupy(ports.api);
+    try {
+      const baton = startBaton(file);
+      watchDescendants(baton);
+      const { code } = await waitForExit(baton, 60_000);
+      expect(code).toBe(1);
+      expect(temporalServersOf(baton, ports.temporal)).toEqual([]);
+      expect(baton.stderr()).toContain(
+        `port ${ports.api} on 127.0.0.1, where the Baton API should listen, is already in use`,
+      );
+      expect(baton.stderr()).toContain('PORT=<another port> npm start');
+      expect(baton.stderr()).not.toMatch(/^\s+at /m);
+      expect(baton.stdout()).not.toContain('Starting the Temporal development server');
+      expect(await portFree(ports.temporal)).toBe(true);
+    } finally {
+      await closeServer(holder);
+    }
+  });
+
+  it('stops the Temporal server it started when the API port is taken meanwhile', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const file = writeConfig('api-taken-late.yaml', ports, path.join(tmp, 'api-taken-late-data'));
+    const baton = startBaton(file);
+    watchDescendants(baton);
+    let holder: net.Server | undefined;
+    try {
+      // The port check has passed; the API listens only once Temporal and the worker are up.
+      await waitForOutput(baton, 'Starting the Temporal development server');
+      holder = await occupy(ports.api);
+
+      const { code } = await waitForExit(baton, 120_000);
+      expect(code, `stdout:\n${baton.stdout()}\nstderr:\n${baton.stderr()}`).toBe(1);
+      if (existsSync('/proc')) {
+        expect(
+          temporalServersOf(baton, ports.temporal),
+          `the Temporal server ran below start.ts: ${[...baton.descendants.values()].join('; ')}\n` +
+            `stdout:\n${baton.stdout()}\nstderr:\n${baton.stderr()}`,
+        ).not.toEqual([]);
+      }
+      await expectNothingLeft(baton, ports);
+      expect(baton.stderr()).toContain(
+        `port ${ports.api} on 127.0.0.1, where the Baton API should listen, is already in use`,
+      );
+      expect(baton.stderr()).not.toMatch(/^\s+at /m);
+      expect(baton.stdout()).toContain('start-up failed: stopping Baton…');
+      expect(baton.stdout()).toContain('Stopped.');
+      expect(baton.stdout()).not.toContain('Baton is running.');
+    } finally {
+      if (holder) await closeServer(holder);
+    }
+  });
+
+  it('stops the Temporal server on Ctrl-C while still starting', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const file = writeConfig('interrupted.yaml', ports, path.join(tmp, 'interrupted-data'));
+    const baton = startBaton(file);
+    watchDescendants(baton);
+    if (existsSync('/proc')) {
+      await eventually(
+        () => (temporalServersOf(baton, ports.temporal).length > 0 ? true : undefined),
+        60_000,
+      );
+    } else {
+      await waitForOutput(baton, 'Starting the Temporal development server');
+    }
+    baton.child.kill('SIGINT');
+
+    const { code, signal } = await waitForExit(baton, 120_000);
+    expect({ code, signal }).toEqual({ code: 130, signal: null });
+    expect(baton.stdout()).toContain('SIGINT: stopping Baton…');
+    expect(baton.stdout()).toContain('Stopped.');
+    expect(baton.stdout()).not.toContain('Baton is running.');
+    await expectNothingLeft(baton, ports);
+    expect(await portFree(ports.api)).toBe(true);
+  });
+});
+
 describe('/readyz', () => {
   async function appFor(address: string) {
     const config = loadConfigFile(DEMO_CONFIG);

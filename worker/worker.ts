@@ -21,6 +21,8 @@ export interface WorkerDeps {
   slack?: WebClient;
   mailer?: Mailer;
   log?: (message: string, fields: Record<string, unknown>) => void;
+  /** Overall deadline for one Slack message or email (default 20 s); tests shorten it. */
+  sendTimeoutMs?: number;
 }
 
 export function slackClientFor(config: BatonConfig, secrets: Secrets): WebClient | undefined {
@@ -67,6 +69,7 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
       log,
       ...(slack ? { slack } : {}),
       ...(mailer ? { mailer } : {}),
+      ...(deps.sendTimeoutMs !== undefined ? { sendTimeoutMs: deps.sendTimeoutMs } : {}),
     },
     documentation: { dir: path.resolve(config.dataDir, 'incidents') },
   });

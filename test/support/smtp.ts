@@ -101,36 +101,65 @@ export function parseMail(raw: string): { headers: Record<string, string>; text:
   return { headers, text };
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+export interface SmtpSinkOptions {
+  /**
+   * A slow server: the greeting and the answers to MAIL FROM, RCPT TO and the end of DATA
+   * each come this much later. Each wait is short of any idle timeout, but together they
+   * keep one message busy for four times as long.
+   */
+  replyDelayMs?: number;
+}
+
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
+  const delayMs = options.replyDelayMs ?? 0;
+  const later = (reply: () => void): void => {
+    if (delayMs <= 0) reply();
+    else setTimeout(reply, delayMs).unref();
+  };
   const server = new SMTPServer({
     authOptional: true,
     // Plain SMTP on loopback: without STARTTLS on offer nodemailer does not try to upgrade.
     disabledCommands: ['STARTTLS'],
     logger: false,
     closeTimeout: 1_000,
+    onConnect(_session, callback) {
+      later(() => callback());
+    },
+    onMailFrom(_address, _session, callback) {
+      later(() => callback());
+    },
+    onRcptTo(_address, _session, callback) {
+      later(() => callback());
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('error', callback);
+      stream.on('error', (err) => later(() => callback(err)));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
+        let mail: ReceivedMail;
         try {
           const { headers, text } = parseMail(raw);
           const { mailFrom, rcptTo } = session.envelope;
-          messages.push({
+          mail = {
             from: mailFrom ? mailFrom.address : '',
             to: rcptTo.map((r) => r.address),
             headers,
             subject: decodeWords(headers.subject ?? ''),
             text,
             raw,
-          });
-          callback();
+          };
         } catch (err) {
           // Refused at the SMTP level, so a message the test cannot read fails loudly.
-          callback(err as Error);
+          later(() => callback(err as Error));
+          return;
         }
+        // Kept when it is accepted, the moment the client hears so.
+        later(() => {
+          messages.push(mail);
+          callback();
+        });
       });
     },
   });
