@@ -4,16 +4,11 @@
  * configuration and the secrets environment exactly as in production; the tests check what
  * arrived where, what the outbox says, and what the timeline records when a channel fails.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxEntry } from '../activities/outbox';
 import type { BatonConfig, BatonConfigInput } from '../config/schema';
-import { loadSecrets } from '../config/secrets';
-import { createBatonWorker } from '../worker/worker';
 import { communicateUpdate } from '../workflows/messages';
 import type { DeliveryReport } from '../workflows/model';
 import type { IncidentState } from '../workflows/state';
@@ -28,7 +23,7 @@ import {
   type SmtpSinkOptions,
 } from './support/smtp';
 import { eventsOf, terminateAll, waitForEvents, waitForOutbox } from './support/timeline';
-import { eventually, startTestWorker, type TestWorker } from './support/worker';
+import { eventually, startTestWorker, type TestWorker, type TestWorkerOptions } from './support/worker';
 
 const BOT_TOKEN = 'xoxb-0000000000-test-bot-token';
 const TEAM_CHANNEL = '#payments-incidents';
@@ -437,66 +432,14 @@ describe('without Slack or email configured', () => {
 // Nothing is sent twice: what happens after the sends, or a slow peer, never makes the notify
 // activity fail or time out, which would have Temporal retry it and repeat every delivery.
 
-interface LogLine {
-  message: string;
-  fields: Record<string, unknown>;
-}
-
-/**
- * Like startTestWorker, but with the worker's log kept and the options a test may change
- * (the per-send deadline). The SDK runtime is installed by startTestWorker in the suites
- * above; when these tests run alone, here.
- */
+/** startTestWorker, with the worker stopped by this file's cleanup whatever happens. */
 async function loggingWorker(
   config: BatonConfig,
   name: string,
   env: NodeJS.ProcessEnv,
-  options: { sendTimeoutMs?: number; beforeStart?: (dataDir: string) => void } = {},
-): Promise<TestWorker & { logs: LogLine[] }> {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // Already installed.
-  }
-  const address = inject('temporalAddress');
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), `baton-${name}-`));
-  options.beforeStart?.(dataDir);
-  const taskQueue = `${name}-${Date.now()}`;
-  const workerConfig: BatonConfig = { ...config, dataDir };
-  const logs: LogLine[] = [];
-  const connection = await NativeConnection.connect({ address });
-  const batonWorker = await createBatonWorker({
-    config: workerConfig,
-    secrets: loadSecrets(workerConfig, env),
-    connection,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    taskQueue,
-    log: (message, fields) => logs.push({ message, fields }),
-    ...(options.sendTimeoutMs !== undefined ? { sendTimeoutMs: options.sendTimeoutMs } : {}),
-  });
-  const running = batonWorker.run();
-  const clientConnection = await Connection.connect({ address });
-  const w = {
-    client: new Client({ connection: clientConnection }),
-    taskQueue,
-    dataDir,
-    config: workerConfig,
-    logs,
-    outbox(incidentId: string): OutboxEntry[] {
-      const file = path.join(dataDir, 'outbox', `${incidentId}.jsonl`);
-      if (!existsSync(file) || !statSync(file).isFile()) return [];
-      return readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as OutboxEntry);
-    },
-    async stop() {
-      batonWorker.shutdown();
-      await running;
-      await connection.close();
-      await clientConnection.close();
-    },
-  };
+  options: TestWorkerOptions = {},
+): Promise<TestWorker> {
+  const w = await startTestWorker(config, name, env, options);
   cleanups.push(() => w.stop());
   return w;
 }
@@ -543,7 +486,7 @@ async function firstNotify(
 describe('when the outbox cannot be written', () => {
   let slack: SlackApi;
   let smtp: SmtpSink;
-  let w: TestWorker & { logs: LogLine[] };
+  let w: TestWorker & { logs: TestWorker['logs'][number][] };
   beforeAll(async () => {
     slack = await slackApi({ token: BOT_TOKEN });
     smtp = await smtpSink();
@@ -607,7 +550,7 @@ describe('when the SMTP server answers slowly', () => {
   const REPLY_DELAY_MS = 1_200;
   let slack: SlackApi;
   let smtp: SmtpSink;
-  let w: TestWorker & { logs: LogLine[] };
+  let w: TestWorker & { logs: TestWorker['logs'][number][] };
   beforeAll(async () => {
     slack = await slackApi({ token: BOT_TOKEN });
     smtp = await smtpSink({ replyDelayMs: REPLY_DELAY_MS });

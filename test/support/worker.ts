@@ -17,7 +17,16 @@ export interface TestWorker {
   dataDir: string;
   config: BatonConfig;
   outbox(incidentId: string): OutboxEntry[];
+  /** What the worker's activities logged. */
+  logs: { message: string; fields: Record<string, unknown> }[];
   stop(): Promise<void>;
+}
+
+export interface TestWorkerOptions {
+  /** Each send's deadline in the notification activities. */
+  sendTimeoutMs?: number;
+  /** Runs once the data folder exists, before the worker starts (to prepare broken disks). */
+  beforeStart?: (dataDir: string) => void;
 }
 
 /**
@@ -28,6 +37,7 @@ export async function startTestWorker(
   config: BatonConfig,
   name: string,
   env: NodeJS.ProcessEnv = {},
+  options: TestWorkerOptions = {},
 ): Promise<TestWorker> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -35,6 +45,8 @@ export async function startTestWorker(
   }
   const address = inject('temporalAddress');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `baton-${name}-`));
+  options.beforeStart?.(dataDir);
+  const logs: TestWorker['logs'] = [];
   const taskQueue = `${name}-${Date.now()}`;
   const workerConfig: BatonConfig = { ...config, dataDir };
   const connection = await NativeConnection.connect({ address });
@@ -44,7 +56,8 @@ export async function startTestWorker(
     connection,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     taskQueue,
-    log: () => undefined,
+    log: (message, fields) => logs.push({ message, fields }),
+    ...(options.sendTimeoutMs !== undefined ? { sendTimeoutMs: options.sendTimeoutMs } : {}),
   });
   const running = worker.run();
   const clientConnection = await Connection.connect({ address });
@@ -54,6 +67,7 @@ export async function startTestWorker(
     taskQueue,
     dataDir,
     config: workerConfig,
+    logs,
     outbox(incidentId) {
       const file = path.join(dataDir, 'outbox', `${incidentId}.jsonl`);
       if (!existsSync(file)) return [];
