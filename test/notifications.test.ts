@@ -522,10 +522,16 @@ describe('when the outbox cannot be written', () => {
     ]);
     expect(mailAbout(smtp.messages, id).map((m) => m.to)).toEqual([['alice@example.com']]);
 
-    // The workflow saw a successful delivery: nothing on the timeline says it failed.
-    const s = await state(handle);
+    // The workflow saw a successful delivery, and the record says the outbox missed it.
+    const s = await eventually(async () => {
+      const current = await state(handle);
+      return eventsOf(current, 'documentation-failed').length > 0 ? current : undefined;
+    });
     expect(failures(s)).toEqual([]);
     expect(JSON.stringify(s.timeline)).not.toContain('could not be sent');
+    expect(eventsOf(s, 'documentation-failed')[0]?.summary).toMatch(
+      /page .* was sent but not written to the outbox: .*(EEXIST|ENOTDIR)/,
+    );
 
     const logged = w.logs.filter(
       (l) => l.message === 'notification not written to the outbox' && l.fields.incidentId === id,

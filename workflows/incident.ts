@@ -964,6 +964,16 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
               },
             );
           }
+          const unwritten = report.undelivered.filter((target) => target.startsWith('outbox:'));
+          if (unwritten.length > 0 && patched('record-outbox-failures')) {
+            // Delivered, but the delivery log lost it: the record must say so.
+            record(
+              'documentation-failed',
+              SYSTEM,
+              `${next.kind} "${next.subject}" was sent but not written to the outbox: ${unwritten.map((t) => t.slice('outbox:'.length)).join('; ')}`,
+              { kind: next.kind },
+            );
+          }
         } catch (err) {
           record(
             'notification-failed',
