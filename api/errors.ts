@@ -28,10 +28,11 @@ const REFUSAL_STATUS: Record<RefusalType, number> = {
 };
 
 // gRPC status codes that mean "Temporal is not there right now", not "you asked wrongly".
-const UNAVAILABLE_CODES = new Set([
-  4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */,
-]);
+const UNAVAILABLE_CODES = new Set([8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */]);
+const DEADLINE_EXCEEDED = 4;
 const NOT_FOUND = 5;
+const NO_ANSWER =
+  'the incident did not answer in time (is a Baton worker running?); a step may still be applied: retry with the same Idempotency-Key';
 
 function grpcCode(err: unknown): number | undefined {
   if (isGrpcServiceError(err)) return err.code;
@@ -39,16 +40,9 @@ function grpcCode(err: unknown): number | undefined {
   return undefined;
 }
 
-/** A call that ran out of the time the API gave it (the server is up; nobody answered). */
-export function isDeadlineExceeded(err: unknown): boolean {
-  return grpcCode(err) === 4;
-}
-
-export function isTemporalUnavailable(err: unknown): boolean {
-  const code = grpcCode(err);
-  if (code !== undefined) return UNAVAILABLE_CODES.has(code);
+/** Whether no connection to Temporal could be made at all (a lazy connection fails this way). */
+function noConnection(err: unknown): boolean {
   const message = err instanceof Error ? err.message : String(err);
-  // A lazy connection that cannot connect fails before any gRPC status exists.
   return /failed to connect|connect(ion)? (refused|timed out|timeout)|transport|ECONNREFUSED|Connection dropped/i.test(
     message,
   );
@@ -62,18 +56,16 @@ export function fromTemporal(err: unknown, incidentId?: string): unknown {
     const status = type ? REFUSAL_STATUS[type] : undefined;
     if (status) return new HttpError(status, err.cause.message, type);
   }
-  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-    return new HttpError(
-      504,
-      'the incident did not answer in time (is a Baton worker running?); the step may still be applied: retry with the same Idempotency-Key',
-      'Timeout',
-    );
-  }
   if (err instanceof WorkflowNotFoundError || grpcCode(err) === NOT_FOUND) {
     return new HttpError(404, `no incident "${incidentId ?? '?'}"`, 'NotFound');
   }
-  if (isTemporalUnavailable(err)) {
+  const code = grpcCode(err);
+  if (noConnection(err) || (code !== undefined && UNAVAILABLE_CODES.has(code))) {
     return new HttpError(503, 'Temporal is unavailable; try again shortly', 'TemporalUnavailable');
+  }
+  // Temporal is up but the call outlived the API's deadline: nobody ran the incident's code.
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || code === DEADLINE_EXCEEDED) {
+    return new HttpError(504, NO_ANSWER, 'Timeout');
   }
   return err;
 }

@@ -14,7 +14,7 @@ import {
   incidentTeamKey,
 } from '../workflows/search-attributes';
 import type { IncidentInput, IncidentState } from '../workflows/state';
-import { fromTemporal, HttpError, isDeadlineExceeded } from './errors';
+import { fromTemporal, HttpError } from './errors';
 
 export interface AlertGroup {
   receiver: string;
@@ -269,13 +269,6 @@ export class IncidentService {
         this.client.workflow.getHandle(id).query(stateQuery),
       );
     } catch (err) {
-      if (isDeadlineExceeded(err)) {
-        throw new HttpError(
-          504,
-          'the incident did not answer in time (is a Baton worker running?)',
-          'Timeout',
-        );
-      }
       throw fromTemporal(err, id);
     }
   }

@@ -15,17 +15,6 @@ import { connectWorker, createBatonWorker } from '../worker/worker';
 import { startDevServer, type DevServer } from './dev-server';
 import { ensureTemporalCli, TemporalCliUnavailable } from './temporal-cli';
 
-function portInUse(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /** Why a server could not listen on host:port right now (what app.listen will try), if it could not. */
 function cannotListen(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
@@ -77,7 +66,7 @@ async function main(): Promise<void> {
   if (temporalServer) {
     const { host, port, uiPort } = temporalServer;
     for (const p of [port, uiPort]) {
-      if (await portInUse(host, p)) {
+      if ((await cannotListen(host, p))?.code === 'EADDRINUSE') {
         throw new ConfigError(
           `port ${p} on ${host} is already in use. If a Temporal server is running there and Baton ` +
             `should use it, start with TEMPORAL_ADDRESS=${config.temporal.address} npm start; ` +

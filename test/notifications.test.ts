@@ -87,30 +87,32 @@ async function incident(w: TestWorker, options: Parameters<typeof startIncident>
   return handle;
 }
 
-/** Polls until the Slack stand-in has seen `count` requests about the incident that pass `which`. */
-function slackRequests(
-  slack: SlackApi,
-  incidentId: string,
-  count: number,
-  which: (r: SlackRequest) => boolean = () => true,
-): Promise<SlackRequest[]> {
+/** Polls until `count` of the items (Slack requests, mails) pass `which`; returns those that do. */
+function atLeast<T>(items: () => T[], count: number, which: (item: T) => boolean = () => true): Promise<T[]> {
   return eventually(() => {
-    const found = aboutIncident(slack.requests, incidentId).filter(which);
+    const found = items().filter(which);
     return found.length >= count ? found : undefined;
   });
 }
 
-/** Polls until the SMTP server has accepted `count` messages about the incident that pass `which`. */
+/** What the Slack stand-in has seen about the incident, once `count` requests pass `which`. */
+function slackRequests(
+  slack: SlackApi,
+  incidentId: string,
+  count: number,
+  which?: (r: SlackRequest) => boolean,
+): Promise<SlackRequest[]> {
+  return atLeast(() => aboutIncident(slack.requests, incidentId), count, which);
+}
+
+/** What the SMTP server has accepted about the incident, once `count` messages pass `which`. */
 function mails(
   smtp: SmtpSink,
   incidentId: string,
   count: number,
-  which: (m: ReceivedMail) => boolean = () => true,
+  which?: (m: ReceivedMail) => boolean,
 ): Promise<ReceivedMail[]> {
-  return eventually(() => {
-    const found = mailAbout(smtp.messages, incidentId).filter(which);
-    return found.length >= count ? found : undefined;
-  });
+  return atLeast(() => mailAbout(smtp.messages, incidentId), count, which);
 }
 
 const ofKind =

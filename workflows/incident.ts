@@ -612,7 +612,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   function mergeAlerts(alerts: Alert[]): Alert[] {
     const fresh: Alert[] = [];
     for (const alert of alerts) {
-      const key = `${alert.fingerprint}|${alert.status}|${alert.startsAt}`;
+      const key = alertKey(alert);
       if (seenAlerts.has(key)) continue;
       seenAlerts.add(key);
       if (seenAlerts.size > REMEMBERED_ALERT_KEYS) {
@@ -1027,8 +1027,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     log.info('incident continued in a new run', { historyOf: state.id });
   } else {
     addRunbooks(state.alerts);
-    for (const alert of state.alerts)
-      seenAlerts.add(`${alert.fingerprint}|${alert.status}|${alert.startsAt}`);
+    for (const alert of state.alerts) seenAlerts.add(alertKey(alert));
     record(
       'triggered',
       input.origin.kind === 'manual' ? input.origin.declaredBy : 'alertmanager',
@@ -1151,6 +1150,11 @@ function triggeredSummary(input: IncidentInput): string {
 /** The timeline gives the gist; the full text stays where it belongs (notes, actions). */
 function excerpt(text: string, max = 200): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** One firing (or clearing) of one alert: Alertmanager re-sends it unchanged. */
+function alertKey(alert: Alert): string {
+  return `${alert.fingerprint}|${alert.status}|${alert.startsAt}`;
 }
 
 function alertName(alert: Alert): string {
