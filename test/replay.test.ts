@@ -28,11 +28,20 @@ import {
   recordTrainingUpdate,
   resolveUpdate,
   submitReportUpdate,
+  stateQuery,
   waiveFollowUpUpdate,
 } from '../workflows/messages';
+import { policyFor, teamById } from '../config/policy';
+import { loadSecrets } from '../config/secrets';
+import { startDevServer, type DevServer } from '../scripts/dev-server';
+import { createBatonWorker } from '../worker/worker';
+import { incidentWorkflow } from '../workflows/incident';
 import { testConfig } from './support/config';
+import { freePort } from './support/ports';
 import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 
 const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
 const label = process.env.RECORD_HISTORIES;
@@ -82,6 +91,29 @@ describe('saved incident histories', () => {
   });
 });
 
+/**
+ * Saves one run's history in the JSON that `temporal workflow show` gives operators, so a
+ * history from production can be added the same way.
+ */
+function saveHistory(name: string, workflowId: string, address: string, runId?: string): void {
+  const json = execFileSync(
+    inject('temporalCli'),
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      workflowId,
+      ...(runId ? ['--run-id', runId] : []),
+      '--output',
+      'json',
+      '--address',
+      address,
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  writeFileSync(path.join(HISTORIES, `${label ?? 'unlabelled'}-${name}.json`), json);
+}
+
 describe.runIf(recording)('recording histories of complete incidents', () => {
   let w: TestWorker;
   beforeAll(async () => {
@@ -111,23 +143,7 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
 
   async function save(name: string, handle: IncidentHandle): Promise<void> {
     await handle.result();
-    // The CLI's JSON is the format `temporal workflow show` gives operators, so a history
-    // from production can be added the same way.
-    const json = execFileSync(
-      inject('temporalCli'),
-      [
-        'workflow',
-        'show',
-        '--workflow-id',
-        handle.workflowId,
-        '--output',
-        'json',
-        '--address',
-        inject('temporalAddress'),
-      ],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-    );
-    writeFileSync(path.join(HISTORIES, `${label ?? 'unlabelled'}-${name}.json`), json);
+    saveHistory(name, handle.workflowId, inject('temporalAddress'));
   }
 
   it('records an incident driven through every step by people', async () => {
@@ -236,5 +252,199 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
       });
     }
     await save('timers-page-and-escalate', handle);
+  });
+
+  it('records an open incident reminded to assess, nudged to escalate and to update stakeholders', async () => {
+    const config = testConfig((c) => {
+      c.severities.SEV2 = { assessWithin: '2s', stakeholderUpdateEvery: '3s', nudgeEscalationAfter: '4s' };
+      c.severities.SEV1 = { assessWithin: '2s', stakeholderUpdateEvery: '2s', nudgeEscalationAfter: '3s' };
+    });
+    const handle = await startIncident(w, { config, severity: 'SEV2' });
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    const seen = (kind: string, count = 1) =>
+      eventually(async () =>
+        (await state(handle)).timeline.filter((e) => e.kind === kind).length >= count ? true : undefined,
+      );
+    await seen('assessment-reminder');
+    await seen('escalation-nudge');
+    await seen('stakeholder-update-reminder');
+    // A new severity re-plans the nudge and the stakeholder cadence.
+    await handle.executeUpdate(assessUpdate, {
+      args: [{ ...by('alice'), severity: 'SEV1', urgency: 'critical', impact: 'down', observations: '5xx' }],
+    });
+    await seen('escalation-nudge', 2);
+    await seen('stakeholder-update-reminder', 2);
+    await handle.executeUpdate(communicateUpdate, {
+      args: [{ ...by('alice'), audience: 'internal', message: 'working on it' }],
+    });
+    await seen('stakeholder-update-reminder', 3);
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('alice'), summary: 'restarted' }] });
+    for (const followUpId of ['report', 'lessons', 'training']) {
+      await handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId, reason: 'recorded for replay' }],
+      });
+    }
+    await save('reminders-while-open', handle);
+  });
+
+  it('records alerts that fire again after the incident was resolved', async () => {
+    const handle = await startIncident(w, { alerts: [alert('HighLatency', 'fp-10')] });
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('alice'), summary: 'rolled back' }] });
+    await handle.signal(alertsFiredSignal, { alerts: [alert('HighLatency', 'fp-11')] });
+    await eventually(async () =>
+      (await state(handle)).timeline.some((e) => e.kind === 'paged' && e.summary.includes('again'))
+        ? true
+        : undefined,
+    );
+    await handle.signal(alertsResolvedSignal, {
+      alerts: [
+        { ...alert('HighLatency', 'fp-10'), status: 'resolved' },
+        { ...alert('HighLatency', 'fp-11'), status: 'resolved' },
+      ],
+    });
+    await eventually(async () =>
+      (await state(handle)).alerts.every((a) => a.status === 'resolved') ? true : undefined,
+    );
+    for (const followUpId of ['report', 'lessons', 'training']) {
+      await handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId, reason: 'recorded for replay' }],
+      });
+    }
+    await save('refire-after-resolution', handle);
+  });
+});
+
+describe.runIf(recording)('recording an incident that continues as new', () => {
+  // A server that suggests continue-as-new after a few dozen events, so a short incident
+  // moves to new runs with its timers and follow-ups under way.
+  let server: DevServer;
+  let client: Client;
+  let clientConnection: Connection;
+  let workerConnection: NativeConnection;
+  let stopWorker: () => Promise<void>;
+  const config = testConfig((c) => {
+    c.severities.SEV3 = { assessWithin: '3s', stakeholderUpdateEvery: '1h', nudgeEscalationAfter: '1h' };
+    c.followUps = {
+      reportDue: '6s',
+      lessonsDue: '1h',
+      trainingDue: '1h',
+      remindBefore: '3s',
+      overdueNotify: ['dave'],
+    };
+  });
+
+  beforeAll(async () => {
+    server = await startDevServer({
+      cli: inject('temporalCli'),
+      port: await freePort(),
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
+    });
+    workerConnection = await NativeConnection.connect({ address: server.address });
+    const worker = await createBatonWorker({
+      config: { ...config, dataDir: `/tmp/baton-record-can-${Date.now()}` },
+      secrets: loadSecrets(config, {}),
+      connection: workerConnection,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      taskQueue: 'record-continue-as-new',
+      log: () => undefined,
+    });
+    const running = worker.run();
+    stopWorker = async () => {
+      worker.shutdown();
+      await running;
+    };
+    clientConnection = await Connection.connect({ address: server.address });
+    client = new Client({ connection: clientConnection });
+  });
+  afterAll(async () => {
+    await stopWorker?.();
+    await workerConnection?.close();
+    await clientConnection?.close();
+    await server?.stop();
+  });
+
+  async function startSlowBurn(workflowId: string, severity: 'SEV3' | 'SEV4'): Promise<string> {
+    const handle = await client.workflow.start(incidentWorkflow, {
+      taskQueue: 'record-continue-as-new',
+      workflowId,
+      args: [
+        {
+          title: 'Slow burn',
+          service: 'payments',
+          severity,
+          origin: { kind: 'manual', declaredBy: 'alice' },
+          policy: policyFor(config, teamById(config, 'payments')),
+        },
+      ],
+    });
+    return handle.firstExecutionRunId;
+  }
+
+  /** Saves every run of the incident, oldest first, so the files read in the order they ran. */
+  async function saveRuns(name: string, workflowId: string): Promise<void> {
+    await client.workflow.getHandle(workflowId).result();
+    const runs: { runId: string; start: number }[] = [];
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      runs.push({ runId: execution.runId, start: execution.startTime.getTime() });
+    }
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    runs.sort((a, b) => a.start - b.start);
+    runs.forEach(({ runId }, index) => {
+      saveHistory(`${name}-run-${index + 1}`, workflowId, server.address, runId);
+    });
+  }
+
+  const timelineHas = (workflowId: string, kind: string) =>
+    eventually(
+      async () =>
+        (await client.workflow.getHandle(workflowId).query(stateQuery)).timeline.some((e) => e.kind === kind)
+          ? true
+          : undefined,
+      30_000,
+    );
+
+  async function waiveAll(workflowId: string): Promise<void> {
+    for (const followUpId of ['report', 'lessons', 'training']) {
+      await client.workflow.getHandle(workflowId).executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId, reason: 'recorded for replay' }],
+      });
+    }
+  }
+
+  it('records every run of an incident carried across continue-as-new', async () => {
+    const workflowId = `record-can-${Date.now()}`;
+    const firstRun = await startSlowBurn(workflowId, 'SEV3');
+    const current = () => client.workflow.getHandle(workflowId);
+    await current().executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await timelineHas(workflowId, 'assessment-reminder');
+    // Notes until the server asks for a new run.
+    for (let i = 0; i < 40; i += 1) {
+      await current().signal(addNoteSignal, { ...by('bob'), text: `note ${i}`, source: 'api' });
+      if ((await current().describe()).runId !== firstRun) break;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    await eventually(async () => ((await current().describe()).runId !== firstRun ? true : undefined));
+    await current().executeUpdate(resolveUpdate, { args: [{ ...by('alice'), summary: 'rebalanced' }] });
+    await timelineHas(workflowId, 'follow-up-overdue');
+    await waiveAll(workflowId);
+    await saveRuns('continue-as-new', workflowId);
+  });
+
+  it('records an overdue follow-up carried into a new run', async () => {
+    const workflowId = `record-can-overdue-${Date.now()}`;
+    const firstRun = await startSlowBurn(workflowId, 'SEV4');
+    const current = () => client.workflow.getHandle(workflowId);
+    await current().executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await current().executeUpdate(resolveUpdate, { args: [{ ...by('alice'), summary: 'gone' }] });
+    // Overdue notices every few seconds fill the history until the incident moves on.
+    await eventually(
+      async () => ((await current().describe()).runId !== firstRun ? true : undefined),
+      60_000,
+    );
+    await timelineHas(workflowId, 'follow-up-overdue');
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await waiveAll(workflowId);
+    await saveRuns('overdue-follow-up-continues-as-new', workflowId);
   });
 });
