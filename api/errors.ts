@@ -14,7 +14,6 @@ export class HttpError extends Error {
     readonly statusCode: number,
     message: string,
     readonly code?: string,
-    readonly details?: unknown,
   ) {
     super(message);
   }

@@ -90,7 +90,12 @@ describe('an incident started from the Temporal CLI', () => {
     expect(s).toMatchObject({ team: 'payments', severity: 'SEV1', service: 'payments' });
     expect(s.timeline.map((e) => e.kind)).toEqual(['triggered', 'paged', 'acknowledged']);
     expect(s.timeline[0]).toMatchObject({ actor: 'alice', details: { severity: 'SEV1' } });
-    expect(eventsOf(s, 'paged')[0]?.details).toEqual({ to: ['alice'], round: 1, step: 1 });
+    expect(eventsOf(s, 'paged')[0]?.details).toEqual({
+      to: ['alice'],
+      channels: ['#payments-incidents'],
+      round: 1,
+      step: 1,
+    });
 
     const sent = (await waitForOutbox(w, s.id, (o) => o.length >= 2)).map(addressed);
     expect(sent[0]).toMatchObject({ kind: 'page', to: ['alice'], channels: ['#payments-incidents'] });

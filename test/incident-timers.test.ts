@@ -79,9 +79,9 @@ describe.concurrent('paging until somebody acknowledges', () => {
 
     const paged = eventsOf(s, 'paged');
     expect(paged.map((e) => [e.actor, e.details])).toEqual([
-      ['baton', { to: ['alice'], round: 1, step: 1 }],
-      ['baton', { to: ['bob'], round: 1, step: 2 }],
-      ['baton', { to: ['dave'], round: 1, step: 3 }],
+      ['baton', { to: ['alice'], channels: ['#payments-incidents'], round: 1, step: 1 }],
+      ['baton', { to: ['bob'], channels: ['#payments-incidents'], round: 1, step: 2 }],
+      ['baton', { to: ['dave'], channels: ['#payments-incidents'], round: 1, step: 3 }],
     ]);
     const [alicePaged, bobPaged, davePaged] = paged.map((e) => ms(e.at));
     const [exhausted] = eventsOf(s, 'escalation-exhausted');
@@ -90,10 +90,10 @@ describe.concurrent('paging until somebody acknowledges', () => {
     expect(davePaged).toBeGreaterThanOrEqual((bobPaged ?? 0) + 2_000);
     expect(ms(exhausted?.at ?? '')).toBeGreaterThanOrEqual((davePaged ?? 0) + 1_000);
     expect(alicePaged).toBeLessThan(bobPaged ?? 0);
-    expect(exhausted).toMatchObject({ actor: 'baton', details: { paged: ['dave'] } });
+    expect(exhausted).toMatchObject({ actor: 'baton', details: { to: ['dave'] } });
     expect(exhausted?.summary).toMatch(/after 1 round\(s\)/);
     expect(s.phase).toBe('triggered');
-    expect(s.escalation).toMatchObject({ exhausted: true, level: 'L2' });
+    expect(s.escalation).toMatchObject({ exhausted: true, round: 0, step: 2 });
 
     const pages = (await waitForOutbox(w, s.id, (o) => o.length >= 4)).map(addressed);
     expect(pages.map((p) => [p.kind, p.to, p.channels])).toEqual([
@@ -125,12 +125,12 @@ describe.concurrent('paging until somebody acknowledges', () => {
     );
     const s = await waitForEvents(handle, 'escalation-exhausted');
     expect(eventsOf(s, 'paged').map((e) => e.details)).toEqual([
-      { to: ['alice'], round: 1, step: 1 },
-      { to: ['bob'], round: 1, step: 2 },
-      { to: ['dave'], round: 1, step: 3 },
-      { to: ['alice'], round: 2, step: 1 },
-      { to: ['bob'], round: 2, step: 2 },
-      { to: ['dave'], round: 2, step: 3 },
+      { to: ['alice'], channels: ['#payments-incidents'], round: 1, step: 1 },
+      { to: ['bob'], channels: ['#payments-incidents'], round: 1, step: 2 },
+      { to: ['dave'], channels: ['#payments-incidents'], round: 1, step: 3 },
+      { to: ['alice'], channels: ['#payments-incidents'], round: 2, step: 1 },
+      { to: ['bob'], channels: ['#payments-incidents'], round: 2, step: 2 },
+      { to: ['dave'], channels: ['#payments-incidents'], round: 2, step: 3 },
     ]);
     expect(eventsOf(s, 'escalation-exhausted')[0]?.summary).toMatch(/after 2 round\(s\)/);
 
@@ -182,8 +182,8 @@ describe.concurrent('reminders and nudges while the incident is open', () => {
     const s = await waitForEvents(handle, 'assessment-reminder', 2);
     const reminders = eventsOf(s, 'assessment-reminder');
     expect(reminders.map((e) => [e.actor, e.details])).toEqual([
-      ['baton', { to: 'bob' }],
-      ['baton', { to: 'bob' }],
+      ['baton', { to: ['bob'], channels: ['#payments-incidents'] }],
+      ['baton', { to: ['bob'], channels: ['#payments-incidents'] }],
     ]);
     // Due within assessWithin of the acknowledgement, then again each period.
     expect(ms(reminders[0]?.at ?? '')).toBeGreaterThanOrEqual(ms(s.acknowledgedAt ?? '') + 1_000);
@@ -257,7 +257,12 @@ describe.concurrent('reminders and nudges while the incident is open', () => {
     });
     const s = await waitForEvents(handle, 'escalation-nudge');
     const [nudge] = eventsOf(s, 'escalation-nudge');
-    expect(nudge?.details).toEqual({ to: ['bob'], severity: 'SEV1', immediate: true });
+    expect(nudge?.details).toEqual({
+      to: ['bob'],
+      channels: ['#payments-incidents'],
+      severity: 'SEV1',
+      immediate: true,
+    });
     expect(ms(nudge?.at ?? '')).toBeGreaterThanOrEqual(ms(eventsOf(s, 'assessed')[0]?.at ?? ''));
     const sent = await waitForOutbox(w, s.id, (o) => o.some((e) => e.notification.kind === 'nudge'));
     expect(sent.map(addressed).find((e) => e.kind === 'nudge')?.to).toEqual(['bob']);
@@ -283,7 +288,10 @@ describe.concurrent('reminders and nudges while the incident is open', () => {
 
     const s = await waitForEvents(handle, 'stakeholder-update-reminder');
     const [first] = eventsOf(s, 'stakeholder-update-reminder');
-    expect(first).toMatchObject({ actor: 'baton', details: { to: 'alice' } });
+    expect(first).toMatchObject({
+      actor: 'baton',
+      details: { to: ['alice'], channels: ['#payments-incidents'] },
+    });
     expect(ms(first?.at ?? '')).toBeGreaterThanOrEqual(ms(s.acknowledgedAt ?? '') + 2_000);
     const sent = await waitForOutbox(w, s.id, (o) => o.some((e) => e.notification.kind === 'reminder'));
     const reminder = sent.map(addressed).find((e) => e.kind === 'reminder');
@@ -339,8 +347,7 @@ describe.concurrent('Level 3 acceptance', () => {
     const s = await waitForEvents(handle, 'level3-paged', 2);
 
     const [pkg] = eventsOf(s, 'handover-package');
-    expect(pkg?.details).toMatchObject({ channel: '#payments-l3', to: ['carol'] });
-    expect(eventsOf(s, 'escalated')[0]?.details).toMatchObject({ paged: ['carol'] });
+    expect(pkg?.details).toMatchObject({ channels: ['#payments-l3'], to: ['carol'] });
     const [toErin, toManagers] = eventsOf(s, 'level3-paged');
     expect(toErin).toMatchObject({ actor: 'baton', details: { to: ['erin'] } });
     expect(toErin?.summary).toMatch(/carol did not accept; paged erin/);
@@ -370,7 +377,7 @@ describe.concurrent('Level 3 acceptance', () => {
     const handle = await open(level3('1s', '2s'));
     await escalated(handle);
     const s = await waitForEvents(handle, 'level3-paged');
-    expect(eventsOf(s, 'level3-paged')[0]?.details).toEqual({ to: ['erin'] });
+    expect(eventsOf(s, 'level3-paged')[0]?.details).toEqual({ to: ['erin'], channels: ['#payments-l3'] });
 
     const accepted = await handle.executeUpdate(acceptHandoverUpdate, {
       args: [{ ...by('carol'), notes: 'back from lunch, taking it' }],
@@ -411,7 +418,7 @@ describe.concurrent('post-incident follow-ups', () => {
 
     const s = await waitForEvents(handle, 'follow-up-overdue', 3);
     const reminder = eventsOf(s, 'follow-up-reminder').find((e) => e.details?.followUpId === 'report');
-    expect(reminder).toMatchObject({ actor: 'baton', details: { followUpId: 'report', to: 'bob' } });
+    expect(reminder).toMatchObject({ actor: 'baton', details: { followUpId: 'report', to: ['bob'] } });
     // remindBefore (1s) ahead of the due time (3s after resolution).
     expect(ms(reminder?.at ?? '')).toBeGreaterThanOrEqual(ms(report?.dueAt ?? '') - 1_000);
     const overdue = eventsOf(s, 'follow-up-overdue').find((e) => e.details?.followUpId === 'report');

@@ -3,8 +3,6 @@
  * the API serves. Pure types and constants only; both sides of the wire import this module.
  */
 
-export const TASK_QUEUE = 'baton-incidents';
-
 export const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
@@ -18,14 +16,11 @@ export const PHASES = [
   'mitigating',
   'escalated',
   'collaborating',
-  'resolved',
   'post-incident',
   'closed',
 ] as const;
+/** Where the incident stands in its process; published as the IncidentStatus search attribute. */
 export type Phase = (typeof PHASES)[number];
-
-/** Phases in which the incident is still being worked on (before resolution). */
-export const OPEN_PHASES: readonly Phase[] = PHASES.slice(0, PHASES.indexOf('resolved'));
 
 export const AUTO_RESOLVE_POLICIES = ['never', 'unacknowledged-only', 'always'] as const;
 export type AutoResolvePolicy = (typeof AUTO_RESOLVE_POLICIES)[number];

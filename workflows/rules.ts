@@ -3,8 +3,10 @@
  * incident record: each returns a refusal, or undefined when the move is allowed. The
  * workflow's update validators call these, so a refused request never reaches the record.
  */
-import { OPEN_PHASES, responderOf, type IncidentPolicy, type Level } from './model';
+import { ApplicationFailure } from '@temporalio/common';
+import { responderOf, type IncidentPolicy, type Level } from './model';
 import { RefusalType } from './messages';
+import { isOpenPhase } from './phases';
 import type { IncidentState } from './state';
 
 export interface Refusal {
@@ -13,11 +15,23 @@ export interface Refusal {
 }
 
 export function isOpen(state: IncidentState): boolean {
-  return OPEN_PHASES.includes(state.phase);
+  return isOpenPhase(state.phase);
 }
 
-const refuse = (message: string): Refusal => ({ type: RefusalType.invalidMove, message });
-const forbid = (message: string): Refusal => ({ type: RefusalType.notPermitted, message });
+/** The process does not allow this move now (409 at the API). */
+export const invalidMove = (message: string): Refusal => ({ type: RefusalType.invalidMove, message });
+/** This actor may not make this move (403 at the API). */
+export const notPermitted = (message: string): Refusal => ({ type: RefusalType.notPermitted, message });
+
+/**
+ * Turns a refusal into the failure an update handler or validator throws: non-retryable,
+ * with the refusal's type, so the caller gets the reason and the record stays unchanged.
+ */
+export function throwIfRefused(refusal: Refusal | undefined): void {
+  if (refusal) {
+    throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
+  }
+}
 
 const LEVEL_NAMES: Record<Level, string> = {
   L2: 'Level 2',
@@ -38,7 +52,9 @@ export function checkActor(policy: IncidentPolicy, actor: string): Refusal | und
 
 /** Nothing changes a closed incident; said first, whatever else would be wrong. */
 export function checkNotClosed(state: IncidentState): Refusal | undefined {
-  return state.phase === 'closed' ? refuse(`the incident was closed at ${state.closedAt ?? '?'}`) : undefined;
+  return state.phase === 'closed'
+    ? invalidMove(`the incident was closed at ${state.closedAt ?? '?'}`)
+    : undefined;
 }
 
 function requireLevel(
@@ -51,7 +67,7 @@ function requireLevel(
   // An actor the policy does not know may do nothing, whatever checkActor said.
   if (!level || !allowed.includes(level)) {
     const who = allowed.map((l) => LEVEL_NAMES[l]).join(' or ');
-    return forbid(
+    return notPermitted(
       `only ${who} can ${what}; ${actor} is ${level ? LEVEL_NAMES[level] : 'not a known responder'}`,
     );
   }
@@ -59,16 +75,16 @@ function requireLevel(
 }
 
 function whileOpen(state: IncidentState, what: string): Refusal | undefined {
-  if (state.phase === 'closed') return refuse(`the incident is closed; cannot ${what}`);
+  if (state.phase === 'closed') return invalidMove(`the incident is closed; cannot ${what}`);
   if (!isOpen(state)) {
-    return refuse(`the incident was resolved at ${state.resolution?.at ?? '?'}; cannot ${what}`);
+    return invalidMove(`the incident was resolved at ${state.resolution?.at ?? '?'}; cannot ${what}`);
   }
   return undefined;
 }
 
 function afterAcknowledgement(state: IncidentState, what: string): Refusal | undefined {
   if (state.phase === 'triggered') {
-    return refuse(`nobody has acknowledged the incident yet; acknowledge it before you ${what}`);
+    return invalidMove(`nobody has acknowledged the incident yet; acknowledge it before you ${what}`);
   }
   return undefined;
 }
@@ -76,7 +92,7 @@ function afterAcknowledgement(state: IncidentState, what: string): Refusal | und
 export const rules = {
   acknowledge(state: IncidentState): Refusal | undefined {
     if (state.acknowledgedBy) {
-      return refuse(
+      return invalidMove(
         `the incident was already acknowledged by ${state.acknowledgedBy} at ${state.acknowledgedAt ?? '?'}`,
       );
     }
@@ -95,10 +111,10 @@ export const rules = {
     const closed = whileOpen(state, 'escalate it') ?? afterAcknowledgement(state, 'escalate it');
     if (closed) return closed;
     if (state.handover?.acceptedBy) {
-      return refuse(`Level 3 (${state.handover.acceptedBy}) already holds the incident`);
+      return invalidMove(`Level 3 (${state.handover.acceptedBy}) already holds the incident`);
     }
     if (state.handover) {
-      return refuse(
+      return invalidMove(
         `the incident was already escalated by ${state.handover.requestedBy} at ${state.handover.requestedAt}; Level 3 has been paged`,
       );
     }
@@ -109,10 +125,10 @@ export const rules = {
     const closed = whileOpen(state, 'accept a handover');
     if (closed) return closed;
     if (!state.handover) {
-      return refuse('there is no handover to accept: the incident has not been escalated');
+      return invalidMove('there is no handover to accept: the incident has not been escalated');
     }
     if (state.handover.acceptedBy) {
-      return refuse(
+      return invalidMove(
         `the handover was already accepted by ${state.handover.acceptedBy} at ${state.handover.acceptedAt ?? '?'}`,
       );
     }
@@ -125,16 +141,18 @@ export const rules = {
     actor: string,
     audience: 'internal' | 'external',
   ): Refusal | undefined {
-    if (state.phase === 'closed') return refuse('the incident is closed');
+    if (state.phase === 'closed') return invalidMove('the incident is closed');
     if (audience === 'external') {
       const level = requireLevel(policy, actor, ['manager'], 'approve an external message');
       if (level) return level;
       const approvers = policy.stakeholders.external.approvers;
       if (approvers.length > 0 && !approvers.includes(actor)) {
-        return forbid(`external messages for team ${policy.team.id} are approved by ${approvers.join(', ')}`);
+        return notPermitted(
+          `external messages for team ${policy.team.id} are approved by ${approvers.join(', ')}`,
+        );
       }
       if (policy.stakeholders.external.email.length === 0) {
-        return refuse(`team ${policy.team.id} has no external audience configured`);
+        return invalidMove(`team ${policy.team.id} has no external audience configured`);
       }
     }
     return undefined;
@@ -168,8 +186,8 @@ export const rules = {
     const refusal = postIncident(state, 'complete an action item');
     if (refusal) return refusal;
     const item = state.followUps.find((f) => f.id === itemId && f.kind === 'action-item');
-    if (!item) return refuse(`there is no action item "${itemId}"`);
-    if (item.status !== 'open') return refuse(`action item "${itemId}" is already ${item.status}`);
+    if (!item) return invalidMove(`there is no action item "${itemId}"`);
+    if (item.status !== 'open') return invalidMove(`action item "${itemId}" is already ${item.status}`);
     return undefined;
   },
 
@@ -189,7 +207,7 @@ export const rules = {
     if (refusal) return refusal;
     const item = state.followUps.find((f) => f.id === followUpId);
     if (!item) {
-      return refuse(
+      return invalidMove(
         `there is no follow-up "${followUpId}"; open ones: ${
           state.followUps
             .filter((f) => f.status === 'open')
@@ -198,15 +216,15 @@ export const rules = {
         }`,
       );
     }
-    if (item.status !== 'open') return refuse(`follow-up "${followUpId}" is already ${item.status}`);
+    if (item.status !== 'open') return invalidMove(`follow-up "${followUpId}" is already ${item.status}`);
     return undefined;
   },
 };
 
 function postIncident(state: IncidentState, what: string): Refusal | undefined {
-  if (state.phase === 'closed') return refuse(`the incident is closed; cannot ${what}`);
+  if (state.phase === 'closed') return invalidMove(`the incident is closed; cannot ${what}`);
   if (!state.resolution) {
-    return refuse(`the incident is not resolved yet; ${what} after it is resolved`);
+    return invalidMove(`the incident is not resolved yet; ${what} after it is resolved`);
   }
   return undefined;
 }
@@ -220,9 +238,9 @@ function openFollowUp(
   if (!item) {
     // Scheduled within the same workflow task as resolution; absent only when the policy
     // did not ask for it (an automatic resolution of an unacknowledged incident).
-    return refuse(`${what} is not required for this incident`);
+    return invalidMove(`${what} is not required for this incident`);
   }
-  if (item.status === 'done') return refuse(`${what} was already recorded by ${item.doneBy ?? '?'}`);
-  if (item.status === 'waived') return refuse(`${what} was waived by ${item.waiver?.by ?? '?'}`);
+  if (item.status === 'done') return invalidMove(`${what} was already recorded by ${item.doneBy ?? '?'}`);
+  if (item.status === 'waived') return invalidMove(`${what} was waived by ${item.waiver?.by ?? '?'}`);
   return undefined;
 }

@@ -17,3 +17,26 @@ export const INCIDENT_SEARCH_ATTRIBUTES = [
   incidentTeamKey,
   incidentAssigneeKey,
 ];
+
+/** Shown for an incident nobody holds yet. */
+export const UNASSIGNED = 'unassigned';
+
+/**
+ * The one mapping from the record to what operators filter by: the incident's phase is its
+ * IncidentStatus, and whoever holds it (the acknowledger, then Level 3) its IncidentAssignee.
+ */
+export function searchAttributesOf(state: {
+  phase: string;
+  severity: string;
+  service: string;
+  team: string;
+  holder?: string;
+}): Record<string, string> {
+  return {
+    [incidentStatusKey.name]: state.phase,
+    [incidentSeverityKey.name]: state.severity,
+    [incidentServiceKey.name]: state.service,
+    [incidentTeamKey.name]: state.team,
+    [incidentAssigneeKey.name]: state.holder ?? UNASSIGNED,
+  };
+}

@@ -157,9 +157,8 @@ export interface IncidentState {
   acknowledgedAt?: string;
   /** Who holds the incident now: the acknowledger, then Level 3 after a handover. */
   holder?: string;
+  /** Position in the paging policy while nobody has acknowledged. */
   escalation: {
-    level: 'L2' | 'L3';
-    /** Position in the paging policy while nobody has acknowledged. */
     round: number;
     step: number;
     pagedAt: string;

@@ -1,0 +1,311 @@
+/**
+ * The duties: the timers that enforce the process. Each is a plan kept by one helper,
+ * `keep`: wait until the next reminder is due, unless the duty is over or something
+ * changed that re-plans it, then act, and plan again.
+ *
+ * Every deadline is computed from times kept in the record, never from how long a timer
+ * has run, so continue-as-new and worker restarts pick each duty up where it stood.
+ */
+import { condition } from '@temporalio/workflow';
+import { SYSTEM, ms, now, type ReadyIncident } from './incident-context';
+import { notices } from './notices';
+import type { FollowUp } from './state';
+
+/** The next thing a duty waits for. */
+export interface Plan {
+  /** When it is due, in epoch milliseconds. */
+  dueAt: number;
+  /** Besides the duty being over, what makes it plan again before then (a new severity). */
+  replanWhen?: () => boolean;
+  /** What to do when it falls due. */
+  then: () => void;
+}
+
+export interface Duty {
+  /** The duty begins once this holds; at once when absent. */
+  beginsWhen?: () => boolean;
+  /** The duty is over for good. */
+  over: () => boolean;
+  /** The next plan; undefined when nothing more is due. */
+  next: () => Plan | undefined;
+}
+
+/** Keeps a duty until it is over or has nothing more to do. */
+export async function keep(duty: Duty): Promise<void> {
+  if (duty.beginsWhen) await condition(duty.beginsWhen);
+  while (!duty.over()) {
+    const plan = duty.next();
+    if (!plan) return;
+    const { replanWhen } = plan;
+    const interrupted = replanWhen ? (): boolean => duty.over() || replanWhen() : duty.over;
+    if (await waitUntil(interrupted, plan.dueAt)) continue;
+    plan.then();
+  }
+}
+
+/** Waits for `done` until an absolute deadline; true if done, false if the deadline passed. */
+async function waitUntil(done: () => boolean, deadline: number): Promise<boolean> {
+  if (done()) return true;
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return false;
+  return condition(done, remaining);
+}
+
+const resolved =
+  ({ state }: ReadyIncident) =>
+  (): boolean =>
+    state.resolution !== undefined;
+const acknowledgedOrResolved = (incident: ReadyIncident) => (): boolean =>
+  incident.state.acknowledgedAt !== undefined || resolved(incident)();
+
+/** Not acknowledged in time: page the next step of the policy, round after round, then the managers. */
+export function paging(incident: ReadyIncident): Duty {
+  const { state, policy } = incident;
+  const steps = policy.escalation.steps;
+  return {
+    over: () => state.acknowledgedBy !== undefined || resolved(incident)(),
+    next: () => {
+      const cursor = state.escalation;
+      const step = steps[cursor.step];
+      if (cursor.exhausted || !step) return undefined;
+      return { dueAt: ms(cursor.pagedAt) + step.ackTimeoutMs, then: () => pageNextStep(incident) };
+    },
+  };
+}
+
+function pageNextStep(incident: ReadyIncident): void {
+  const { state, policy } = incident;
+  const cursor = state.escalation;
+  let next = cursor.step + 1;
+  let round = cursor.round;
+  if (next >= policy.escalation.steps.length) {
+    next = 0;
+    round += 1;
+  }
+  cursor.pagedAt = now();
+  if (round >= policy.escalation.repeat) {
+    cursor.exhausted = true;
+    incident.tell(
+      notices.nobodyAcknowledged(state, policy, round),
+      'escalation-exhausted',
+      SYSTEM,
+      `nobody acknowledged after ${round} round(s); managers paged`,
+    );
+    return;
+  }
+  cursor.step = next;
+  cursor.round = round;
+  const target = policy.escalation.steps[next];
+  if (target) pageStep(incident, target.notify, round, next);
+}
+
+/** Pages one step of the escalation policy. */
+export function pageStep(incident: ReadyIncident, targets: string[], round: number, step: number): void {
+  const { state, policy } = incident;
+  const attempt = `round ${round + 1} of ${policy.escalation.repeat}, step ${step + 1} of ${policy.escalation.steps.length}`;
+  const notice = notices.page(state, policy, targets, attempt);
+  incident.tell(notice, 'paged', SYSTEM, `paged ${targets.join(', ')} (${attempt})`, {
+    round: round + 1,
+    step: step + 1,
+  });
+}
+
+/** Acknowledged but not assessed in time: remind the holder, again each period. */
+export function assessmentReminder(incident: ReadyIncident): Duty {
+  const { state, policy, reminders } = incident;
+  return {
+    beginsWhen: acknowledgedOrResolved(incident),
+    over: () => state.assessments.length > 0 || resolved(incident)(),
+    next: () => {
+      const within = policy.severities[state.severity].assessWithinMs;
+      const from = reminders.lastAssessReminderAt ?? state.acknowledgedAt ?? state.openedAt;
+      return {
+        dueAt: ms(from) + within,
+        then: () => {
+          reminders.lastAssessReminderAt = now();
+          incident.tell(
+            notices.assessReminder(state, policy, within),
+            'assessment-reminder',
+            SYSTEM,
+            `assessment overdue; reminded ${state.holder ?? 'the team'}`,
+          );
+        },
+      };
+    },
+  };
+}
+
+/** Open and unresolved past the severity's limit: nudge Level 2 to escalate. */
+export function escalationNudge(incident: ReadyIncident): Duty {
+  const { state, policy, reminders } = incident;
+  return {
+    over: () => state.handover !== undefined || resolved(incident)(),
+    next: () => {
+      const severity = state.severity;
+      const limit = policy.severities[severity].nudgeEscalationAfterMs;
+      return {
+        dueAt: ms(reminders.lastNudgeAt ?? state.openedAt) + limit,
+        replanWhen: () => state.severity !== severity,
+        then: () => {
+          reminders.lastNudgeAt = now();
+          const openFor = Date.now() - ms(state.openedAt);
+          incident.tell(
+            notices.escalationNudge(state, policy, openFor),
+            'escalation-nudge',
+            SYSTEM,
+            `unresolved after the ${severity} limit; nudged to escalate`,
+            { severity, immediate: severity === 'SEV1' || severity === 'SEV2' },
+          );
+        },
+      };
+    },
+  };
+}
+
+/** Escalated but Level 3 has not accepted in time: page the next Level 3 target, then managers. */
+export function level3Paging(incident: ReadyIncident): Duty {
+  const { state, policy } = incident;
+  return {
+    beginsWhen: () => state.handover !== undefined || resolved(incident)(),
+    over: () => state.handover?.acceptedBy !== undefined || resolved(incident)(),
+    next: () => {
+      const handover = state.handover;
+      const step = handover ? policy.level3[handover.level3Step] : undefined;
+      if (!handover || handover.exhausted || !step) return undefined;
+      return {
+        dueAt: ms(handover.level3PagedAt) + step.acceptTimeoutMs,
+        then: () => {
+          handover.level3PagedAt = now();
+          const next = policy.level3[handover.level3Step + 1];
+          if (!next) {
+            handover.exhausted = true;
+            incident.tell(
+              notices.level3Unanswered(state, policy),
+              'level3-paged',
+              SYSTEM,
+              'no Level 3 acceptance; managers paged',
+            );
+            return;
+          }
+          handover.level3Step += 1;
+          incident.tell(
+            notices.level3Page(state, policy, next.notify, step.notify),
+            'level3-paged',
+            SYSTEM,
+            `${step.notify.join(', ')} did not accept; paged ${next.notify.join(', ')}`,
+          );
+        },
+      };
+    },
+  };
+}
+
+/** While open, stakeholders expect updates at the severity's cadence: remind the holder. */
+export function stakeholderUpdates(incident: ReadyIncident): Duty {
+  const { state, policy, reminders } = incident;
+  return {
+    beginsWhen: acknowledgedOrResolved(incident),
+    over: resolved(incident),
+    next: () => {
+      const severity = state.severity;
+      const every = policy.severities[severity].stakeholderUpdateEveryMs;
+      const lastUpdate = state.lastStakeholderUpdateAt;
+      const from = Math.max(
+        ms(lastUpdate),
+        ms(state.acknowledgedAt ?? state.openedAt),
+        reminders.lastUpdateReminderAt ? ms(reminders.lastUpdateReminderAt) : 0,
+      );
+      return {
+        dueAt: from + every,
+        replanWhen: () => state.severity !== severity || state.lastStakeholderUpdateAt !== lastUpdate,
+        then: () => {
+          reminders.lastUpdateReminderAt = now();
+          incident.tell(
+            notices.stakeholderUpdateDue(state, policy, every),
+            'stakeholder-update-reminder',
+            SYSTEM,
+            `stakeholder update overdue; reminded ${state.holder ?? 'the team'}`,
+          );
+        },
+      };
+    },
+  };
+}
+
+/**
+ * One follow-up: a reminder before it is due, then the owner and the managers once it is
+ * overdue, again every `remindBefore`, until it is done or waived.
+ */
+export function followUpDuty(incident: ReadyIncident, item: FollowUp): Duty {
+  const { state, policy } = incident;
+  const settled = (): boolean => item.status !== 'open';
+  const due = ms(item.dueAt);
+  const { remindBeforeMs } = policy.followUps;
+  // Each run waits for the due date once before it repeats the overdue notices.
+  let dueDateWaited = false;
+  const overdue = (): void => {
+    if (settled()) return;
+    const last = item.overdueNotifiedAt ? ms(item.overdueNotifiedAt) : undefined;
+    if (last !== undefined && Date.now() < last + remindBeforeMs) return;
+    item.overdueNotifiedAt = now();
+    const notice = notices.followUpOverdue(state, policy, item);
+    incident.tell(
+      notice,
+      'follow-up-overdue',
+      SYSTEM,
+      `${item.id} overdue; told ${notice.responders.map((r) => r.id).join(', ')}`,
+      { followUpId: item.id },
+    );
+  };
+  return {
+    over: settled,
+    next: () => {
+      if (!item.remindedAt) {
+        return {
+          dueAt: due - remindBeforeMs,
+          then: () => {
+            item.remindedAt = now();
+            incident.tell(
+              notices.followUpReminder(state, policy, item),
+              'follow-up-reminder',
+              SYSTEM,
+              `${item.id} due at ${item.dueAt}; reminded ${item.owner}`,
+              { followUpId: item.id },
+            );
+          },
+        };
+      }
+      if (!dueDateWaited) {
+        return {
+          dueAt: due,
+          then: () => {
+            dueDateWaited = true;
+            overdue();
+          },
+        };
+      }
+      return { dueAt: ms(item.overdueNotifiedAt ?? now()) + remindBeforeMs, then: overdue };
+    },
+  };
+}
+
+/** Starts a duty for every follow-up as it is scheduled; returns once the incident closed. */
+export async function enforceFollowUps(incident: ReadyIncident): Promise<void> {
+  const { state } = incident;
+  const watched = new Set<string>();
+  const duties: Promise<void>[] = [];
+  for (;;) {
+    await condition(
+      () =>
+        state.followUps.some((f) => f.status === 'open' && !watched.has(f.id)) || state.phase === 'closed',
+    );
+    if (state.phase === 'closed') break;
+    for (const item of state.followUps) {
+      if (item.status === 'open' && !watched.has(item.id)) {
+        watched.add(item.id);
+        duties.push(keep(followUpDuty(incident, item)));
+      }
+    }
+  }
+  await Promise.all(duties);
+}

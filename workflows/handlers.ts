@@ -1,0 +1,138 @@
+/**
+ * The incident's message handlers: every step of the table as an update with a validator,
+ * the signals from Alertmanager and people, and the `state` query.
+ *
+ * Each update is validated (a refusal leaves no trace in the history) and then applied; a
+ * request id seen before returns the record unchanged. Handlers that arrive before the
+ * policy is known wait for it, and are checked again once it is.
+ */
+import { condition, log, patched, setHandler } from '@temporalio/workflow';
+import type { ZodType } from 'zod';
+import { alertsFired, alertsResolved, pageOnRefire } from './alerts';
+import type { Incident } from './incident-context';
+import {
+  addNoteSchema,
+  addNoteSignal,
+  alertsFiredSignal,
+  alertsResolvedSignal,
+  alertsSchema,
+  RefusalType,
+  stateQuery,
+} from './messages';
+import { addNote } from './notes';
+import { checkActor, checkNotClosed, throwIfRefused, type Refusal } from './rules';
+import type { Envelope, Step } from './step';
+import { steps } from './steps';
+import type { IncidentState } from './state';
+
+export function registerHandlers(incident: Incident, publish: () => void): void {
+  for (const entry of steps) registerStep(incident, publish, entry as Step<Envelope, unknown>);
+
+  // Alerts from Alertmanager join the incident; clearing may resolve it, as the policy says.
+  setHandler(alertsFiredSignal, async (raw) => {
+    const input = parseSignal(alertsSchema, raw, 'alertsFired');
+    if (!input) return;
+    await condition(() => incident.ready());
+    if (!incident.ready()) return;
+    const fresh = alertsFired(incident, input.alerts);
+    if (fresh.length === 0) return;
+    if (incident.state.resolution && patched('page-on-refire-after-resolution')) {
+      pageOnRefire(incident, fresh);
+    }
+    publish();
+  });
+
+  setHandler(alertsResolvedSignal, async (raw) => {
+    const input = parseSignal(alertsSchema, raw, 'alertsResolved');
+    if (!input) return;
+    await condition(() => incident.ready());
+    if (!incident.ready()) return;
+    if (alertsResolved(incident, input.alerts)) publish();
+  });
+
+  setHandler(addNoteSignal, async (raw) => {
+    const input = parseSignal(addNoteSchema, raw, 'addNote');
+    if (!input) return;
+    await condition(() => incident.ready());
+    if (!incident.ready()) return;
+    const dropped = addNote(incident, input);
+    if (dropped) log.warn(dropped, { actor: input.actor });
+  });
+
+  setHandler(stateQuery, () => incident.state);
+}
+
+function registerStep<TInput extends Envelope, TRaw>(
+  incident: Incident,
+  publish: () => void,
+  step: Step<TInput, TRaw>,
+): void {
+  const { update, schema } = step;
+  const refusalFor = (input: TInput): Refusal | undefined =>
+    incident.ready()
+      ? (checkActor(incident.policy, input.actor) ??
+        checkNotClosed(incident.state) ??
+        step.check(incident, input))
+      : undefined;
+  const applyChecked = (input: TInput): IncidentState => {
+    if (!isRetry(incident, input.requestId, update.name) && incident.ready()) {
+      // Checked again here: an update that arrived before the policy was known skipped the
+      // validator's rules.
+      throwIfRefused(refusalFor(input));
+      incident.remember(input.requestId, update.name);
+      step.apply(incident, input);
+      publish();
+    }
+    return incident.state;
+  };
+  setHandler(
+    update,
+    (raw: TRaw) => {
+      const input = parse(schema, raw);
+      if (incident.ready()) return applyChecked(input);
+      return condition(() => incident.ready()).then(() => applyChecked(input));
+    },
+    {
+      validator: (raw: TRaw) => {
+        const input = parse(schema, raw);
+        if (isRetry(incident, input.requestId, update.name) || !incident.ready()) return;
+        throwIfRefused(refusalFor(input));
+      },
+    },
+  );
+}
+
+/** True for a retry of the same message; a request id reused for another message is refused. */
+function isRetry(incident: Incident, requestId: string, message: string): boolean {
+  const usedFor = incident.usedFor(requestId);
+  if (usedFor === undefined) return false;
+  if (usedFor === message) return true;
+  throwIfRefused({
+    type: RefusalType.invalidInput,
+    message: `request id "${requestId}" was already used for ${usedFor}; use a new one for ${message}`,
+  });
+  return false;
+}
+
+function parse<T>(schema: ZodType<T, unknown>, raw: unknown): T {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    throwIfRefused({
+      type: RefusalType.invalidInput,
+      message: result.error.issues
+        .map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`)
+        .join('; '),
+    });
+  }
+  return (result as { data: T }).data;
+}
+
+/** A signal cannot be refused; a malformed one is logged and dropped, never applied. */
+function parseSignal<T>(schema: ZodType<T, unknown>, raw: unknown, name: string): T | undefined {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    log.warn(`malformed ${name} signal ignored`, { issues: result.error.issues.map((i) => i.message) });
+    return undefined;
+  }
+  return result.data;
+}

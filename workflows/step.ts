@@ -1,0 +1,30 @@
+/**
+ * What a step is: the update that carries it, the schema of its input, the rule that may
+ * refuse it, and what it does to the incident. Every step is an Update, because the caller
+ * (the API, Slack, email) must learn at once whether it was accepted and, if not, why.
+ */
+import type { UpdateDefinition } from '@temporalio/common';
+import type { ZodType } from 'zod';
+import type { ReadyIncident } from './incident-context';
+import type { Refusal } from './rules';
+import type { IncidentState } from './state';
+
+/** What every step's input carries: who takes it, and an id that makes a retry harmless. */
+export interface Envelope {
+  actor: string;
+  requestId: string;
+}
+
+export interface Step<TInput extends Envelope, TRaw> {
+  update: UpdateDefinition<IncidentState, [TRaw]>;
+  schema: ZodType<TInput, TRaw>;
+  /** Why the process, or the actor's role, does not allow the step now; undefined if it does. */
+  check(incident: ReadyIncident, input: TInput): Refusal | undefined;
+  /** What the step does to the record, and who is told. */
+  apply(incident: ReadyIncident, input: TInput): void;
+}
+
+/** Ties an entry's types together; the step tables are lists of these. */
+export function step<TInput extends Envelope, TRaw>(definition: Step<TInput, TRaw>): Step<TInput, TRaw> {
+  return definition;
+}
