@@ -5,7 +5,8 @@ import { buildApp } from './app';
 import { createTemporalClient } from './temporal';
 
 async function main(): Promise<void> {
-  const { config } = loadConfig();
+  const { config, warnings } = loadConfig();
+  for (const warning of warnings) console.warn(`warning: ${warning}`);
   const secrets = loadSecrets(config);
   const temporal = createTemporalClient(config, secrets);
   const app = await buildApp({ config, secrets, temporal, logger: { level: config.api.logLevel } });

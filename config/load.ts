@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { deprecationsIn } from './deprecations';
 import { configSchema, type BatonConfig } from './schema';
 
 export const DEFAULT_CONFIG_PATH = path.join('config', 'baton.yaml');
@@ -57,6 +58,8 @@ export function loadConfigFile(file: string): BatonConfig {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
   config: BatonConfig;
   file: string;
+  /** Deprecated keys in use; print them at start-up. */
+  warnings: string[];
 } {
   const file = env.BATON_CONFIG ?? DEFAULT_CONFIG_PATH;
   const config = loadConfigFile(file);
@@ -79,5 +82,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
     }
     config.api.port = port;
   }
-  return { config, file };
+  return { config, file, warnings: deprecationsIn(config) };
 }

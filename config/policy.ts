@@ -62,7 +62,6 @@ export function policyFor(config: BatonConfig, team: TeamConfig): IncidentPolicy
       name: team.name ?? team.id,
       channel: team.slack.channel,
       level3Channel: team.slack.level3Channel,
-      ...(team.email ? { email: team.email } : {}),
     },
     escalation: {
       steps: team.escalation.steps.map((s) => ({ notify: s.notify, ackTimeoutMs: s.ackTimeout })),

@@ -69,6 +69,7 @@ const team = z.strictObject({
     channel: z.string().min(1),
     level3Channel: z.string().min(1),
   }),
+  /** Deprecated (see deprecations.ts): accepted and ignored. */
   email: z.email().optional(),
   escalation: z.strictObject({
     steps: z.array(escalationStep).min(1),

@@ -48,7 +48,8 @@ class StartupAborted extends Error {
 }
 
 async function main(): Promise<void> {
-  const { config, file } = loadConfig();
+  const { config, file, warnings } = loadConfig();
+  for (const warning of warnings) console.warn(`warning: ${warning}`);
   const secrets = loadSecrets(config);
   for (const missing of secrets.missing) console.warn(`warning: no token for ${missing}`);
   const dataDir = path.resolve(config.dataDir);

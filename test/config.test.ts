@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { formatDuration, parseDuration } from '../config/duration';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, loadConfigFile, parseConfig } from '../config/load';
 import { policyFor, routeFor, teamById } from '../config/policy';
@@ -82,10 +82,11 @@ describe('the demo configuration', () => {
     expect(config.runbooks.HighLatency?.steps).toEqual(['check the last deploy', 'restart the pods']);
   });
 
-  it('is what loadConfig reads by default', () => {
-    const { config, file } = loadConfig({});
+  it('is what loadConfig reads by default, and uses no deprecated key', () => {
+    const { config, file, warnings } = loadConfig({});
     expect(file).toBe(DEFAULT_CONFIG_PATH);
     expect(config).toEqual(demoConfig());
+    expect(warnings).toEqual([]);
   });
 
   it('holds no token in plain text, only digests', () => {
@@ -306,6 +307,24 @@ describe('loading the configuration file', () => {
   });
 });
 
+describe('deprecated keys', () => {
+  it('accepts a team email with a warning that says where the address belongs, and ignores it', () => {
+    const data = demoData() as { teams: Record<string, unknown>[] };
+    const [team] = data.teams;
+    if (!team) throw new Error('the demo has a team');
+    team.email = 'payments-oncall@example.com';
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'baton-config-')), 'baton.yaml');
+    writeFileSync(file, stringifyYaml(data));
+    const { config, warnings } = loadConfig({ BATON_CONFIG: file });
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^teams\[0\]\.email is deprecated and ignored: .*stakeholders\.internal.*payments-oncall@example\.com/,
+      ),
+    ]);
+    expect(JSON.stringify(policyFor(config, teamById(config, 'payments')))).not.toContain('payments-oncall');
+  });
+});
+
 describe('loadConfig and the environment', () => {
   const file = (): string => writeTemp('env.yaml', readFileSync(DEMO_FILE, 'utf8'));
 
@@ -517,7 +536,6 @@ describe('routing and policy', () => {
       name: 'Payments',
       channel: '#payments-incidents',
       level3Channel: '#payments-l3',
-      email: 'payments-oncall@example.com',
     });
     expect(policy.escalation).toEqual({
       steps: [

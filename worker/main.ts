@@ -4,7 +4,8 @@ import { loadSecrets } from '../config/secrets';
 import { connectWorker, createBatonWorker } from './worker';
 
 async function main(): Promise<void> {
-  const { config } = loadConfig();
+  const { config, warnings } = loadConfig();
+  for (const warning of warnings) console.warn(`warning: ${warning}`);
   const secrets = loadSecrets(config);
   const connection = await connectWorker(config, secrets);
   const worker = await createBatonWorker({ config, secrets, connection });

@@ -76,7 +76,6 @@ export interface IncidentPolicy {
     name: string;
     channel: string;
     level3Channel: string;
-    email?: string;
   };
   escalation: { steps: EscalationStep[]; repeat: number };
   level3: Level3Step[];
