@@ -20,8 +20,8 @@ import {
   stateQuery,
 } from './messages';
 import { addNote } from './notes';
-import { checkActor, checkNotClosed, throwIfRefused, type Refusal } from './rules';
-import type { Envelope, Step } from './step';
+import { throwIfRefused, type Refusal } from './rules';
+import { refusalOf, type Envelope, type Step } from './step';
 import { steps } from './steps';
 import type { IncidentState } from './state';
 
@@ -69,11 +69,7 @@ function registerStep<TInput extends Envelope, TRaw>(
 ): void {
   const { update, schema } = step;
   const refusalFor = (input: TInput): Refusal | undefined =>
-    incident.ready()
-      ? (checkActor(incident.policy, input.actor) ??
-        checkNotClosed(incident.state) ??
-        step.check(incident, input))
-      : undefined;
+    incident.ready() ? refusalOf(step, incident, input) : undefined;
   const applyChecked = (input: TInput): IncidentState => {
     if (!isRetry(incident, input.requestId, update.name) && incident.ready()) {
       // Checked again here: an update that arrived before the policy was known skipped the

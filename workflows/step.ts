@@ -6,7 +6,7 @@
 import type { UpdateDefinition } from '@temporalio/common';
 import type { ZodType } from 'zod';
 import type { ReadyIncident } from './incident-context';
-import type { Refusal } from './rules';
+import { checkActor, checkNotClosed, type Refusal } from './rules';
 import type { IncidentState } from './state';
 
 /** What every step's input carries: who takes it, and an id that makes a retry harmless. */
@@ -27,4 +27,18 @@ export interface Step<TInput extends Envelope, TRaw> {
 /** Ties an entry's types together; the step tables are lists of these. */
 export function step<TInput extends Envelope, TRaw>(definition: Step<TInput, TRaw>): Step<TInput, TRaw> {
   return definition;
+}
+
+/**
+ * Why the step is refused for this input, if it is: an unknown actor first, then a closed
+ * incident, then the step's own rule.
+ */
+export function refusalOf<TInput extends Envelope, TRaw>(
+  step: Step<TInput, TRaw>,
+  incident: ReadyIncident,
+  input: TInput,
+): Refusal | undefined {
+  return (
+    checkActor(incident.policy, input.actor) ?? checkNotClosed(incident.state) ?? step.check(incident, input)
+  );
 }
