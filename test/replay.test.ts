@@ -313,6 +313,25 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
     }
     await save('refire-after-resolution', handle);
   });
+
+  it('records a flapping alert that reopens its incident, and a second resolution', async () => {
+    const latency = alert('HighLatency', 'fp-20');
+    const handle = await startIncident(w, { alerts: [latency] });
+    await handle.signal(alertsResolvedSignal, { alerts: [{ ...latency, status: 'resolved' }] });
+    await eventually(async () => ((await state(handle)).resolution ? true : undefined));
+    await handle.signal(alertsFiredSignal, { alerts: [{ ...latency, startsAt: '2026-11-26T10:05:00Z' }] });
+    await eventually(async () =>
+      (await state(handle)).timeline.filter((e) => e.kind === 'paged').length >= 2 ? true : undefined,
+    );
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('bob')] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('bob'), summary: 'fixed the flap' }] });
+    for (const followUpId of ['report', 'lessons', 'training']) {
+      await handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId, reason: 'recorded for replay' }],
+      });
+    }
+    await save('flapping-alert-reopens', handle);
+  });
 });
 
 describe.runIf(recording)('recording an incident that continues as new', () => {

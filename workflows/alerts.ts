@@ -6,7 +6,7 @@
 import { SYSTEM, type ReadyIncident } from './incident-context';
 import { runbookOf, type Alert } from './model';
 import { notices } from './notices';
-import { resolveIncident } from './resolution';
+import { reopenIncident, resolveIncident } from './resolution';
 import { isOpen } from './rules';
 
 /** How many distinct alert firings are remembered for de-duplication. */
@@ -36,7 +36,20 @@ export function alertsFired(incident: ReadyIncident, alerts: Alert[]): Alert[] {
   return fresh;
 }
 
-/** The incident is resolved but its alerts fire again: someone must look now. */
+/** Alerts fired again after resolution, before the incident closed: it is back. */
+export function reopen(incident: ReadyIncident, fresh: Alert[]): void {
+  reopenIncident(
+    incident,
+    fresh.map((a) => a.fingerprint),
+    fresh.map(alertName),
+  );
+}
+
+/**
+ * The incident is resolved but its alerts fire again: someone must look now. (How
+ * incidents that recorded the 'page-on-refire-after-resolution' marker before reopening
+ * existed go on.)
+ */
 export function pageOnRefire(incident: ReadyIncident, fresh: Alert[]): void {
   const notice = notices.firingAgain(incident.state, incident.policy, fresh.map(alertName));
   incident.tell(

@@ -9,6 +9,7 @@
 import { condition } from '@temporalio/workflow';
 import { SYSTEM, ms, now, type ReadyIncident } from './incident-context';
 import { notices } from './notices';
+import { pageNextStep } from './paging';
 import type { FollowUp } from './state';
 
 /** The next thing a duty waits for. */
@@ -32,7 +33,9 @@ export interface Duty {
 
 /** Keeps a duty until it is over or has nothing more to do. */
 export async function keep(duty: Duty): Promise<void> {
-  if (duty.beginsWhen) await condition(duty.beginsWhen);
+  const { beginsWhen } = duty;
+  // A duty over before it began (its incident reopened meanwhile) ends without acting.
+  if (beginsWhen) await condition(() => beginsWhen() || duty.over());
   while (!duty.over()) {
     const plan = duty.next();
     if (!plan) return;
@@ -57,13 +60,19 @@ const resolved =
     state.resolution !== undefined;
 const acknowledgedOrResolved = (incident: ReadyIncident) => (): boolean =>
   incident.state.acknowledgedAt !== undefined || resolved(incident)();
+/** True once the incident was reopened after this duty began: the duty belongs to the past. */
+const reopenedSince = (incident: ReadyIncident): (() => boolean) => {
+  const cycle = incident.cycle();
+  return () => incident.cycle() !== cycle;
+};
 
 /** Not acknowledged in time: page the next step of the policy, round after round, then the managers. */
 export function paging(incident: ReadyIncident): Duty {
   const { state, policy } = incident;
   const steps = policy.escalation.steps;
+  const stale = reopenedSince(incident);
   return {
-    over: () => state.acknowledgedBy !== undefined || resolved(incident)(),
+    over: () => state.acknowledgedBy !== undefined || resolved(incident)() || stale(),
     next: () => {
       const cursor = state.escalation;
       const step = steps[cursor.step];
@@ -73,49 +82,13 @@ export function paging(incident: ReadyIncident): Duty {
   };
 }
 
-function pageNextStep(incident: ReadyIncident): void {
-  const { state, policy } = incident;
-  const cursor = state.escalation;
-  let next = cursor.step + 1;
-  let round = cursor.round;
-  if (next >= policy.escalation.steps.length) {
-    next = 0;
-    round += 1;
-  }
-  cursor.pagedAt = now();
-  if (round >= policy.escalation.repeat) {
-    cursor.exhausted = true;
-    incident.tell(
-      notices.nobodyAcknowledged(state, policy, round),
-      'escalation-exhausted',
-      SYSTEM,
-      `nobody acknowledged after ${round} round(s); managers paged`,
-    );
-    return;
-  }
-  cursor.step = next;
-  cursor.round = round;
-  const target = policy.escalation.steps[next];
-  if (target) pageStep(incident, target.notify, round, next);
-}
-
-/** Pages one step of the escalation policy. */
-export function pageStep(incident: ReadyIncident, targets: string[], round: number, step: number): void {
-  const { state, policy } = incident;
-  const attempt = `round ${round + 1} of ${policy.escalation.repeat}, step ${step + 1} of ${policy.escalation.steps.length}`;
-  const notice = notices.page(state, policy, targets, attempt);
-  incident.tell(notice, 'paged', SYSTEM, `paged ${targets.join(', ')} (${attempt})`, {
-    round: round + 1,
-    step: step + 1,
-  });
-}
-
 /** Acknowledged but not assessed in time: remind the holder, again each period. */
 export function assessmentReminder(incident: ReadyIncident): Duty {
   const { state, policy, reminders } = incident;
+  const stale = reopenedSince(incident);
   return {
     beginsWhen: acknowledgedOrResolved(incident),
-    over: () => state.assessments.length > 0 || resolved(incident)(),
+    over: () => state.assessments.length > 0 || resolved(incident)() || stale(),
     next: () => {
       const within = policy.severities[state.severity].assessWithinMs;
       const from = reminders.lastAssessReminderAt ?? state.acknowledgedAt ?? state.openedAt;
@@ -138,8 +111,9 @@ export function assessmentReminder(incident: ReadyIncident): Duty {
 /** Open and unresolved past the severity's limit: nudge Level 2 to escalate. */
 export function escalationNudge(incident: ReadyIncident): Duty {
   const { state, policy, reminders } = incident;
+  const stale = reopenedSince(incident);
   return {
-    over: () => state.handover !== undefined || resolved(incident)(),
+    over: () => state.handover !== undefined || resolved(incident)() || stale(),
     next: () => {
       const severity = state.severity;
       const limit = policy.severities[severity].nudgeEscalationAfterMs;
@@ -165,9 +139,10 @@ export function escalationNudge(incident: ReadyIncident): Duty {
 /** Escalated but Level 3 has not accepted in time: page the next Level 3 target, then managers. */
 export function level3Paging(incident: ReadyIncident): Duty {
   const { state, policy } = incident;
+  const stale = reopenedSince(incident);
   return {
     beginsWhen: () => state.handover !== undefined || resolved(incident)(),
-    over: () => state.handover?.acceptedBy !== undefined || resolved(incident)(),
+    over: () => state.handover?.acceptedBy !== undefined || resolved(incident)() || stale(),
     next: () => {
       const handover = state.handover;
       const step = handover ? policy.level3[handover.level3Step] : undefined;
@@ -203,9 +178,10 @@ export function level3Paging(incident: ReadyIncident): Duty {
 /** While open, stakeholders expect updates at the severity's cadence: remind the holder. */
 export function stakeholderUpdates(incident: ReadyIncident): Duty {
   const { state, policy, reminders } = incident;
+  const stale = reopenedSince(incident);
   return {
     beginsWhen: acknowledgedOrResolved(incident),
-    over: resolved(incident),
+    over: () => resolved(incident)() || stale(),
     next: () => {
       const severity = state.severity;
       const every = policy.severities[severity].stakeholderUpdateEveryMs;
@@ -238,7 +214,8 @@ export function stakeholderUpdates(incident: ReadyIncident): Duty {
  */
 export function followUpDuty(incident: ReadyIncident, item: FollowUp): Duty {
   const { state, policy } = incident;
-  const settled = (): boolean => item.status !== 'open';
+  const stale = reopenedSince(incident);
+  const settled = (): boolean => item.status !== 'open' || stale();
   const due = ms(item.dueAt);
   const { remindBeforeMs } = policy.followUps;
   // Each run waits for the due date once before it repeats the overdue notices.
@@ -289,23 +266,47 @@ export function followUpDuty(incident: ReadyIncident, item: FollowUp): Duty {
   };
 }
 
-/** Starts a duty for every follow-up as it is scheduled; returns once the incident closed. */
+/**
+ * Starts a duty for every follow-up as it is scheduled, and again for those resumed after
+ * a reopening; returns once the incident closed.
+ */
 export async function enforceFollowUps(incident: ReadyIncident): Promise<void> {
   const { state } = incident;
   const watched = new Set<string>();
+  const key = (item: FollowUp): string => `${item.id}/${incident.cycle()}`;
   const duties: Promise<void>[] = [];
   for (;;) {
     await condition(
       () =>
-        state.followUps.some((f) => f.status === 'open' && !watched.has(f.id)) || state.phase === 'closed',
+        state.followUps.some((f) => f.status === 'open' && !watched.has(key(f))) || state.phase === 'closed',
     );
     if (state.phase === 'closed') break;
     for (const item of state.followUps) {
-      if (item.status === 'open' && !watched.has(item.id)) {
-        watched.add(item.id);
+      if (item.status === 'open' && !watched.has(key(item))) {
+        watched.add(key(item));
         duties.push(keep(followUpDuty(incident, item)));
       }
     }
   }
   await Promise.all(duties);
+}
+
+/** The duties of an open incident, started anew each time it is reopened. */
+export function openIncidentDuties(incident: ReadyIncident): Duty[] {
+  return [
+    paging(incident),
+    assessmentReminder(incident),
+    escalationNudge(incident),
+    level3Paging(incident),
+    stakeholderUpdates(incident),
+  ];
+}
+
+/** Waits for each reopening and keeps the open incident's duties for the new response. */
+export async function keepDutiesAfterReopening(incident: ReadyIncident): Promise<void> {
+  for (let cycle = incident.cycle(); ; cycle = incident.cycle()) {
+    await condition(() => incident.cycle() !== cycle || incident.state.phase === 'closed');
+    if (incident.state.phase === 'closed') return;
+    for (const duty of openIncidentDuties(incident)) void keep(duty);
+  }
 }

@@ -8,7 +8,7 @@
  */
 import { condition, log, patched, setHandler } from '@temporalio/workflow';
 import type { ZodType } from 'zod';
-import { alertsFired, alertsResolved, pageOnRefire } from './alerts';
+import { alertsFired, alertsResolved, pageOnRefire, reopen } from './alerts';
 import type { Incident } from './incident-context';
 import {
   addNoteSchema,
@@ -36,7 +36,9 @@ export function registerHandlers(incident: Incident, publish: () => void): void 
     if (!incident.ready()) return;
     const fresh = alertsFired(incident, input.alerts);
     if (fresh.length === 0) return;
-    if (incident.state.resolution && patched('page-on-refire-after-resolution')) {
+    if (incident.state.phase === 'post-incident' && patched('reopen-on-refire')) {
+      reopen(incident, fresh);
+    } else if (incident.state.resolution && patched('page-on-refire-after-resolution')) {
       pageOnRefire(incident, fresh);
     }
     publish();

@@ -70,6 +70,14 @@ export class Incident {
     return new Incident(input.carried?.state ?? openIncident(input, run), input.policy, input.carried);
   }
 
+  /**
+   * Which response this is: 0 until the incident is first reopened, then one more each
+   * time. Duties belong to one response and end when the incident is reopened.
+   */
+  cycle(): number {
+    return this.state.reopenings?.length ?? 0;
+  }
+
   /** True once the policy is known; handlers wait for it, duties start after it. */
   ready(): this is ReadyIncident {
     return this.policy !== undefined;

@@ -20,19 +20,11 @@ import {
 import type { createActivities } from '../activities';
 import { takeInitialAlerts } from './alerts';
 import { deliverNotifications, documentIncident, documented } from './delivery';
-import {
-  assessmentReminder,
-  enforceFollowUps,
-  escalationNudge,
-  keep,
-  level3Paging,
-  pageStep,
-  paging,
-  stakeholderUpdates,
-} from './duties';
+import { enforceFollowUps, keep, keepDutiesAfterReopening, openIncidentDuties } from './duties';
 import { registerHandlers } from './handlers';
 import { Incident, SYSTEM, now, type ReadyIncident } from './incident-context';
 import { notices } from './notices';
+import { pageStep } from './paging';
 import { phaseAfter } from './phases';
 import { everythingSettled } from './resolution';
 import type { IncidentInput, IncidentState } from './state';
@@ -66,12 +58,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   }
 
   void deliverNotifications(ready);
-  void keep(paging(ready));
-  void keep(assessmentReminder(ready));
-  void keep(escalationNudge(ready));
-  void keep(level3Paging(ready));
-  void keep(stakeholderUpdates(ready));
+  for (const duty of openIncidentDuties(ready)) void keep(duty);
   const followUps = enforceFollowUps(ready);
+  void keepDutiesAfterReopening(ready);
 
   const historyFull = (): boolean =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT;

@@ -100,11 +100,27 @@ export const waiveFollowUpSchema = z.strictObject({
   reason: text(4000),
 });
 
+/**
+ * Alert labels and annotations are data: every name is kept, `__proto__` and `constructor`
+ * included (a plain record schema would drop `__proto__`). The result has only own
+ * properties, built without assignment, so no name can reach a prototype.
+ */
+export const stringMapSchema = z
+  .custom<Record<string, string>>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.values(value).every((v) => typeof v === 'string'),
+    { message: 'expected an object whose values are strings' },
+  )
+  .transform((value) => Object.fromEntries(Object.entries(value)) as Record<string, string>);
+
 const alertSchema = z.object({
   fingerprint: text(200),
   status: z.enum(['firing', 'resolved']),
-  labels: z.record(z.string(), z.string()),
-  annotations: z.record(z.string(), z.string()).default({}),
+  labels: stringMapSchema,
+  annotations: stringMapSchema.default({}),
   startsAt: z.string(),
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),

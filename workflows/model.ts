@@ -115,6 +115,12 @@ export interface Alert {
 
 /** One message to people, through whichever channels Baton has. */
 export interface Notification {
+  /**
+   * Unique per notification (the workflow's uuid4): the delivery ledger records each
+   * target's answer under it, so a retried delivery skips the targets already answered.
+   * Absent only on notifications queued before Baton gave them ids.
+   */
+  id?: string;
   incidentId: string;
   kind:
     | 'page'
@@ -138,6 +144,7 @@ export interface Notification {
 
 export interface DeliveryReport {
   delivered: { channel: 'slack' | 'email'; target: string }[];
+  /** Targets that failed for good: a permanent error, or transient ones past the retries. */
   failed: { channel: 'slack' | 'email'; target: string; error: string }[];
   /** Targets no channel is configured for; written to the outbox instead. */
   undelivered: string[];

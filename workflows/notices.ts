@@ -297,6 +297,28 @@ export const notices = {
     );
   },
 
+  reopened(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    alerts: string[],
+    previousHolder: string | undefined,
+    paged: string[],
+  ): Notification {
+    const last = state.reopenings?.[state.reopenings.length - 1];
+    return notice(
+      state,
+      'page',
+      'Alerts firing again: incident reopened',
+      `${alerts.join(', ')} fired again after the incident was resolved at ${last?.resolution.at ?? '?'} (${last?.resolution.summary ?? ''}).\nThe incident is open again and needs acknowledgement; its follow-ups wait until it is resolved again.`,
+      {
+        // The first step is paged on its own; whoever resolved it last knows the context.
+        responders: people(policy, previousHolder && !paged.includes(previousHolder) ? [previousHolder] : []),
+        slackChannels: [policy.team.channel],
+        emails: [],
+      },
+    );
+  },
+
   followUpReminder(state: IncidentState, policy: IncidentPolicy, item: FollowUp): Notification {
     return notice(state, 'reminder', `Due soon: ${item.title}`, followUpLine(item), {
       responders: people(policy, [item.owner]),

@@ -16,6 +16,7 @@ export const MOVES = [
   'escalate',
   'acceptHandover',
   'resolve',
+  'reopen',
   'close',
 ] as const;
 export type Move = (typeof MOVES)[number];
@@ -35,6 +36,8 @@ export const TRANSITIONS: Readonly<Record<Move, Partial<Readonly<Record<Phase, P
     escalated: 'post-incident',
     collaborating: 'post-incident',
   },
+  // Alerts fired again before the follow-ups were done: the incident is back.
+  reopen: { 'post-incident': 'triggered' },
   close: { 'post-incident': 'closed' },
 };
 

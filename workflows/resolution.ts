@@ -5,6 +5,7 @@
 import { SYSTEM, excerpt, ms, now, type ReadyIncident } from './incident-context';
 import { notices } from './notices';
 import { phaseAfter } from './phases';
+import { pageStep } from './paging';
 import type { FollowUp } from './state';
 
 /** Resolves an open incident, by a person or because every alert cleared. */
@@ -23,8 +24,10 @@ export function resolveIncident(
     automatic ? 'resolved automatically: every alert cleared' : `resolved: ${excerpt(summary)}`,
     { automatic },
   );
-  // An incident that cleared by itself before anyone looked needs only a report that says so.
-  scheduleFollowUps(incident, at, automatic && !state.acknowledgedBy);
+  // An incident that cleared by itself before anyone ever looked needs only a report that says so.
+  const everAcknowledged =
+    state.acknowledgedBy !== undefined || (state.reopenings ?? []).some((r) => r.acknowledgedBy);
+  scheduleFollowUps(incident, at, automatic && !everAcknowledged);
   state.phase = phaseAfter(state.phase, 'resolve');
   incident.send(notices.resolved(state, incident.policy));
 }
@@ -38,7 +41,7 @@ function scheduleFollowUps(incident: ReadyIncident, resolvedAt: string, noiseOnl
     policy.managers[0] ??
     SYSTEM;
   const due = (afterMs: number): string => new Date(ms(resolvedAt) + afterMs).toISOString();
-  const items: FollowUp[] = [
+  const wanted: FollowUp[] = [
     {
       id: 'report',
       kind: 'report',
@@ -49,7 +52,7 @@ function scheduleFollowUps(incident: ReadyIncident, resolvedAt: string, noiseOnl
     },
   ];
   if (!noiseOnly) {
-    items.push(
+    wanted.push(
       {
         id: 'lessons',
         kind: 'lessons',
@@ -69,10 +72,81 @@ function scheduleFollowUps(incident: ReadyIncident, resolvedAt: string, noiseOnl
       },
     );
   }
-  state.followUps.push(...items);
+  const added = wanted.filter((w) => !state.followUps.some((f) => f.id === w.id));
+  const items = [...resumeSuspended(incident, wanted), ...added];
+  state.followUps.push(...added);
   incident.log('follow-ups-scheduled', SYSTEM, items.map((f) => `${f.id} due ${f.dueAt}`).join(', '), {
     followUps: items.map(({ id, owner: o, dueAt }) => ({ id, owner: o, dueAt })),
   });
+}
+
+/**
+ * After a reopened incident is resolved again, the follow-ups it had set aside are due
+ * again: the report, lessons and training from this resolution on, each action item by
+ * its own date.
+ */
+function resumeSuspended(incident: ReadyIncident, wanted: FollowUp[]): FollowUp[] {
+  const resumed: FollowUp[] = [];
+  for (const item of incident.state.followUps) {
+    if (item.status !== 'suspended') continue;
+    const fresh = wanted.find((w) => w.id === item.id);
+    item.status = 'open';
+    if (fresh) {
+      item.dueAt = fresh.dueAt;
+      item.owner = fresh.owner;
+    }
+    delete item.remindedAt;
+    delete item.overdueNotifiedAt;
+    resumed.push(item);
+  }
+  return resumed;
+}
+
+/**
+ * Alerts fired again before the follow-ups were done: the incident is back. The response
+ * that resolved it is set aside on the record, open follow-ups wait for the next
+ * resolution, and paging starts again: from the policy's first step when someone had
+ * acknowledged (or every step had been paged), or where it stood when nobody had, so an
+ * alert that keeps flapping still reaches the next person.
+ */
+export function reopenIncident(incident: ReadyIncident, alerts: string[], alertNames: string[]): void {
+  const { state, policy } = incident;
+  const resolution = state.resolution;
+  if (!resolution) return;
+  const previousHolder = state.holder;
+  const restart = state.acknowledgedBy !== undefined || state.escalation.exhausted;
+  state.reopenings = [
+    ...(state.reopenings ?? []),
+    {
+      at: now(),
+      alerts,
+      resolution,
+      ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy } : {}),
+      ...(state.acknowledgedAt ? { acknowledgedAt: state.acknowledgedAt } : {}),
+      ...(state.holder ? { holder: state.holder } : {}),
+      ...(state.handover ? { handover: state.handover } : {}),
+    },
+  ];
+  delete state.resolution;
+  delete state.acknowledgedBy;
+  delete state.acknowledgedAt;
+  delete state.holder;
+  delete state.handover;
+  for (const item of state.followUps) if (item.status === 'open') item.status = 'suspended';
+  state.phase = phaseAfter(state.phase, 'reopen');
+  const first = policy.escalation.steps[0];
+  const paged = restart ? (first?.notify ?? []) : [];
+  incident.tell(
+    notices.reopened(state, policy, alertNames, previousHolder, paged),
+    'reopened',
+    SYSTEM,
+    `${alertNames.join(', ')} fired again after resolution; reopened, ${restart ? 'paging from the first step' : 'paging goes on where it stood'}`,
+    { alerts, escalation: restart ? 'restarted' : 'resumed' },
+  );
+  if (restart && first) {
+    state.escalation = { round: 0, step: 0, pagedAt: now(), exhausted: false };
+    pageStep(incident, first.notify, 0, 0);
+  }
 }
 
 /** Marks the open follow-up of this kind done (the report, the lessons, the training). */
@@ -93,7 +167,7 @@ export function everythingSettled(incident: ReadyIncident): boolean {
   return (
     state.resolution !== undefined &&
     state.followUps.length > 0 &&
-    state.followUps.every((f) => f.status !== 'open')
+    state.followUps.every((f) => f.status === 'done' || f.status === 'waived')
   );
 }
 

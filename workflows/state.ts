@@ -57,6 +57,7 @@ export type TimelineKind =
   | 'stakeholder-update-reminder'
   | 'alerts-fired'
   | 'alerts-resolved'
+  | 'reopened'
   | 'resolved'
   | 'follow-ups-scheduled'
   | 'report-submitted'
@@ -67,6 +68,7 @@ export type TimelineKind =
   | 'follow-up-overdue'
   | 'follow-up-waived'
   | 'notification-failed'
+  | 'page-failed'
   | 'documentation-failed'
   | 'closed';
 
@@ -81,7 +83,8 @@ export interface TimelineEvent {
 }
 
 export type FollowUpKind = 'report' | 'lessons' | 'action-item' | 'training';
-export type FollowUpStatus = 'open' | 'done' | 'waived';
+/** `suspended`: the incident was reopened before it was done; open again at the next resolution. */
+export type FollowUpStatus = 'open' | 'done' | 'waived' | 'suspended';
 
 export interface FollowUp {
   id: string;
@@ -182,9 +185,25 @@ export interface IncidentState {
   lessons?: { lessons: string[]; processImprovements: string[]; by: string; at: string };
   training?: { date: string; attendees: string[]; material: string; by: string; at: string };
   followUps: FollowUp[];
+  /**
+   * Each time alerts fired again after resolution and the incident went back to triggered:
+   * what the previous response looked like when it was set aside.
+   */
+  reopenings?: Reopening[];
   timeline: TimelineEvent[];
   closedAt?: string;
   links: { temporalUi?: string };
+}
+
+export interface Reopening {
+  at: string;
+  /** Fingerprints of the alerts that fired again. */
+  alerts: string[];
+  resolution: NonNullable<IncidentState['resolution']>;
+  acknowledgedBy?: string;
+  acknowledgedAt?: string;
+  holder?: string;
+  handover?: Handover;
 }
 
 /** What continue-as-new carries besides the visible record. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alertsFired, alertsResolved, pageOnRefire, takeInitialAlerts } from '../../workflows/alerts';
+import { alertsFired, alertsResolved, pageOnRefire, reopen, takeInitialAlerts } from '../../workflows/alerts';
 import { addNote } from '../../workflows/notes';
 import { events, firing, plainIncident, take } from './plain-incident';
 
@@ -233,5 +233,34 @@ describe('alerts and notes, applied to a plain incident', () => {
       /unknown actor "mallory"/,
     );
     expect(incident.state.notes).toHaveLength(1);
+  });
+
+  it('reopens a resolved incident on a re-fire: a person’s resolution restarts paging, noise resumes it', () => {
+    const handled = plainIncident();
+    take(handled, 'acknowledge', { actor: 'bob' });
+    take(handled, 'resolve', { actor: 'bob', summary: 'restarted' });
+    reopen(handled, [firing('HighLatency', 'fp-1')]);
+    expect(handled.state).toMatchObject({ phase: 'triggered', escalation: { step: 0, round: 0 } });
+    expect(handled.state.acknowledgedBy).toBeUndefined();
+    expect(handled.cycle()).toBe(1);
+    expect(handled.state.followUps.every((f) => f.status === 'suspended')).toBe(true);
+    expect(events(handled, 'paged').at(-1)?.details?.to).toEqual(['alice']);
+    expect(take(handled, 'acknowledge', { actor: 'alice' })).toBeUndefined();
+
+    const noise = plainIncident({ input: { alerts: [firing('HighLatency', 'fp-2')] } });
+    const pagedAt = noise.state.escalation.pagedAt;
+    alertsResolved(noise, [{ ...firing('HighLatency', 'fp-2'), status: 'resolved' }]);
+    reopen(noise, [firing('HighLatency', 'fp-2')]);
+    expect(noise.state.escalation.pagedAt).toBe(pagedAt);
+    expect(events(noise, 'paged')).toHaveLength(0);
+    expect(events(noise, 'reopened')[0]?.details).toMatchObject({ escalation: 'resumed' });
+    // Resolved again by a person: the suspended report is due again, lessons and training join it.
+    take(noise, 'acknowledge', { actor: 'alice' });
+    take(noise, 'resolve', { actor: 'alice', summary: 'fixed' });
+    expect(noise.state.followUps.map((f) => [f.id, f.status])).toEqual([
+      ['report', 'open'],
+      ['lessons', 'open'],
+      ['training', 'open'],
+    ]);
   });
 });
