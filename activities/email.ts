@@ -1,4 +1,5 @@
 import type { Transporter } from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
 import type { Notification } from '../workflows/model';
 
 export interface Mailer {
@@ -19,8 +20,19 @@ export function emailText(notification: Notification): string {
   return [notification.text, ...(links.length > 0 ? ['', ...links] : [])].join('\n');
 }
 
-export async function sendEmail(mailer: Mailer, to: string, notification: Notification): Promise<void> {
-  await mailer.transport.sendMail({
+/**
+ * One email to one address. `signal` aborts the send (nodemailer closes the connection), so
+ * a send past its deadline does not run on beside its retry. A notification with an id keeps
+ * one Message-ID across retries, so a mail system that got it twice can tell.
+ */
+export async function sendEmail(
+  mailer: Mailer,
+  to: string,
+  notification: Notification,
+  signal?: AbortSignal,
+): Promise<void> {
+  // nodemailer (10.5+) takes `signal`; its type definitions do not list it yet.
+  const options: Mail.Options & { signal?: AbortSignal } = {
     from: mailer.from,
     to,
     subject: notification.subject,
@@ -29,5 +41,8 @@ export async function sendEmail(mailer: Mailer, to: string, notification: Notifi
       'X-Baton-Incident': notification.incidentId,
       'X-Baton-Kind': notification.kind,
     },
-  });
+    ...(notification.id ? { messageId: `<${notification.id}@baton>` } : {}),
+    ...(signal ? { signal } : {}),
+  };
+  await mailer.transport.sendMail(options);
 }

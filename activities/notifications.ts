@@ -1,69 +1,67 @@
 import type { WebClient } from '@slack/web-api';
 import type { DeliveryReport, Notification } from '../workflows/model';
+import { classifySlackError, classifySmtpError, describeError, type Verdict } from './delivery-errors';
 import { emailTargets, sendEmail, type Mailer } from './email';
+import { cancellationOf, currentActivity, startHeartbeats } from './heartbeat';
+import { answerKey, asAnswer, type DeliveryAnswer, type DeliveryLedger } from './ledger';
 import type { Outbox } from './outbox';
+import { deliver, retryPolicy, type RetryPolicy } from './retry';
 import { postToSlack, slackTargets } from './slack';
 
+export { SendTimeout } from './delivery-errors';
+
 /**
- * How long one send (one Slack message, one email) may take in all. The notify activity has
- * 60 s (workflows/incident.ts); every target is tried at once, so the whole attempt stays
- * well inside that and is never retried for being slow, which would repeat what was sent.
+ * How long one send (one Slack message, one email) may take before it counts as a transient
+ * failure. Retries of one target stop after the retry budget (two minutes by default), so
+ * the whole activity stays inside the notify activity's start-to-close timeout.
  */
 export const DEFAULT_SEND_TIMEOUT_MS = 20_000;
+
+/** The notify activity heartbeats at least this often (the workflow's heartbeat timeout is 5 s). */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 
 export interface NotificationDeps {
   slack?: WebClient;
   mailer?: Mailer;
   outbox: Outbox;
+  /**
+   * Each target's final answer, recorded as it happens; a notify that runs again for the same
+   * notification id (a retry after a crash) sends only to the targets without one.
+   */
+  ledger?: DeliveryLedger;
   log: (message: string, fields: Record<string, unknown>) => void;
-  /** Overall deadline for one send; a send that takes longer is reported as failed. */
+  /** One send's deadline; a send that takes longer is a transient failure. */
   sendTimeoutMs?: number;
+  /** Attempts, backoff, the longest single wait and the per-target budget; tests use milliseconds. */
+  retry?: Partial<RetryPolicy>;
+  heartbeatIntervalMs?: number;
 }
 
-function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    const data = (err as { data?: { error?: string } }).data;
-    return data?.error && !err.message.includes(data.error) ? `${err.message} (${data.error})` : err.message;
-  }
-  return String(err);
+/** What notify heartbeats: the targets answered so far, so a retry on another worker skips them too. */
+export interface NotifyProgress {
+  notificationId?: string;
+  answered: DeliveryAnswer[];
 }
 
-export class SendTimeout extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`timed out after ${timeoutMs / 1000}s without an answer`);
-    this.name = 'SendTimeout';
-  }
+interface Target {
+  channel: 'slack' | 'email';
+  target: string;
+  send: (signal: AbortSignal) => Promise<void>;
+  classify: (err: unknown) => Verdict;
 }
 
-/**
- * `send` settled within `timeoutMs`, or a SendTimeout. Neither Slack's client nor nodemailer
- * can be cancelled mid-call, so a late send runs on; `late` hears how it ended.
- */
-async function withDeadline(
-  send: Promise<void>,
-  timeoutMs: number,
-  late: (outcome: { delivered: true } | { delivered: false; error: string }) => void,
-): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  try {
-    const outcome = await Promise.race([send.then(() => 'sent' as const), deadline]);
-    if (outcome === 'timeout') {
-      send.then(
-        () => late({ delivered: true }),
-        (err: unknown) => late({ delivered: false, error: describeError(err) }),
-      );
-      throw new SendTimeout(timeoutMs);
-    }
-  } finally {
-    clearTimeout(timer);
-  }
+/** Answers from the heartbeat details of an earlier attempt at the same notification. */
+function answersFromHeartbeat(details: unknown, notificationId: string): DeliveryAnswer[] {
+  if (typeof details !== 'object' || details === null) return [];
+  const progress = details as { notificationId?: unknown; answered?: unknown };
+  if (progress.notificationId !== notificationId || !Array.isArray(progress.answered)) return [];
+  return progress.answered.flatMap((a) => asAnswer(a) ?? []);
 }
 
 export function createNotificationActivities(deps: NotificationDeps) {
   const sendTimeoutMs = deps.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+  const policy = retryPolicy(deps.retry);
+  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
 
   /** Logging must never turn a finished delivery into a failed activity (and so a repeat). */
   const log = (message: string, fields: Record<string, unknown>): void => {
@@ -74,91 +72,196 @@ export function createNotificationActivities(deps: NotificationDeps) {
     }
   };
 
+  /** What the ledger and an earlier attempt's heartbeats already know about this notification. */
+  async function known(notification: Notification, previousDetails: unknown) {
+    const answers = new Map<string, DeliveryAnswer>();
+    let outboxWritten = false;
+    const { id, incidentId, kind } = notification;
+    if (!id) return { answers, outboxWritten };
+    if (deps.ledger) {
+      try {
+        const record = await deps.ledger.read(incidentId, id);
+        for (const [key, answer] of record.answers) answers.set(key, answer);
+        outboxWritten = record.outboxWritten;
+        if (record.skipped > 0) {
+          log('delivery ledger has unreadable lines (skipped)', {
+            incidentId,
+            ledger: deps.ledger.fileFor(incidentId),
+            skipped: record.skipped,
+          });
+        }
+      } catch (err) {
+        // Without the ledger a retry may repeat a send; that is better than not sending.
+        log('delivery ledger could not be read', {
+          incidentId,
+          kind,
+          ledger: deps.ledger.fileFor(incidentId),
+          error: describeError(err),
+        });
+      }
+    }
+    for (const answer of answersFromHeartbeat(previousDetails, id)) {
+      const key = answerKey(answer.channel, answer.target);
+      if (!answers.has(key)) answers.set(key, answer);
+    }
+    return { answers, outboxWritten };
+  }
+
   return {
     /**
-     * Sends one notification on every configured channel. Each target is tried once here;
-     * a failed or timed-out target is reported back (the workflow records it) rather than
-     * thrown, and nothing after the sends throws either (not even a failed outbox write), so
-     * the activity is never retried and never repeats what was already delivered.
+     * Sends one notification to every target on every configured channel, all at once, each
+     * with bounded retries on transient failures. A target that fails for good is reported
+     * back (the workflow records it), never thrown. Each target's answer is recorded in the
+     * ledger the moment it is known, and a run for a notification id seen before sends only
+     * to the targets without one. Nothing after the sends throws, not even a failed outbox
+     * write; the one exception is a cancellation that stops the sends before every target
+     * has an answer, so that Temporal can try the rest again.
      */
     async notify(notification: Notification): Promise<DeliveryReport> {
-      const report: DeliveryReport = { delivered: [], failed: [], undelivered: [] };
+      const context = currentActivity();
+      const { id, incidentId, kind } = notification;
+      const { answers, outboxWritten } = await known(notification, context?.info.heartbeatDetails);
+      const resumed = answers.size;
 
-      // Every target at once: one slow channel must not hold up the others, and each send has
-      // its own deadline, so the whole attempt stays well inside the activity's timeout.
-      const attempts: Promise<void>[] = [];
-      const attempt = (channel: 'slack' | 'email', target: string, send: () => Promise<void>): void => {
-        const sending = Promise.resolve().then(send);
-        attempts.push(
-          withDeadline(sending, sendTimeoutMs, (outcome) =>
-            log('notification send finished after its deadline', {
-              incidentId: notification.incidentId,
-              kind: notification.kind,
-              channel,
-              target,
-              ...outcome,
-            }),
-          ).then(
-            () => {
-              report.delivered.push({ channel, target });
-            },
-            (err: unknown) => {
-              report.failed.push({ channel, target, error: describeError(err) });
-            },
-          ),
-        );
-      };
-
-      const slack = slackTargets(notification);
-      const { slack: slackClient, mailer } = deps;
-      if (slackClient) {
-        for (const target of slack)
-          attempt('slack', target, () => postToSlack(slackClient, target, notification));
-      } else {
-        report.undelivered.push(...slack.map((t) => `slack:${t}`));
-      }
-
-      const email = emailTargets(notification);
-      if (mailer) {
-        for (const target of email) attempt('email', target, () => sendEmail(mailer, target, notification));
-      } else {
-        report.undelivered.push(...email.map((t) => `email:${t}`));
-      }
-      await Promise.all(attempts);
-
-      // The outbox is the delivery log, not a channel: when it cannot be written the sends
-      // stand. The failure is logged and listed in the report (the workflow keeps the report
-      // in its history), and the activity still succeeds.
-      let inOutbox = true;
-      try {
-        await deps.outbox.write(notification, report);
-      } catch (err) {
-        inOutbox = false;
-        const error = describeError(err);
-        log('notification not written to the outbox', {
-          incidentId: notification.incidentId,
-          kind: notification.kind,
-          subject: notification.subject,
-          outbox: deps.outbox.fileFor(notification.incidentId),
-          error,
-        });
-        report.undelivered.push(`outbox:${error}`);
-      }
-      const outcome =
-        report.delivered.length > 0
-          ? 'notification sent'
-          : inOutbox
-            ? 'notification not delivered (outbox only)'
-            : 'notification not delivered';
-      log(outcome, {
-        incidentId: notification.incidentId,
-        kind: notification.kind,
-        subject: notification.subject,
-        delivered: report.delivered.length,
-        failed: report.failed.length,
-        undelivered: report.undelivered,
+      const progress = (): NotifyProgress => ({
+        ...(id ? { notificationId: id } : {}),
+        answered: [...answers.values()],
       });
-      return report;
+      const heartbeats = startHeartbeats(context, heartbeatIntervalMs, progress, (err) =>
+        log('notify could not heartbeat', { incidentId, kind, error: describeError(err) }),
+      );
+      try {
+        const report: DeliveryReport = { delivered: [], failed: [], undelivered: [] };
+        const targets: Target[] = [];
+        const { slack: slackClient, mailer } = deps;
+        const slack = slackTargets(notification);
+        if (slackClient) {
+          for (const target of slack) {
+            targets.push({
+              channel: 'slack',
+              target,
+              send: () => postToSlack(slackClient, target, notification),
+              classify: classifySlackError,
+            });
+          }
+        } else {
+          report.undelivered.push(...slack.map((t) => `slack:${t}`));
+        }
+        const email = emailTargets(notification);
+        if (mailer) {
+          for (const target of email) {
+            targets.push({
+              channel: 'email',
+              target,
+              send: (signal) => sendEmail(mailer, target, notification, signal),
+              classify: classifySmtpError,
+            });
+          }
+        } else {
+          report.undelivered.push(...email.map((t) => `email:${t}`));
+        }
+
+        // Every target at once: one slow or retrying channel must not hold up the others.
+        let interrupted = 0;
+        const about = (t: Target) => ({ incidentId, kind, channel: t.channel, target: t.target });
+        await Promise.all(
+          targets
+            .filter((t) => !answers.has(answerKey(t.channel, t.target)))
+            .map(async (t) => {
+              const outcome = await deliver({
+                send: t.send,
+                classify: t.classify,
+                policy,
+                sendTimeoutMs,
+                ...(context ? { cancelled: context.cancellationSignal } : {}),
+                onRetry: (retry) => log('notification send failed; retrying', { ...about(t), ...retry }),
+                onLate: (late) =>
+                  log('notification send finished after its deadline', { ...about(t), ...late }),
+              });
+              if ('interrupted' in outcome) {
+                interrupted += 1;
+                return;
+              }
+              const answer: DeliveryAnswer = outcome.delivered
+                ? { channel: t.channel, target: t.target, delivered: true }
+                : { channel: t.channel, target: t.target, delivered: false, error: outcome.error };
+              answers.set(answerKey(t.channel, t.target), answer);
+              heartbeats.beat();
+              if (id && deps.ledger) {
+                try {
+                  await deps.ledger.recordAnswer(incidentId, id, answer);
+                } catch (err) {
+                  // The heartbeat details still carry the answer to a retry.
+                  log('delivery not written to the ledger', {
+                    ...about(t),
+                    ledger: deps.ledger.fileFor(incidentId),
+                    error: describeError(err),
+                  });
+                }
+              }
+            }),
+        );
+        // Cancelled (worker shutting down, heartbeat timed out, workflow gone) before every
+        // target had an answer: the answers are recorded, the rest is for the next attempt.
+        if (interrupted > 0) throw cancellationOf(context);
+
+        for (const t of targets) {
+          const answer = answers.get(answerKey(t.channel, t.target));
+          if (answer?.delivered) report.delivered.push({ channel: answer.channel, target: answer.target });
+          else if (answer)
+            report.failed.push({ channel: answer.channel, target: answer.target, error: answer.error });
+        }
+
+        // The outbox is the delivery log, not a channel: when it cannot be written the sends
+        // stand. The failure is logged and listed in the report (the workflow keeps the report
+        // in its history), and the activity still succeeds.
+        let inOutbox = true;
+        if (!outboxWritten) {
+          try {
+            await deps.outbox.write(notification, report);
+          } catch (err) {
+            inOutbox = false;
+            const error = describeError(err);
+            log('notification not written to the outbox', {
+              incidentId,
+              kind,
+              subject: notification.subject,
+              outbox: deps.outbox.fileFor(incidentId),
+              error,
+            });
+            report.undelivered.push(`outbox:${error}`);
+          }
+          if (inOutbox && id && deps.ledger) {
+            // So that a retry does not write the same notification to the outbox twice.
+            await deps.ledger.recordOutbox(incidentId, id).catch((err: unknown) =>
+              log('delivery not written to the ledger', {
+                incidentId,
+                kind,
+                ledger: deps.ledger?.fileFor(incidentId),
+                error: describeError(err),
+              }),
+            );
+          }
+        }
+        const outcome =
+          report.delivered.length > 0
+            ? 'notification sent'
+            : inOutbox
+              ? 'notification not delivered (outbox only)'
+              : 'notification not delivered';
+        log(outcome, {
+          incidentId,
+          kind,
+          subject: notification.subject,
+          delivered: report.delivered.length,
+          failed: report.failed.length,
+          undelivered: report.undelivered,
+          ...(resumed > 0 ? { answeredBefore: resumed } : {}),
+        });
+        return report;
+      } finally {
+        heartbeats.stop();
+      }
     },
   };
 }

@@ -4,13 +4,22 @@
  * configuration and the secrets environment exactly as in production; the tests check what
  * arrived where, what the outbox says, and what the timeline records when a channel fails.
  */
-import { writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboxEntry } from '../activities/outbox';
+import { DeliveryLedger } from '../activities/ledger';
+import { createNotificationActivities, type NotificationDeps } from '../activities/notifications';
+import { Outbox, type OutboxEntry } from '../activities/outbox';
+import type { RetryPolicy } from '../activities/retry';
 import type { BatonConfig, BatonConfigInput } from '../config/schema';
+import { loadSecrets } from '../config/secrets';
+import { mailerFor, slackClientFor } from '../worker/worker';
 import { communicateUpdate } from '../workflows/messages';
-import type { DeliveryReport } from '../workflows/model';
+import type { DeliveryReport, Notification } from '../workflows/model';
 import type { IncidentState } from '../workflows/state';
 import { testConfig } from './support/config';
 import { by, startIncident, state, type IncidentHandle } from './support/incidents';
@@ -29,6 +38,11 @@ const BOT_TOKEN = 'xoxb-0000000000-test-bot-token';
 const TEAM_CHANNEL = '#payments-incidents';
 const TITLE = 'Payments API error rate above 5%';
 const PAGE_SUBJECT = `[SEV2] Incident needs acknowledgement: ${TITLE}`;
+/**
+ * Production's retries (5 attempts, backoff from about 1 s, 2 minutes per target) in test
+ * time; the longest single wait still honours a Retry-After of 1 s.
+ */
+const FAST_RETRY: Partial<RetryPolicy> = { initialDelayMs: 50, maxDelayMs: 2_000, budgetMs: 10_000 };
 
 function withChannels(
   slack: SlackApi | undefined,
@@ -77,7 +91,7 @@ async function smtpSink(options?: SmtpSinkOptions): Promise<SmtpSink> {
   return sink;
 }
 async function worker(config: BatonConfig, name: string, env: NodeJS.ProcessEnv = {}): Promise<TestWorker> {
-  const w = await startTestWorker(config, name, env);
+  const w = await startTestWorker(config, name, env, { retry: FAST_RETRY });
   cleanups.push(() => w.stop());
   return w;
 }
@@ -336,10 +350,18 @@ describe('when the SMTP server is down', () => {
           kind: 'page',
           channel: 'email',
           target: 'alice@example.com',
-          error: expect.stringMatching(/ECONNREFUSED/) as string,
+          error: expect.stringMatching(/ECONNREFUSED.*gave up after 5 attempts/) as string,
         },
       },
     ]);
+    // A refused connection is transient: four more attempts with backoff, then the report.
+    const retries = w.logs.filter(
+      (l) => l.message === 'notification send failed; retrying' && l.fields.incidentId === id,
+    );
+    expect(retries.map((l) => [l.fields.channel, l.fields.target, l.fields.attempt])).toEqual(
+      [1, 2, 3, 4].map((attempt) => ['email', 'alice@example.com', attempt]),
+    );
+    expect(retries[0]?.fields.error).toMatch(/ECONNREFUSED/);
 
     const posted = await slackRequests(slack, id, 2);
     expect(posted.map((r) => [r.channel, r.response.ok]).sort()).toEqual([
@@ -441,7 +463,7 @@ async function loggingWorker(
   env: NodeJS.ProcessEnv,
   options: TestWorkerOptions = {},
 ): Promise<TestWorker> {
-  const w = await startTestWorker(config, name, env, options);
+  const w = await startTestWorker(config, name, env, { retry: FAST_RETRY, ...options });
   cleanups.push(() => w.stop());
   return w;
 }
@@ -554,7 +576,7 @@ describe('when the outbox cannot be written', () => {
 
 describe('when the SMTP server answers slowly', () => {
   const SEND_TIMEOUT_MS = 1_000;
-  // Each answer within nodemailer's idle timeouts; the message as a whole takes about 4.8 s.
+  // Each answer within nodemailer's idle timeouts; a message as a whole would take about 4.8 s.
   const REPLY_DELAY_MS = 1_200;
   let slack: SlackApi;
   let smtp: SmtpSink;
@@ -566,13 +588,14 @@ describe('when the SMTP server answers slowly', () => {
       withChannels(slack, smtp),
       'notify-smtp-slow',
       { SLACK_BOT_TOKEN: BOT_TOKEN },
-      {
-        sendTimeoutMs: SEND_TIMEOUT_MS,
-      },
+      { sendTimeoutMs: SEND_TIMEOUT_MS, retry: { ...FAST_RETRY, maxAttempts: 3 } },
     );
   });
 
-  it('reports the email as timed out after the send deadline, posts to Slack once, and does not retry', async () => {
+  // Before: one attempt, reported as timed out, while the abandoned send ran on and delivered
+  // the mail anyway. Now a send past its deadline is aborted (the connection closes before the
+  // server accepts anything) and retried, as any transient failure; none of them arrives.
+  it('aborts each email attempt at the send deadline, retries it, then reports it failed; posts to Slack once', async () => {
     const handle = await incident(w);
     const id = handle.workflowId;
     const startedAt = Date.now();
@@ -581,7 +604,7 @@ describe('when the SMTP server answers slowly', () => {
     expect(failures(s)).toEqual([
       {
         summary: expect.stringMatching(
-          /^page to alice@example\.com via email failed: timed out after 1s/,
+          /^page to alice@example\.com via email failed: timed out after 1s without an answer \(.*gave up after 3 attempts/,
         ) as string,
         details: {
           kind: 'page',
@@ -591,8 +614,10 @@ describe('when the SMTP server answers slowly', () => {
         },
       },
     ]);
-    // The deadline, not the SMTP server, ended the attempt.
+    // The deadline, not the SMTP server, ended each attempt: three of them took less time
+    // than the server needs for one message.
     expect(Date.now() - startedAt).toBeLessThan(4 * REPLY_DELAY_MS);
+    expect(smtp.connections).toBe(3);
 
     const notify = await firstNotify(handle);
     expect(notify.failure).toBeUndefined();
@@ -614,17 +639,17 @@ describe('when the SMTP server answers slowly', () => {
         error: expect.stringContaining('timed out') as string,
       },
     ]);
-
-    // The slow server takes the message in the end; that is logged, and nothing is sent again.
-    const late = await eventually(
-      () =>
-        w.logs.find(
-          (l) => l.message === 'notification send finished after its deadline' && l.fields.incidentId === id,
-        ),
-      15_000,
+    const retries = w.logs.filter(
+      (l) => l.message === 'notification send failed; retrying' && l.fields.incidentId === id,
     );
-    expect(late.fields).toMatchObject({ channel: 'email', target: 'alice@example.com', delivered: true });
-    expect(mailAbout(smtp.messages, id)).toHaveLength(1);
+    expect(retries.map((l) => [l.fields.channel, l.fields.attempt, l.fields.reason])).toEqual([
+      ['email', 1, 'no answer within the send deadline'],
+      ['email', 2, 'no answer within the send deadline'],
+    ]);
+
+    // Well past the time the slow server would have needed: no aborted attempt delivered.
+    await new Promise((resolve) => setTimeout(resolve, 5 * REPLY_DELAY_MS));
+    expect(mailAbout(smtp.messages, id)).toEqual([]);
     expect(
       aboutIncident(slack.requests, id)
         .map((r) => [r.channel, r.response.ok])
@@ -635,5 +660,483 @@ describe('when the SMTP server answers slowly', () => {
     ]);
     expect(w.outbox(id)).toHaveLength(1);
     expect(failures(await state(handle))).toHaveLength(1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Retries and the delivery ledger, one notify call at a time: the activity function is called
+// directly (as a retried attempt would run it) with the clients the worker builds from the
+// configuration, against the same real peers.
+
+/** A page like the workflow's, to alice in the team channel and by DM and email. */
+function page(incidentId: string, id: string | null = randomUUID()): Notification {
+  return {
+    ...(id !== null ? { id } : {}),
+    incidentId,
+    kind: 'page',
+    subject: PAGE_SUBJECT,
+    text: 'You are paged. Acknowledge to take the incident.',
+    responders: [
+      { id: 'alice', name: 'Alice Ng', level: 'L2', email: 'alice@example.com', slackUserId: 'U01ALICE' },
+    ],
+    slackChannels: [TEAM_CHANNEL],
+    emails: [],
+    links: [],
+  };
+}
+
+interface Direct {
+  notify: ReturnType<typeof createNotificationActivities>['notify'];
+  dataDir: string;
+  logs: { message: string; fields: Record<string, unknown> }[];
+  ledger: DeliveryLedger;
+  outbox(incidentId: string): OutboxEntry[];
+}
+
+/** The notify activity over the clients the worker builds (Slack retries off, 429s rejected). */
+function directNotify(
+  slack: SlackApi | undefined,
+  smtp: { port: number } | undefined,
+  options: Partial<NotificationDeps> = {},
+): Direct {
+  const config = withChannels(slack, smtp);
+  const secrets = loadSecrets(config, { SLACK_BOT_TOKEN: BOT_TOKEN });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'baton-notify-'));
+  const slackClient = slackClientFor(config, secrets);
+  const mailer = mailerFor(config, secrets);
+  const logs: Direct['logs'] = [];
+  const outbox = new Outbox(path.join(dataDir, 'outbox'));
+  const ledger = new DeliveryLedger(path.join(dataDir, 'deliveries'));
+  const activities = createNotificationActivities({
+    outbox,
+    ledger,
+    log: (message, fields) => logs.push({ message, fields }),
+    retry: FAST_RETRY,
+    ...(slackClient ? { slack: slackClient } : {}),
+    ...(mailer ? { mailer } : {}),
+    ...options,
+  });
+  return {
+    notify: (notification) => activities.notify(notification),
+    dataDir,
+    logs,
+    ledger,
+    outbox(incidentId) {
+      const file = outbox.fileFor(incidentId);
+      if (!existsSync(file)) return [];
+      return readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as OutboxEntry);
+    },
+  };
+}
+
+/** notify run inside an activity context, as a worker runs it. */
+function inActivity(
+  env: MockActivityEnvironment,
+  d: Direct,
+  notification: Notification,
+): Promise<DeliveryReport> {
+  return env.run<[Notification], DeliveryReport, Direct['notify']>(d.notify, notification);
+}
+
+const toChannel = (slack: SlackApi, channel: string) => slack.requests.filter((r) => r.channel === channel);
+
+describe('retrying a target that fails for a moment', () => {
+  let slack: SlackApi;
+  beforeAll(async () => {
+    slack = await slackApi({ token: BOT_TOKEN });
+  });
+
+  it('waits out a Slack 429 for its Retry-After and posts the message once', async () => {
+    const channel = `#rate-limited-${randomUUID()}`;
+    slack.failNext(channel, { rateLimited: 1 });
+    const d = directNotify(slack, undefined);
+    const notification = { ...page(`inc-${randomUUID()}`), responders: [], slackChannels: [channel] };
+
+    const startedAt = Date.now();
+    const report = await d.notify(notification);
+    expect(report).toEqual({
+      delivered: [{ channel: 'slack', target: channel }],
+      failed: [],
+      undelivered: [],
+    });
+    expect(toChannel(slack, channel).map((r) => r.response.status)).toEqual([429, 200]);
+    expect(slack.posted().filter((r) => r.channel === channel)).toHaveLength(1);
+    // Retry-After: 1 was honoured rather than the 50 ms backoff.
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1_000);
+    expect(d.logs.filter((l) => l.message === 'notification send failed; retrying')).toEqual([
+      {
+        message: 'notification send failed; retrying',
+        fields: expect.objectContaining({ target: channel, attempt: 1, delayMs: 1_000 }) as Record<
+          string,
+          unknown
+        >,
+      },
+    ]);
+  });
+
+  it('retries a Slack 500 and posts the message once', async () => {
+    const channel = `#flaky-${randomUUID()}`;
+    slack.failNext(channel, { status: 500 });
+    const d = directNotify(slack, undefined);
+    const report = await d.notify({
+      ...page(`inc-${randomUUID()}`),
+      responders: [],
+      slackChannels: [channel],
+    });
+    expect(report.delivered).toEqual([{ channel: 'slack', target: channel }]);
+    expect(toChannel(slack, channel).map((r) => r.response.status)).toEqual([500, 200]);
+    expect(slack.posted().filter((r) => r.channel === channel)).toHaveLength(1);
+  });
+
+  it('does not retry channel_not_found: failed after exactly one request', async () => {
+    const channel = `#gone-${randomUUID()}`;
+    slack.failNext(channel, { error: 'channel_not_found' });
+    const d = directNotify(slack, undefined);
+    const report = await d.notify({
+      ...page(`inc-${randomUUID()}`),
+      responders: [],
+      slackChannels: [channel],
+    });
+    expect(report.delivered).toEqual([]);
+    expect(report.failed).toEqual([
+      {
+        channel: 'slack',
+        target: channel,
+        error: 'An API error occurred: channel_not_found (permanent, not retried)',
+      },
+    ]);
+    expect(toChannel(slack, channel)).toHaveLength(1);
+  });
+
+  it('gives up at once on a Retry-After longer than it waits, and says so', async () => {
+    const channel = `#throttled-${randomUUID()}`;
+    slack.failNext(channel, { rateLimited: 60 });
+    const d = directNotify(slack, undefined);
+    const report = await d.notify({
+      ...page(`inc-${randomUUID()}`),
+      responders: [],
+      slackChannels: [channel],
+    });
+    expect(report.failed).toEqual([
+      {
+        channel: 'slack',
+        target: channel,
+        error: expect.stringMatching(
+          /retry this request in 60 seconds \(asked to retry after 60s, longer than the 2s Baton waits at once/,
+        ) as string,
+      },
+    ]);
+    expect(toChannel(slack, channel)).toHaveLength(1);
+  });
+
+  it('counts a Slack answer that comes after the send deadline as delivered, and does not post again', async () => {
+    const channel = `#slow-${randomUUID()}`;
+    slack.failNext(channel, { delayMs: 1_500 });
+    const d = directNotify(slack, undefined, { sendTimeoutMs: 500 });
+    const report = await d.notify({
+      ...page(`inc-${randomUUID()}`),
+      responders: [],
+      slackChannels: [channel],
+    });
+    expect(report.delivered).toEqual([{ channel: 'slack', target: channel }]);
+    expect(toChannel(slack, channel)).toHaveLength(1);
+    expect(
+      d.logs.find((l) => l.message === 'notification send finished after its deadline')?.fields,
+    ).toMatchObject({ channel: 'slack', target: channel, delivered: true });
+  });
+
+  it('retries an email refused with 451 and delivers it once', async () => {
+    const greylisting = await smtpSink({
+      refuse: { code: 451, times: 1, message: 'Greylisted, try again later' },
+    });
+    const d = directNotify(undefined, greylisting);
+    const incidentId = `inc-${randomUUID()}`;
+    const report = await d.notify(page(incidentId));
+    expect(report.delivered).toEqual([{ channel: 'email', target: 'alice@example.com' }]);
+    expect(report.failed).toEqual([]);
+    expect(greylisting.refused).toBe(1);
+    expect(greylisting.connections).toBe(2);
+    expect(mailAbout(greylisting.messages, incidentId).map((m) => m.to)).toEqual([['alice@example.com']]);
+  });
+
+  it('does not retry an email refused with 550', async () => {
+    const noMailbox = await smtpSink({ refuse: { code: 550, times: 1, message: 'No such user' } });
+    const d = directNotify(undefined, noMailbox);
+    const incidentId = `inc-${randomUUID()}`;
+    const report = await d.notify(page(incidentId));
+    expect(report.failed).toEqual([
+      {
+        channel: 'email',
+        target: 'alice@example.com',
+        error: expect.stringMatching(/550 No such user \(permanent, not retried\)$/) as string,
+      },
+    ]);
+    expect(noMailbox.connections).toBe(1);
+    expect(mailAbout(noMailbox.messages, incidentId)).toEqual([]);
+  });
+
+  it('keeps Slack delivering while the SMTP server is down, and reports the email failure', async () => {
+    const stopped = await startSmtpSink();
+    await stopped.close();
+    const d = directNotify(slack, stopped);
+    const incidentId = `inc-${randomUUID()}`;
+    const report = await d.notify(page(incidentId));
+    expect(report.delivered).toEqual([
+      { channel: 'slack', target: TEAM_CHANNEL },
+      { channel: 'slack', target: 'U01ALICE' },
+    ]);
+    expect(report.failed).toEqual([
+      {
+        channel: 'email',
+        target: 'alice@example.com',
+        error: expect.stringMatching(/ECONNREFUSED.*gave up after 5 attempts/) as string,
+      },
+    ]);
+    expect(aboutIncident(slack.posted(), incidentId)).toHaveLength(2);
+  });
+});
+
+describe('the delivery ledger', () => {
+  let slack: SlackApi;
+  let smtp: SmtpSink;
+  beforeAll(async () => {
+    slack = await slackApi({ token: BOT_TOKEN });
+    smtp = await smtpSink();
+  });
+
+  it('sends nothing when notify runs again for the same notification, and reports the same outcomes', async () => {
+    const channel = `#gone-${randomUUID()}`;
+    slack.failNext(channel, { error: 'channel_not_found' });
+    const d = directNotify(slack, smtp);
+    const incidentId = `inc-${randomUUID()}`;
+    const notification = { ...page(incidentId), slackChannels: [channel] };
+
+    const first = await d.notify(notification);
+    expect(first).toEqual({
+      delivered: [
+        { channel: 'slack', target: 'U01ALICE' },
+        { channel: 'email', target: 'alice@example.com' },
+      ],
+      failed: [
+        {
+          channel: 'slack',
+          target: channel,
+          error: 'An API error occurred: channel_not_found (permanent, not retried)',
+        },
+      ],
+      undelivered: [],
+    });
+    const second = await d.notify(notification);
+    expect(second).toEqual(first);
+
+    expect(aboutIncident(slack.requests, incidentId)).toHaveLength(2);
+    expect(mailAbout(smtp.messages, incidentId)).toHaveLength(1);
+    // One outbox entry: the second run found it written.
+    expect(d.outbox(incidentId)).toHaveLength(1);
+    const lines = readFileSync(path.join(d.dataDir, 'deliveries', `${incidentId}.jsonl`), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          notificationId: notification.id,
+          channel: 'slack',
+          target: 'U01ALICE',
+          delivered: true,
+        }),
+        expect.objectContaining({
+          notificationId: notification.id,
+          channel: 'slack',
+          target: channel,
+          delivered: false,
+        }),
+        expect.objectContaining({ notificationId: notification.id, channel: 'email', delivered: true }),
+        expect.objectContaining({ notificationId: notification.id, outbox: true }),
+      ]),
+    );
+    expect(lines).toHaveLength(4);
+  });
+
+  it('after a crash, sends only to the targets without an answer, reading past a torn last line', async () => {
+    const d = directNotify(slack, smtp);
+    const incidentId = `inc-${randomUUID()}`;
+    const notification = page(incidentId);
+    // The crashed attempt had answers for the team channel (delivered) and alice's email (failed
+    // for good), and was writing alice's DM when it died.
+    const file = d.ledger.fileFor(incidentId);
+    await d.ledger.recordAnswer(incidentId, notification.id ?? '', {
+      channel: 'slack',
+      target: TEAM_CHANNEL,
+      delivered: true,
+    });
+    await d.ledger.recordAnswer(incidentId, notification.id ?? '', {
+      channel: 'email',
+      target: 'alice@example.com',
+      delivered: false,
+      error: 'Message failed: 550 mailbox full (permanent, not retried)',
+    });
+    writeFileSync(
+      file,
+      `${readFileSync(file, 'utf8')}{"at":"2026-11-26T10:00:00.000Z","notificationId":"${notification.id}","chan`,
+    );
+
+    const report = await d.notify(notification);
+    expect(report).toEqual({
+      delivered: [
+        { channel: 'slack', target: TEAM_CHANNEL },
+        { channel: 'slack', target: 'U01ALICE' },
+      ],
+      failed: [
+        {
+          channel: 'email',
+          target: 'alice@example.com',
+          error: 'Message failed: 550 mailbox full (permanent, not retried)',
+        },
+      ],
+      undelivered: [],
+    });
+    expect(aboutIncident(slack.requests, incidentId).map((r) => r.channel)).toEqual(['U01ALICE']);
+    expect(mailAbout(smtp.messages, incidentId)).toEqual([]);
+    expect(d.logs.some((l) => l.message === 'delivery ledger has unreadable lines (skipped)')).toBe(true);
+    // The new answer went on a line of its own, after the torn one.
+    const answers = await d.ledger.read(incidentId, notification.id ?? '');
+    expect(answers.answers.get('slack:U01ALICE')).toEqual({
+      channel: 'slack',
+      target: 'U01ALICE',
+      delivered: true,
+    });
+  });
+
+  it('keeps no ledger for a notification without an id, and sends it again', async () => {
+    const d = directNotify(slack, undefined);
+    const incidentId = `inc-${randomUUID()}`;
+    const notification = page(incidentId, null);
+    await d.notify(notification);
+    await d.notify(notification);
+    expect(aboutIncident(slack.posted(), incidentId)).toHaveLength(4);
+    expect(existsSync(d.ledger.fileFor(incidentId))).toBe(false);
+  });
+});
+
+describe('notify as a Temporal activity', () => {
+  let slack: SlackApi;
+  beforeAll(async () => {
+    slack = await slackApi({ token: BOT_TOKEN });
+  });
+
+  it('heartbeats at least once a second with the answered targets while it waits to retry', async () => {
+    const channel = `#rate-limited-${randomUUID()}`;
+    slack.failNext(channel, { rateLimited: 2 });
+    const d = directNotify(slack, undefined, { retry: { ...FAST_RETRY, maxDelayMs: 3_000 } });
+    const notification = {
+      ...page(`inc-${randomUUID()}`),
+      responders: [],
+      slackChannels: [channel, 'U01ALICE'],
+    };
+    const env = new MockActivityEnvironment();
+    const beats: { at: number; details: unknown }[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push({ at: Date.now(), details }));
+
+    const startedAt = Date.now();
+    const report = await inActivity(env, d, notification);
+    const endedAt = Date.now();
+    expect(report.delivered).toEqual([
+      { channel: 'slack', target: channel },
+      { channel: 'slack', target: 'U01ALICE' },
+    ]);
+    const times = [startedAt, ...beats.map((b) => b.at), endedAt];
+    const gaps = times.slice(1).map((t, i) => t - (times[i] ?? t));
+    expect(endedAt - startedAt).toBeGreaterThanOrEqual(2_000);
+    expect(Math.max(...gaps)).toBeLessThan(1_500);
+    // While the channel waited out its Retry-After, the DM was already answered.
+    expect(beats.at(-1)?.details).toEqual({
+      notificationId: notification.id,
+      answered: expect.arrayContaining([
+        { channel: 'slack', target: 'U01ALICE', delivered: true },
+        { channel: 'slack', target: channel, delivered: true },
+      ]) as unknown,
+    });
+    expect(
+      beats.some(
+        (b) =>
+          JSON.stringify(b.details) ===
+          JSON.stringify({
+            notificationId: notification.id,
+            answered: [{ channel: 'slack', target: 'U01ALICE', delivered: true }],
+          }),
+      ),
+    ).toBe(true);
+  });
+
+  it('stops when cancelled before every target has an answer, and the next attempt sends only the rest', async () => {
+    const channel = `#rate-limited-${randomUUID()}`;
+    slack.failNext(channel, { rateLimited: 1 });
+    const d = directNotify(slack, undefined);
+    const incidentId = `inc-${randomUUID()}`;
+    const notification = { ...page(incidentId), responders: [], slackChannels: [channel, 'U01ALICE'] };
+    notification.text = 'cancelled mid-way';
+    const env = new MockActivityEnvironment();
+    const running = inActivity(env, d, notification);
+    // The DM is answered at once; the channel waits out its Retry-After when the cancel comes.
+    await eventually(() => (aboutIncident(slack.requests, incidentId).length >= 2 ? true : undefined));
+    env.cancel('WORKER_SHUTDOWN');
+    await expect(running).rejects.toBeInstanceOf(CancelledFailure);
+    expect(
+      aboutIncident(slack.requests, incidentId)
+        .map((r) => [r.channel, r.response.status])
+        .sort(),
+    ).toEqual([
+      [channel, 429],
+      ['U01ALICE', 200],
+    ]);
+    expect(d.outbox(incidentId)).toEqual([]);
+
+    // The retry (a new attempt) posts to the channel only.
+    const report = await inActivity(new MockActivityEnvironment({ attempt: 2 }), d, notification);
+    expect(report.delivered).toEqual([
+      { channel: 'slack', target: channel },
+      { channel: 'slack', target: 'U01ALICE' },
+    ]);
+    expect(
+      aboutIncident(slack.posted(), incidentId)
+        .map((r) => r.channel)
+        .sort(),
+    ).toEqual([channel, 'U01ALICE']);
+    expect(d.outbox(incidentId)).toHaveLength(1);
+  });
+
+  it('resumes from the heartbeat details of an attempt on another worker (no ledger there)', async () => {
+    const d = directNotify(slack, undefined);
+    const incidentId = `inc-${randomUUID()}`;
+    const notification = page(incidentId);
+    const env = new MockActivityEnvironment({
+      attempt: 2,
+      heartbeatDetails: {
+        notificationId: notification.id,
+        answered: [{ channel: 'slack', target: TEAM_CHANNEL, delivered: true }],
+      },
+    });
+    const report = await inActivity(env, d, notification);
+    expect(report.delivered).toEqual([
+      { channel: 'slack', target: TEAM_CHANNEL },
+      { channel: 'slack', target: 'U01ALICE' },
+    ]);
+    expect(aboutIncident(slack.requests, incidentId).map((r) => r.channel)).toEqual(['U01ALICE']);
+  });
+
+  it('returns a finished delivery even when cancelled as it ends', async () => {
+    const d = directNotify(slack, undefined);
+    const incidentId = `inc-${randomUUID()}`;
+    const env = new MockActivityEnvironment();
+    env.on('heartbeat', (details: { answered?: unknown[] }) => {
+      // Cancelled the moment the last target is answered.
+      if ((details.answered?.length ?? 0) === 2) env.cancel('TIMED_OUT');
+    });
+    const report = await inActivity(env, d, page(incidentId));
+    expect(report.delivered).toHaveLength(2);
+    expect(d.outbox(incidentId)).toHaveLength(1);
   });
 });

@@ -4,7 +4,9 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import nodemailer from 'nodemailer';
 import { createActivities } from '../activities';
 import type { Mailer } from '../activities/email';
+import { DeliveryLedger } from '../activities/ledger';
 import { Outbox } from '../activities/outbox';
+import type { RetryPolicy } from '../activities/retry';
 import type { BatonConfig } from '../config/schema';
 import type { Secrets } from '../config/secrets';
 import { temporalConnectionOptions } from '../config/temporal';
@@ -21,8 +23,10 @@ export interface WorkerDeps {
   slack?: WebClient;
   mailer?: Mailer;
   log?: (message: string, fields: Record<string, unknown>) => void;
-  /** Overall deadline for one Slack message or email (default 20 s); tests shorten it. */
+  /** Deadline for one attempt at one Slack message or email (default 20 s); tests shorten it. */
   sendTimeoutMs?: number;
+  /** Retries of one target (attempts, backoff, budget); tests use milliseconds. */
+  retry?: Partial<RetryPolicy>;
 }
 
 export function slackClientFor(config: BatonConfig, secrets: Secrets): WebClient | undefined {
@@ -30,8 +34,9 @@ export function slackClientFor(config: BatonConfig, secrets: Secrets): WebClient
   if (!slack || !secrets.slackToken) return undefined;
   return new WebClient(secrets.slackToken, {
     ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
-    // The workflow decides about retries; one bounded attempt here keeps a page from being
-    // delayed behind a slow or rate-limited Slack.
+    // The notify activity retries each target itself (activities/retry.ts), with a budget;
+    // retries here too would multiply with those. A 429 is rejected with its Retry-After
+    // rather than waited out silently, so the activity decides whether the wait fits.
     retryConfig: { retries: 0 },
     timeout: 10_000,
     rejectRateLimitedCalls: true,
@@ -66,10 +71,12 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
     config,
     notifications: {
       outbox: new Outbox(path.resolve(config.dataDir, 'outbox')),
+      ledger: new DeliveryLedger(path.resolve(config.dataDir, 'deliveries')),
       log,
       ...(slack ? { slack } : {}),
       ...(mailer ? { mailer } : {}),
       ...(deps.sendTimeoutMs !== undefined ? { sendTimeoutMs: deps.sendTimeoutMs } : {}),
+      ...(deps.retry ? { retry: deps.retry } : {}),
     },
     documentation: { dir: path.resolve(config.dataDir, 'incidents') },
   });
@@ -78,6 +85,9 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: config.temporal.namespace,
     taskQueue: deps.taskQueue ?? config.temporal.taskQueue,
     activities,
+    // A worker that died leaves its cached incidents' next tasks on its own sticky queue;
+    // after this long they go to any worker, so a page due then is late by seconds, not ten.
+    stickyQueueScheduleToStartTimeout: '2s',
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }

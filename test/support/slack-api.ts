@@ -4,7 +4,9 @@
  * `token` argument) and the arguments form-encoded (objects as JSON strings) or as a JSON body;
  * HTTP 200 with `{ ok: true, ... }` or `{ ok: false, error }` as Slack answers.
  *
- * It implements the one method Baton calls, chat.postMessage, and records every request.
+ * It implements the one method Baton calls, chat.postMessage, and records every request. A
+ * test can make the next requests for a channel fail the ways Slack fails (`failNext`): HTTP
+ * 429 with Retry-After, an HTTP 5xx, a platform error, or an answer that comes late.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -22,9 +24,20 @@ export interface SlackRequest {
   /** `metadata` as posted, parsed from its JSON form. */
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
   args: Record<string, unknown>;
-  /** What the stand-in answered. */
-  response: { ok: boolean; error?: string };
+  /** What the stand-in answered: the HTTP status, and `ok` / `error` from the body. */
+  response: { ok: boolean; error?: string; status: number };
 }
+
+/** One way for one request to go wrong. */
+export type SlackFault =
+  /** HTTP 429 with `Retry-After: seconds` (and `{ ok: false, error: 'ratelimited' }`), as Slack rate-limits. */
+  | { rateLimited: number }
+  /** That HTTP status (a 5xx) with an HTML body, as a failing load balancer answers. */
+  | { status: number }
+  /** HTTP 200 with `{ ok: false, error }`: a platform error such as channel_not_found. */
+  | { error: string }
+  /** Answered as usual, this much later. */
+  | { delayMs: number };
 
 export interface SlackApiOptions {
   /** The bot token that is accepted; any other gets invalid_auth. */
@@ -37,8 +50,10 @@ export interface SlackApi {
   /** The base URL to configure as notifications.slack.apiUrl (ends with /api/). */
   apiUrl: string;
   requests: SlackRequest[];
-  /** The chat.postMessage calls that Slack accepted. */
+  /** The chat.postMessage calls that Slack accepted: the messages that really arrived. */
   posted(): SlackRequest[];
+  /** The next requests to `channel` meet these faults, one request each, in order; then all is well. */
+  failNext(channel: string, ...faults: SlackFault[]): void;
   close(): Promise<void>;
 }
 
@@ -69,14 +84,15 @@ function parseMetadata(value: unknown): SlackRequest['metadata'] {
 export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi> {
   const requests: SlackRequest[] = [];
   const failChannels = new Set(options.failChannels ?? []);
+  const faults = new Map<string, SlackFault[]>();
   let counter = 0;
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const reply = (body: Record<string, unknown>, status = 200) => {
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      const reply = (body: Record<string, unknown>, status = 200, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
         res.end(JSON.stringify(body));
       };
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -101,6 +117,42 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
       const channel = typeof args.channel === 'string' ? args.channel : undefined;
       const text = typeof args.text === 'string' ? args.text : undefined;
 
+      const fault = channel !== undefined ? faults.get(channel)?.shift() : undefined;
+      const record = (body: Record<string, unknown>, status: number) =>
+        requests.push({
+          method,
+          httpMethod: req.method ?? '',
+          contentType,
+          ...(token !== undefined ? { token } : {}),
+          ...(channel !== undefined ? { channel } : {}),
+          ...(text !== undefined ? { text } : {}),
+          ...(metadata !== undefined ? { metadata } : {}),
+          args,
+          response: {
+            ok: body.ok === true,
+            ...(typeof body.error === 'string' ? { error: body.error } : {}),
+            status,
+          },
+        });
+      if (fault && 'rateLimited' in fault) {
+        const body = { ok: false, error: 'ratelimited' };
+        record(body, 429);
+        reply(body, 429, { 'retry-after': String(fault.rateLimited) });
+        return;
+      }
+      if (fault && 'status' in fault) {
+        record({ ok: false, error: `http_${fault.status}` }, fault.status);
+        res.writeHead(fault.status, { 'content-type': 'text/html' });
+        res.end(`<html><body>${fault.status} Service Unavailable</body></html>`);
+        return;
+      }
+      if (fault && 'error' in fault) {
+        const body = { ok: false, error: fault.error };
+        record(body, 200);
+        reply(body);
+        return;
+      }
+
       const answer = (): Record<string, unknown> => {
         if (!token) return { ok: false, error: 'not_authed' };
         if (token !== options.token) return { ok: false, error: 'invalid_auth' };
@@ -118,22 +170,13 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
           message: { type: 'message', subtype: 'bot_message', text, bot_id: 'B0BATON', ts },
         };
       };
-      const body = answer();
-      requests.push({
-        method,
-        httpMethod: req.method ?? '',
-        contentType,
-        ...(token !== undefined ? { token } : {}),
-        ...(channel !== undefined ? { channel } : {}),
-        ...(text !== undefined ? { text } : {}),
-        ...(metadata !== undefined ? { metadata } : {}),
-        args,
-        response: {
-          ok: body.ok === true,
-          ...(typeof body.error === 'string' ? { error: body.error } : {}),
-        },
-      });
-      reply(body);
+      const respond = () => {
+        const body = answer();
+        record(body, 200);
+        reply(body);
+      };
+      if (fault && 'delayMs' in fault) setTimeout(respond, fault.delayMs).unref();
+      else respond();
     });
   });
 
@@ -148,6 +191,9 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
     apiUrl: `http://127.0.0.1:${port}/api/`,
     requests,
     posted: () => requests.filter((r) => r.method === 'chat.postMessage' && r.response.ok),
+    failNext: (channel, ...planned) => {
+      faults.set(channel, [...(faults.get(channel) ?? []), ...planned]);
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -19,12 +19,18 @@ export interface ReceivedMail {
   /** The decoded text body. */
   text: string;
   raw: string;
+  /** When the server accepted it (answered the end of DATA), in epoch milliseconds. */
+  acceptedAt?: number;
 }
 
 export interface SmtpSink {
   host: string;
   port: number;
   messages: ReceivedMail[];
+  /** Connections clients opened (one per send attempt: nodemailer does not pool here). */
+  readonly connections: number;
+  /** Recipients refused with `refuse.code`. */
+  readonly refused: number;
   /** Stops listening; a client that connects afterwards has its connection refused. */
   close(): Promise<void>;
 }
@@ -108,28 +114,59 @@ export interface SmtpSinkOptions {
    * keep one message busy for four times as long.
    */
   replyDelayMs?: number;
+  /**
+   * The first `times` recipients are refused at RCPT TO with this reply: 451 (greylisting, try
+   * later) is transient, 550 (no such mailbox) permanent. Later ones are accepted.
+   */
+  refuse?: { code: number; times: number; message?: string };
+  /**
+   * The answer to the end of DATA (the moment a message is accepted) comes this much later,
+   * and `onDataEnd` hears that a message is waiting for it. A client that goes away before
+   * the answer never had its message accepted, and it is not kept: what an MTA does.
+   */
+  acceptDelayMs?: number;
+  onDataEnd?: (mail: ReceivedMail) => void;
 }
 
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
   const delayMs = options.replyDelayMs ?? 0;
+  let connections = 0;
+  let refused = 0;
   const later = (reply: () => void): void => {
     if (delayMs <= 0) reply();
     else setTimeout(reply, delayMs).unref();
   };
+  const gone = new Set<string>();
   const server = new SMTPServer({
+    onClose(session) {
+      gone.add(session.id);
+    },
     authOptional: true,
     // Plain SMTP on loopback: without STARTTLS on offer nodemailer does not try to upgrade.
     disabledCommands: ['STARTTLS'],
     logger: false,
     closeTimeout: 1_000,
     onConnect(_session, callback) {
+      connections += 1;
       later(() => callback());
     },
     onMailFrom(_address, _session, callback) {
       later(() => callback());
     },
     onRcptTo(_address, _session, callback) {
+      const { refuse } = options;
+      if (refuse && refused < refuse.times) {
+        refused += 1;
+        const err = Object.assign(
+          new Error(refuse.message ?? 'Requested action not taken, try again later'),
+          {
+            responseCode: refuse.code,
+          },
+        );
+        later(() => callback(err));
+        return;
+      }
       later(() => callback());
     },
     onData(stream, session, callback) {
@@ -156,10 +193,15 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
           return;
         }
         // Kept when it is accepted, the moment the client hears so.
-        later(() => {
-          messages.push(mail);
+        const accept = (): void => {
+          if (gone.has(session.id)) return;
+          messages.push({ ...mail, acceptedAt: Date.now() });
           callback();
-        });
+        };
+        if (options.acceptDelayMs) {
+          options.onDataEnd?.(mail);
+          setTimeout(() => later(accept), options.acceptDelayMs).unref();
+        } else later(accept);
       });
     },
   });
@@ -175,6 +217,12 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     host: '127.0.0.1',
     port,
     messages,
+    get connections() {
+      return connections;
+    },
+    get refused() {
+      return refused;
+    },
     close: () => {
       if (closed) return Promise.resolve();
       closed = true;

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { OutboxEntry } from '../../activities/outbox';
+import type { RetryPolicy } from '../../activities/retry';
 import type { BatonConfig } from '../../config/schema';
 import { loadSecrets } from '../../config/secrets';
 import { createBatonWorker } from '../../worker/worker';
@@ -25,6 +26,8 @@ export interface TestWorker {
 export interface TestWorkerOptions {
   /** Each send's deadline in the notification activities. */
   sendTimeoutMs?: number;
+  /** Retries of each notification target (attempts, backoff, budget), in milliseconds for tests. */
+  retry?: Partial<RetryPolicy>;
   /** Runs once the data folder exists, before the worker starts (to prepare broken disks). */
   beforeStart?: (dataDir: string) => void;
 }
@@ -58,6 +61,7 @@ export async function startTestWorker(
     taskQueue,
     log: (message, fields) => logs.push({ message, fields }),
     ...(options.sendTimeoutMs !== undefined ? { sendTimeoutMs: options.sendTimeoutMs } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
   });
   const running = worker.run();
   const clientConnection = await Connection.connect({ address });
