@@ -9,7 +9,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { BatonConfig } from '../config/schema';
-import type { Secrets } from '../config/secrets';
+import { requireWebhookAuth, type Secrets } from '../config/secrets';
 import { fromTemporal, HttpError } from './errors';
 import { IncidentService } from './incidents';
 import { alertmanagerRoutes } from './routes/alertmanager';
@@ -25,6 +25,10 @@ export interface AppDeps {
   answerWithinMs?: number;
 }
 
+/** What the API says when it starts with an open webhook. */
+export const UNAUTHENTICATED_WEBHOOK =
+  'the Alertmanager webhook accepts unauthenticated requests (api.allowUnauthenticated: true): anyone who reaches it can open incidents';
+
 function issuePath(instancePath: string | undefined, field: string): string {
   const path = (instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
   return [field, path].filter(Boolean).join('.');
@@ -32,6 +36,8 @@ function issuePath(instancePath: string | undefined, field: string): string {
 
 /** Builds the Fastify app from its dependencies; server.ts and scripts/start.ts only start it. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // Before anything listens: a webhook without credentials must have been asked for.
+  requireWebhookAuth(deps.config);
   const logger = deps.logger;
   const app = Fastify({
     // Fastify logs each request with its id; the redaction guards against a future
@@ -40,7 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       logger && typeof logger === 'object'
         ? { ...logger, redact: ['req.headers.authorization', 'req.headers.cookie'] }
         : (logger ?? false),
-    // Large Alertmanager groups fit; anything larger is refused with 413 before it is parsed.
+    // Step bodies are small; the Alertmanager webhook sets a larger limit of its own.
     bodyLimit: 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -95,7 +101,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const incidents = new IncidentService(deps.temporal, deps.config, deps.answerWithinMs);
   await app.register(healthRoutes(deps.temporal));
-  await app.register(alertmanagerRoutes({ secrets: deps.secrets, incidents }));
+  const { allowUnauthenticated } = deps.config.api;
+  if (allowUnauthenticated) {
+    app.log.warn(UNAUTHENTICATED_WEBHOOK);
+  }
+  await app.register(alertmanagerRoutes({ secrets: deps.secrets, incidents, allowUnauthenticated }));
   await app.register(incidentRoutes({ secrets: deps.secrets, incidents }));
   return app;
 }

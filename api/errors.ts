@@ -4,7 +4,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcServiceError,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, NamespaceNotFoundError, WorkflowNotFoundError } from '@temporalio/common';
 import { RefusalType } from '../workflows/messages';
 
 /** An answer the API gives on purpose, with the status it deserves. */
@@ -28,6 +28,7 @@ const REFUSAL_STATUS: Record<RefusalType, number> = {
 
 // gRPC status codes that mean "Temporal is not there right now", not "you asked wrongly".
 const UNAVAILABLE_CODES = new Set([8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */]);
+const CANCELLED = 1;
 const DEADLINE_EXCEEDED = 4;
 const NOT_FOUND = 5;
 const NO_ANSWER =
@@ -37,6 +38,22 @@ function grpcCode(err: unknown): number | undefined {
   if (isGrpcServiceError(err)) return err.code;
   if (err instanceof ServiceError && isGrpcServiceError(err.cause)) return err.cause.code;
   return undefined;
+}
+
+/**
+ * Whether Temporal answered that the API's namespace does not exist. The SDK names it
+ * (NamespaceNotFoundError); a raw gRPC NOT_FOUND names the namespace in its message
+ * ("Namespace baton is not found."), where a missing workflow says "workflow not found".
+ * It is a deployment problem that an operator fixes, not a wrong request: Alertmanager must
+ * keep the notification and retry, so it answers 503, never the 404 of an unknown incident.
+ */
+function namespaceMissing(err: unknown): boolean {
+  if (err instanceof NamespaceNotFoundError) return true;
+  if (err instanceof ServiceError && err.cause instanceof NamespaceNotFoundError) return true;
+  if (grpcCode(err) !== NOT_FOUND) return false;
+  const cause = err instanceof ServiceError ? err.cause : err;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return /\bnamespace\b.*\bnot found\b/i.test(message);
 }
 
 /** Whether no connection to Temporal could be made at all (a lazy connection fails this way). */
@@ -55,6 +72,13 @@ export function fromTemporal(err: unknown, incidentId?: string): unknown {
     const status = type ? REFUSAL_STATUS[type] : undefined;
     if (status) return new HttpError(status, err.cause.message, type);
   }
+  if (namespaceMissing(err)) {
+    return new HttpError(
+      503,
+      "Temporal does not know Baton's namespace (check temporal.namespace); try again once it exists",
+      'TemporalUnavailable',
+    );
+  }
   if (err instanceof WorkflowNotFoundError || grpcCode(err) === NOT_FOUND) {
     return new HttpError(404, `no incident "${incidentId ?? '?'}"`, 'NotFound');
   }
@@ -63,7 +87,12 @@ export function fromTemporal(err: unknown, incidentId?: string): unknown {
     return new HttpError(503, 'Temporal is unavailable; try again shortly', 'TemporalUnavailable');
   }
   // Temporal is up but the call outlived the API's deadline: nobody ran the incident's code.
-  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || code === DEADLINE_EXCEEDED) {
+  // (grpc-js sometimes reports a call that hit its deadline as CANCELLED, "Call cancelled".)
+  if (
+    err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+    code === DEADLINE_EXCEEDED ||
+    code === CANCELLED
+  ) {
     return new HttpError(504, NO_ANSWER, 'Timeout');
   }
   return err;

@@ -14,6 +14,7 @@ import {
   incidentTeamKey,
 } from '../workflows/search-attributes';
 import type { IncidentInput, IncidentState } from '../workflows/state';
+import { chunkAlerts, fitAlert } from './alert-chunks';
 import { fromTemporal, HttpError } from './errors';
 
 export interface AlertGroup {
@@ -25,6 +26,14 @@ export interface AlertGroup {
   commonAnnotations: Record<string, string>;
   externalURL?: string;
   alerts: Alert[];
+}
+
+/** What became of an alert group: its incident, the signals it took, the alerts cut to fit. */
+export interface AlertGroupOutcome {
+  incidentId: string;
+  signals: number;
+  /** Fingerprints of alerts whose longest annotations were cut to fit a Temporal payload. */
+  trimmed: string[];
 }
 
 export interface IncidentSummary {
@@ -53,6 +62,11 @@ function digest(...parts: string[]): string {
 /** One alert group, one workflow id: re-sends, retries and HA twins all land on the same incident. */
 export function alertGroupWorkflowId(receiver: string, groupKey: string): string {
   return `alertgroup-${digest(receiver, groupKey)}`;
+}
+
+/** Alertmanager numbers nothing; the content itself identifies a re-send of the same alerts. */
+function requestIdOf(alerts: Alert[]): string {
+  return `am-${digest(JSON.stringify(alerts.map((a) => [a.fingerprint, a.status, a.startsAt])))}`;
 }
 
 function keyword(info: WorkflowExecutionInfo, name: string): string {
@@ -135,14 +149,22 @@ export class IncidentService {
   /**
    * An Alertmanager notification: firing alerts start the group's incident or join it in one
    * call (signal-with-start); resolved alerts are recorded on an incident that exists and
-   * open nothing.
+   * open nothing. A group too large for one Temporal payload goes in chunks, each its own
+   * signal to the same incident. A retry after a failure half-way sends every chunk again,
+   * which changes nothing (the workflow takes each alert in once).
    */
-  async ingestAlertGroup(group: AlertGroup): Promise<{ incidentId: string } | undefined> {
+  async ingestAlertGroup(group: AlertGroup): Promise<AlertGroupOutcome | undefined> {
     const workflowId = alertGroupWorkflowId(group.receiver, group.groupKey);
-    let firing = group.alerts.filter((a) => a.status === 'firing');
-    const resolved = group.alerts.filter((a) => a.status === 'resolved');
-    // Alertmanager numbers nothing; the content itself identifies a re-send.
-    const requestId = `am-${digest(JSON.stringify(group.alerts.map((a) => [a.fingerprint, a.status, a.startsAt])))}`;
+    const trimmed: string[] = [];
+    const fitted = group.alerts.map((raw) => {
+      const fit = fitAlert(raw);
+      if (fit.trimmed.length > 0) trimmed.push(fit.alert.fingerprint);
+      return fit.alert;
+    });
+    let firing = fitted.filter((a) => a.status === 'firing');
+    const resolved = fitted.filter((a) => a.status === 'resolved');
+    let signals = 0;
+    const outcome = (): AlertGroupOutcome => ({ incidentId: workflowId, signals, trimmed });
     try {
       const fresh = await this.notSeenByClosedIncident(workflowId, firing);
       if (firing.length > 0 && fresh.length === 0) {
@@ -157,39 +179,45 @@ export class IncidentService {
         const title =
           group.commonAnnotations.summary ??
           `${labels.alertname ?? 'Alert'} on ${service}${firing.length > 1 ? ` (${firing.length} alerts)` : ''}`;
-        const input: IncidentInput = {
-          title,
-          service,
-          severity: route.severity,
-          origin: {
-            kind: 'alertmanager',
-            receiver: group.receiver,
-            groupKey: group.groupKey,
-            groupLabels: group.groupLabels,
-            ...(group.externalURL ? { externalURL: group.externalURL } : {}),
-          },
-          alerts: firing,
-          labels,
-          policy: policyFor(this.config, route.team),
-          temporalUiUrl: this.uiLink(workflowId),
-        };
-        await this.client.workflow.signalWithStart(incidentWorkflow, {
-          ...this.startOptions(workflowId, input),
-          args: [input],
-          signal: alertsFiredSignal,
-          signalArgs: [{ requestId, alerts: firing }],
-        });
+        const policy = policyFor(this.config, route.team);
+        // Every chunk starts the incident or joins it: one that closed in between does not
+        // turn the rest of the group into a "not found".
+        for (const chunk of chunkAlerts(firing)) {
+          const input: IncidentInput = {
+            title,
+            service,
+            severity: route.severity,
+            origin: {
+              kind: 'alertmanager',
+              receiver: group.receiver,
+              groupKey: group.groupKey,
+              groupLabels: group.groupLabels,
+              ...(group.externalURL ? { externalURL: group.externalURL } : {}),
+            },
+            alerts: chunk,
+            labels,
+            policy,
+            temporalUiUrl: this.uiLink(workflowId),
+          };
+          await this.client.workflow.signalWithStart(incidentWorkflow, {
+            ...this.startOptions(workflowId, input),
+            args: [input],
+            signal: alertsFiredSignal,
+            signalArgs: [{ requestId: requestIdOf(chunk), alerts: chunk }],
+          });
+          signals += 1;
+        }
       }
-      if (resolved.length > 0) {
+      const handle = this.client.workflow.getHandle(workflowId);
+      for (const chunk of resolved.length > 0 ? chunkAlerts(resolved) : []) {
         try {
-          await this.client.workflow
-            .getHandle(workflowId)
-            .signal(alertsResolvedSignal, { requestId, alerts: resolved });
+          await handle.signal(alertsResolvedSignal, { requestId: requestIdOf(chunk), alerts: chunk });
+          signals += 1;
         } catch (err) {
           const mapped = fromTemporal(err, workflowId);
           // No open incident for the group: a resolved notification opens nothing.
           if (mapped instanceof HttpError && mapped.statusCode === 404) {
-            return firing.length > 0 ? { incidentId: workflowId } : undefined;
+            return signals > 0 ? outcome() : undefined;
           }
           throw mapped;
         }
@@ -197,7 +225,7 @@ export class IncidentService {
     } catch (err) {
       throw fromTemporal(err, workflowId);
     }
-    return { incidentId: workflowId };
+    return outcome();
   }
 
   /**
@@ -291,6 +319,7 @@ export class IncidentService {
       if (mapped instanceof HttpError && mapped.statusCode === 404) throw await this.closedOrMissing(id);
       throw mapped;
     }
+    return this.get(id);
   }
 
   /** Notes are signals: accepted now, on the timeline as soon as the workflow runs. */

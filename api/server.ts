@@ -1,12 +1,14 @@
 // Runs the Baton API alone (for deployments that scale workers and API separately).
 import { ConfigError, loadConfig } from '../config/load';
-import { loadSecrets } from '../config/secrets';
-import { buildApp } from './app';
+import { loadSecrets, requireSecrets, requireWebhookAuth } from '../config/secrets';
+import { buildApp, UNAUTHENTICATED_WEBHOOK } from './app';
 import { createTemporalClient } from './temporal';
 
 async function main(): Promise<void> {
-  const { config, warnings } = loadConfig();
+  const { config, file, warnings } = loadConfig();
   for (const warning of warnings) console.warn(`warning: ${warning}`);
+  requireWebhookAuth(config, file);
+  requireSecrets(config, ['api']);
   const secrets = loadSecrets(config);
   const temporal = createTemporalClient(config, secrets);
   const app = await buildApp({ config, secrets, temporal, logger: { level: config.api.logLevel } });
@@ -15,7 +17,10 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  await app.listen({ host: config.api.host, port: config.api.port });
+  const address = await app.listen({ host: config.api.host, port: config.api.port });
+  if (config.api.allowUnauthenticated) {
+    console.warn(`WARNING: ${UNAUTHENTICATED_WEBHOOK} (${address}/webhooks/alertmanager)`);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -154,8 +154,13 @@ export const configSchema = z
         /** Every request is logged at info with its id; tokens and secrets never. */
         logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         alertmanager: webhookAuth.optional(),
+        /**
+         * Without `alertmanager` credentials Baton refuses to start, unless this says in so
+         * many words that the webhook may accept anyone.
+         */
+        allowUnauthenticated: z.boolean().default(false),
       })
-      .default({ host: '127.0.0.1', port: 3000, logLevel: 'info' }),
+      .default({ host: '127.0.0.1', port: 3000, logLevel: 'info', allowUnauthenticated: false }),
     notifications: z
       .strictObject({
         slack: z
@@ -307,6 +312,14 @@ export const configSchema = z
       });
     }
 
+    if (config.api.alertmanager && config.api.allowUnauthenticated) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'allowUnauthenticated'],
+        message:
+          'the webhook cannot both check credentials (api.alertmanager) and accept requests without them; remove one',
+      });
+    }
     if (config.api.alertmanager) {
       const auth = config.api.alertmanager;
       const ok =

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ConfigError } from './load';
 import type { BatonConfig, ResponderConfig } from './schema';
 
 export function sha256Hex(value: string): string {
@@ -19,14 +20,20 @@ function sameDigest(a: string, b: string): boolean {
 export interface Secrets {
   /** The responder an API token belongs to, if any. */
   responderForToken(token: string): ResponderConfig | undefined;
-  /** Whether the Alertmanager webhook credentials are right (true when none are configured). */
+  /**
+   * Whether the Alertmanager webhook credentials are right; false when none are configured
+   * (only the route, told api.allowUnauthenticated, lets requests through without them).
+   */
   checkWebhook(auth: { bearer?: string; basic?: { username: string; password: string } }): boolean;
   webhookAuthConfigured: boolean;
   slackToken?: string;
   slackSigningSecret?: string;
   smtpPassword?: string;
   temporalApiKey?: string;
-  /** Responders whose token variable is named but unset: they cannot use the API. */
+  /**
+   * Responders (and the webhook) whose variable is named but unset. Start-up refuses them
+   * (requireSecrets); tests that build parts with an empty environment see them here.
+   */
   missing: string[];
 }
 
@@ -69,7 +76,7 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
       return found;
     },
     checkWebhook(auth) {
-      if (!webhook) return true;
+      if (!webhook) return false;
       // Configured but the secret is missing: refuse everything rather than accept anything.
       if (!webhookDigest) return false;
       if ('bearer' in webhook) {
@@ -88,4 +95,95 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
     temporalApiKey: optionalEnv(config.temporal.apiKeyEnv),
     missing,
   };
+}
+
+/**
+ * No code path serves an open webhook by accident: without `api.alertmanager` credentials
+ * the API refuses to start unless `api.allowUnauthenticated: true` says in so many words
+ * that anyone may post alerts.
+ */
+export function requireWebhookAuth(config: BatonConfig, source = 'the configuration'): void {
+  if (config.api.alertmanager || config.api.allowUnauthenticated) return;
+  throw new ConfigError(
+    `the Alertmanager webhook has no credentials: set api.alertmanager in ${source} ` +
+      '(bearer: { tokenEnv | tokenSha256 } or basic: { username, passwordEnv | passwordSha256 }), ' +
+      'or api.allowUnauthenticated: true to let it accept unauthenticated requests',
+  );
+}
+
+/** Which part of Baton is starting: each needs the secrets it uses, and only those. */
+export type SecretUser = 'api' | 'worker';
+
+interface SecretVariable {
+  variable: string;
+  /** Where the configuration names it. */
+  path: string;
+  /** Who needs it, and for what. */
+  neededFor: string;
+  users: SecretUser[];
+}
+
+function secretVariables(config: BatonConfig): SecretVariable[] {
+  const found: SecretVariable[] = [];
+  const add = (variable: string | undefined, path: string, neededFor: string, users: SecretUser[]) => {
+    if (variable) found.push({ variable, path, neededFor, users });
+  };
+  const webhook = config.api.alertmanager;
+  if (webhook && 'bearer' in webhook) {
+    add(
+      webhook.bearer.tokenEnv,
+      'api.alertmanager.bearer.tokenEnv',
+      "the API, to check Alertmanager's webhook token",
+      ['api'],
+    );
+  } else if (webhook) {
+    add(
+      webhook.basic.passwordEnv,
+      'api.alertmanager.basic.passwordEnv',
+      "the API, to check Alertmanager's webhook password",
+      ['api'],
+    );
+  }
+  config.responders.forEach((r, index) =>
+    add(r.tokenEnv, `responders[${index}].tokenEnv`, `the API, for ${r.id}'s API token`, ['api']),
+  );
+  add(
+    config.notifications.slack?.tokenEnv,
+    'notifications.slack.tokenEnv',
+    'the worker, to send Slack messages',
+    ['worker'],
+  );
+  add(
+    config.notifications.email?.smtp.passwordEnv,
+    'notifications.email.smtp.passwordEnv',
+    'the worker, to log in to the SMTP server',
+    ['worker'],
+  );
+  add(config.temporal.apiKeyEnv, 'temporal.apiKeyEnv', 'the API and the worker, to connect to Temporal', [
+    'api',
+    'worker',
+  ]);
+  return found;
+}
+
+/**
+ * Start-up stops when a secret the starting parts need names an unset environment variable,
+ * rather than run with it missing (a webhook that answers every call 401, a responder locked
+ * out, pages that never reach Slack). The error names each variable and who needs it.
+ */
+export function requireSecrets(
+  config: BatonConfig,
+  users: SecretUser[],
+  env: NodeJS.ProcessEnv = process.env,
+): void {
+  const unset = secretVariables(config).filter(
+    (s) => s.users.some((u) => users.includes(u)) && !env[s.variable],
+  );
+  if (unset.length === 0) return;
+  const lines = unset.map((s) => `  - ${s.variable}: needed by ${s.neededFor} (${s.path})`);
+  throw new ConfigError(
+    `Baton cannot start: ${unset.length === 1 ? 'an environment variable' : 'environment variables'} ` +
+      `the configuration names ${unset.length === 1 ? 'is' : 'are'} not set:\n${lines.join('\n')}\n` +
+      'Set them in the environment, or change the configuration.',
+  );
 }

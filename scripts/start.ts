@@ -7,10 +7,11 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../api/app';
+import { buildApp, UNAUTHENTICATED_WEBHOOK } from '../api/app';
 import { createTemporalClient } from '../api/temporal';
 import { ConfigError, loadConfig } from '../config/load';
-import { loadSecrets } from '../config/secrets';
+import type { BatonConfig } from '../config/schema';
+import { loadSecrets, requireSecrets, requireWebhookAuth } from '../config/secrets';
 import { connectWorker, createBatonWorker } from '../worker/worker';
 import { startDevServer, type DevServer } from './dev-server';
 import { ensureTemporalCli, TemporalCliUnavailable } from './temporal-cli';
@@ -50,8 +51,10 @@ class StartupAborted extends Error {
 async function main(): Promise<void> {
   const { config, file, warnings } = loadConfig();
   for (const warning of warnings) console.warn(`warning: ${warning}`);
+  // Refused before anything starts: an open webhook nobody asked for, a secret not set.
+  requireWebhookAuth(config, file);
+  requireSecrets(config, ['api', 'worker']);
   const secrets = loadSecrets(config);
-  for (const missing of secrets.missing) console.warn(`warning: no token for ${missing}`);
   const dataDir = path.resolve(config.dataDir);
 
   // The SDK would stop the worker on its own on SIGINT; this script stops everything in order instead.
@@ -222,6 +225,7 @@ async function main(): Promise<void> {
       '',
       'Baton is running.',
       `  API            ${apiAddress}   (health: ${apiAddress}/healthz)`,
+      `  Webhook        ${apiAddress}/webhooks/alertmanager   (${webhookAuthOf(config)})`,
       `  Temporal       ${config.temporal.address}${up.devServer ? ' (development server, state in ' + path.join(dataDir, 'temporal.db') + ')' : ''}`,
       `  Temporal UI    ${up.devServer?.uiUrl ?? config.temporal.uiUrl}`,
       `  Worker         task queue ${config.temporal.taskQueue}`,
@@ -232,6 +236,13 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  if (config.api.allowUnauthenticated) console.warn(`WARNING: ${UNAUTHENTICATED_WEBHOOK}`);
+}
+
+function webhookAuthOf(config: BatonConfig): string {
+  const auth = config.api.alertmanager;
+  if (auth) return 'bearer' in auth ? 'bearer token required' : 'basic auth required';
+  return 'NO AUTHENTICATION: accepts unauthenticated requests (api.allowUnauthenticated: true)';
 }
 
 main().catch((err: unknown) => {

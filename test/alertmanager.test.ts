@@ -584,11 +584,11 @@ describe('requests Baton refuses', () => {
     await expectNoWorkflow(baton.w.client, alertGroupWorkflowId(baton.receiver, groupKeyOf('DiskFull')));
   });
 
-  it('answers 413 to a body over 1 MiB', async () => {
+  it('answers 413 only to a body over 16 MiB', async () => {
     const body = notification(baton.receiver, 'DiskFull', 'firing') as {
       commonAnnotations: Record<string, string>;
     };
-    body.commonAnnotations.description = 'x'.repeat(1024 * 1024);
+    body.commonAnnotations.description = 'x'.repeat(16 * 1024 * 1024);
     const response = await baton.app.inject({
       method: 'POST',
       url: '/webhooks/alertmanager',

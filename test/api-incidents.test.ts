@@ -321,7 +321,11 @@ describe('the incident API when things go sideways', () => {
 
   it('answers 504 instead of hanging when no worker runs the incident', async () => {
     const orphanApp = await buildApp({
-      config: { ...w.config, temporal: { ...w.config.temporal, taskQueue: `nobody-polls-${Date.now()}` } },
+      config: {
+        ...w.config,
+        temporal: { ...w.config.temporal, taskQueue: `nobody-polls-${Date.now()}` },
+        api: { ...w.config.api, alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } },
+      },
       secrets: loadSecrets(w.config, TOKEN_ENV),
       temporal: w.client,
       answerWithinMs: 1_500,

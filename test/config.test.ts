@@ -7,7 +7,7 @@ import { formatDuration, parseDuration } from '../config/duration';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, loadConfigFile, parseConfig } from '../config/load';
 import { policyFor, routeFor, teamById } from '../config/policy';
 import type { BatonConfig, BatonConfigInput } from '../config/schema';
-import { loadSecrets, sha256Hex } from '../config/secrets';
+import { loadSecrets, requireSecrets, requireWebhookAuth, sha256Hex } from '../config/secrets';
 import { testConfig } from './support/config';
 
 const DEMO_FILE = path.resolve('config', 'baton.yaml');
@@ -453,10 +453,11 @@ describe('secrets', () => {
     expect(secrets.missing).toContain('alertmanager webhook (AM_TOKEN is not set)');
   });
 
-  it('accepts any webhook call when no webhook auth is configured', () => {
+  it('accepts no webhook call when no webhook auth is configured (only allowUnauthenticated opens it)', () => {
     const secrets = loadSecrets(testConfig(), {});
     expect(secrets.webhookAuthConfigured).toBe(false);
-    expect(secrets.checkWebhook({})).toBe(true);
+    expect(secrets.checkWebhook({})).toBe(false);
+    expect(secrets.checkWebhook({ bearer: 'anything' })).toBe(false);
   });
 
   it('reads channel secrets from the environment object', () => {
@@ -486,6 +487,80 @@ describe('secrets', () => {
       undefined,
       undefined,
     ]);
+  });
+});
+
+describe('start-up refuses missing secrets and an open webhook nobody asked for', () => {
+  const withChannels = (c: BatonConfigInput): void => {
+    c.api = { alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } };
+    c.notifications = {
+      slack: { tokenEnv: 'SLACK_BOT_TOKEN' },
+      email: {
+        from: 'baton@example.com',
+        smtp: { host: 'localhost', port: 25, user: 'b', passwordEnv: 'SMTP_PW' },
+      },
+    };
+  };
+  const everything = {
+    WEBHOOK_TOKEN: 'w',
+    TOKEN_ALICE: 'a',
+    TOKEN_BOB: 'b',
+    TOKEN_CAROL: 'c',
+    TOKEN_DAVE: 'd',
+    SLACK_BOT_TOKEN: 's',
+    SMTP_PW: 'p',
+  };
+  const messageOf = (run: () => void): string => {
+    try {
+      run();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    return 'nothing thrown';
+  };
+
+  it('passes when every variable the starting parts need is set', () => {
+    const config = testConfig(withChannels);
+    expect(() => requireSecrets(config, ['api', 'worker'], everything)).not.toThrow();
+  });
+
+  it('names each unset variable the API needs, and who needs it', () => {
+    const config = testConfig(withChannels);
+    const message = messageOf(() =>
+      requireSecrets(config, ['api'], { ...everything, WEBHOOK_TOKEN: '', TOKEN_BOB: undefined }),
+    );
+    expect(message).toContain('Baton cannot start');
+    expect(message).toContain(
+      "WEBHOOK_TOKEN: needed by the API, to check Alertmanager's webhook token (api.alertmanager.bearer.tokenEnv)",
+    );
+    expect(message).toContain("TOKEN_BOB: needed by the API, for bob's API token (responders[1].tokenEnv)");
+    expect(message).not.toContain('TOKEN_ALICE');
+  });
+
+  it('asks the worker only for the channel secrets, and only when the channels are configured', () => {
+    const config = testConfig(withChannels);
+    const message = messageOf(() => requireSecrets(config, ['worker'], {}));
+    expect(message).toContain('SLACK_BOT_TOKEN: needed by the worker, to send Slack messages');
+    expect(message).toContain('SMTP_PW: needed by the worker, to log in to the SMTP server');
+    expect(message).not.toMatch(/WEBHOOK_TOKEN|TOKEN_ALICE/);
+    // The worker tests' configuration: no channels, so nothing to ask for.
+    expect(() => requireSecrets(testConfig(), ['worker'], {})).not.toThrow();
+  });
+
+  it('needs the webhook credentials or allowUnauthenticated: true, not neither and not both', () => {
+    expect(messageOf(() => requireWebhookAuth(testConfig(), 'baton.yaml'))).toMatch(
+      /^the Alertmanager webhook has no credentials: set api\.alertmanager in baton\.yaml .*or api\.allowUnauthenticated: true/,
+    );
+    expect(() =>
+      requireWebhookAuth(testConfig((c) => (c.api = { allowUnauthenticated: true }))),
+    ).not.toThrow();
+    expect(() => requireWebhookAuth(demoConfig())).not.toThrow();
+    expect(() =>
+      testConfig((c) => {
+        c.api = { allowUnauthenticated: true, alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } };
+      }),
+    ).toThrow(/api\.allowUnauthenticated: the webhook cannot both check credentials/);
   });
 });
 

@@ -42,7 +42,11 @@ interface Baton {
 
 const started: Baton[] = [];
 
-function startBaton(configFile: string, extraEnv: Record<string, string> = {}): Baton {
+function startBaton(
+  configFile: string,
+  extraEnv: Record<string, string> = {},
+  script = 'scripts/start.ts',
+): Baton {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'PORT', 'BATON_DATA_DIR', 'NODE_OPTIONS']) {
     delete env[name];
@@ -52,7 +56,7 @@ function startBaton(configFile: string, extraEnv: Record<string, string> = {}): 
     TEMPORAL_CLI_PATH: inject('temporalCli'),
     ...extraEnv,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -241,6 +245,20 @@ function writeConfig(
   return file;
 }
 
+/** The demo configuration without its webhook credentials. */
+function withoutWebhookAuth(yaml: string): string {
+  const changed = yaml.replace(/^ {2}alertmanager:\n {4}bearer: .*\n/m, '');
+  expect(changed).not.toContain('alertmanager:');
+  return changed;
+}
+
+/** The demo configuration with an open webhook, asked for in so many words. */
+function allowUnauthenticated(yaml: string): string {
+  const changed = yaml.replace(/^ {2}alertmanager:\n {4}bearer: .*\n/m, '  allowUnauthenticated: true\n');
+  expect(changed).toContain('allowUnauthenticated: true');
+  return changed;
+}
+
 describe('npm start (scripts/start.ts)', () => {
   let ports: { temporal: number; ui: number; api: number };
   let dataDir: string;
@@ -297,6 +315,9 @@ describe('npm start (scripts/start.ts)', () => {
 
     const out = baton.stdout();
     expect(out).toContain(`API            http://127.0.0.1:${ports.api}`);
+    expect(out).toContain(
+      `Webhook        http://127.0.0.1:${ports.api}/webhooks/alertmanager   (bearer token required)`,
+    );
     expect(out).toContain(
       `Temporal       127.0.0.1:${ports.temporal} (development server, state in ${path.join(dataDir, 'temporal.db')})`,
     );
@@ -375,6 +396,42 @@ describe('npm start (scripts/start.ts)', () => {
   });
 });
 
+describe('npm start with api.allowUnauthenticated: true', () => {
+  it('says in the banner that the webhook accepts unauthenticated requests, and accepts them', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const file = writeConfig('open.yaml', ports, path.join(tmp, 'open-data'), allowUnauthenticated);
+    const baton = startBaton(file);
+    await waitForBanner(baton);
+    expect(baton.stdout()).toContain(
+      `Webhook        http://127.0.0.1:${ports.api}/webhooks/alertmanager   (NO AUTHENTICATION: accepts unauthenticated requests (api.allowUnauthenticated: true))`,
+    );
+    expect(baton.stderr()).toContain('WARNING: the Alertmanager webhook accepts unauthenticated requests');
+
+    const response = await fetch(`http://127.0.0.1:${ports.api}/webhooks/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        receiver: 'baton',
+        status: 'firing',
+        groupKey: `{}:{alertname="Open-${randomUUID()}"}`,
+        alerts: [
+          {
+            status: 'firing',
+            labels: { alertname: 'Open', service: 'payments' },
+            startsAt: new Date().toISOString(),
+            fingerprint: 'f1',
+          },
+        ],
+      }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(response.status).toBe(202);
+
+    baton.child.kill('SIGINT');
+    expect(await waitForExit(baton, 60_000)).toEqual({ code: 0, signal: null });
+  });
+});
+
 describe('start-up refuses what it cannot run', () => {
   it('stops on a bad configuration file, naming the field, without a stack trace', async () => {
     const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
@@ -397,6 +454,97 @@ describe('start-up refuses what it cannot run', () => {
     expect(baton.stderr()).not.toMatch(/^\s+at /m);
     expect(baton.stdout()).not.toContain('Starting the Temporal development server');
     expect(existsSync(path.join(tmp, 'bad-data'))).toBe(false);
+  });
+
+  it('refuses to start without webhook credentials unless allowUnauthenticated says so', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const file = writeConfig(
+      'open-webhook.yaml',
+      ports,
+      path.join(tmp, 'open-webhook-data'),
+      withoutWebhookAuth,
+    );
+    const baton = startBaton(file);
+    const { code } = await waitForExit(baton, 60_000);
+    expect(code).toBe(1);
+    expect(baton.stderr()).toContain(
+      `the Alertmanager webhook has no credentials: set api.alertmanager in ${file} (bearer: { tokenEnv | tokenSha256 } or basic: { username, passwordEnv | passwordSha256 }), or api.allowUnauthenticated: true to let it accept unauthenticated requests`,
+    );
+    expect(baton.stderr()).not.toMatch(/^\s+at /m);
+    expect(baton.stdout()).not.toContain('Starting the Temporal development server');
+  });
+
+  it('refuses to start while a secret variable is unset, naming it and who needs it', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const file = writeConfig('unset-secret.yaml', ports, path.join(tmp, 'unset-secret-data'), (yaml) => {
+      const changed = yaml
+        .replace(
+          /bearer: \{ tokenSha256: [0-9a-f]{64} \}/,
+          'bearer: { tokenEnv: BATON_TEST_UNSET_WEBHOOK_TOKEN }',
+        )
+        .replace(
+          /^# notifications:$/m,
+          'notifications:\n  slack: { tokenEnv: BATON_TEST_UNSET_SLACK_TOKEN }',
+        );
+      expect(changed).toContain('BATON_TEST_UNSET_WEBHOOK_TOKEN');
+      expect(changed).toContain('BATON_TEST_UNSET_SLACK_TOKEN');
+      return changed;
+    });
+    const baton = startBaton(file);
+    const { code } = await waitForExit(baton, 60_000);
+    expect(code).toBe(1);
+    expect(baton.stderr()).toContain(
+      "BATON_TEST_UNSET_WEBHOOK_TOKEN: needed by the API, to check Alertmanager's webhook token (api.alertmanager.bearer.tokenEnv)",
+    );
+    expect(baton.stderr()).toContain(
+      'BATON_TEST_UNSET_SLACK_TOKEN: needed by the worker, to send Slack messages (notifications.slack.tokenEnv)',
+    );
+    expect(baton.stderr()).not.toMatch(/^\s+at /m);
+    expect(baton.stdout()).not.toContain('Starting the Temporal development server');
+  });
+
+  it('runs the API alone (api/server.ts) only with webhook credentials or allowUnauthenticated, and says so', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const closed = writeConfig(
+      'api-closed.yaml',
+      ports,
+      path.join(tmp, 'api-alone-data'),
+      withoutWebhookAuth,
+    );
+    const refused = startBaton(closed, {}, 'api/server.ts');
+    expect((await waitForExit(refused, 60_000)).code).toBe(1);
+    expect(refused.stderr()).toContain('the Alertmanager webhook has no credentials');
+    expect(refused.stderr()).not.toMatch(/^\s+at /m);
+
+    const open = writeConfig('api-open.yaml', ports, path.join(tmp, 'api-alone-data'), allowUnauthenticated);
+    const api = startBaton(open, {}, 'api/server.ts');
+    await eventually(() => {
+      if (/WARNING: the Alertmanager webhook accepts unauthenticated requests/.test(api.stderr()))
+        return true;
+      if (!api.isRunning()) throw new Error(`api/server.ts exited:\n${api.stderr()}`);
+      return undefined;
+    }, 60_000);
+    expect(api.stderr()).toContain(`http://127.0.0.1:${ports.api}/webhooks/alertmanager`);
+    api.child.kill('SIGINT');
+    await waitForExit(api, 30_000);
+  });
+
+  it('runs the worker alone (worker/main.ts) only with the channel secrets it is configured for', async () => {
+    const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
+    const file = writeConfig('worker-smtp.yaml', ports, path.join(tmp, 'worker-data'), (yaml) =>
+      yaml.replace(
+        /^# notifications:$/m,
+        'notifications:\n  email:\n    from: baton@example.com\n    smtp: { host: 127.0.0.1, port: 2525, user: baton, passwordEnv: BATON_TEST_UNSET_SMTP_PASSWORD }',
+      ),
+    );
+    const worker = startBaton(file, {}, 'worker/main.ts');
+    expect((await waitForExit(worker, 60_000)).code).toBe(1);
+    expect(worker.stderr()).toContain(
+      'BATON_TEST_UNSET_SMTP_PASSWORD: needed by the worker, to log in to the SMTP server (notifications.email.smtp.passwordEnv)',
+    );
+    // Responders' tokens are the API's business, not the worker's.
+    expect(worker.stderr()).not.toContain('API token');
+    expect(worker.stderr()).not.toMatch(/^\s+at /m);
   });
 
   it('stops on a PORT that is not a number', async () => {

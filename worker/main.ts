@@ -1,11 +1,12 @@
 // Runs the Baton worker alone (for deployments that scale workers and API separately).
 import { ConfigError, loadConfig } from '../config/load';
-import { loadSecrets } from '../config/secrets';
+import { loadSecrets, requireSecrets } from '../config/secrets';
 import { connectWorker, createBatonWorker } from './worker';
 
 async function main(): Promise<void> {
   const { config, warnings } = loadConfig();
   for (const warning of warnings) console.warn(`warning: ${warning}`);
+  requireSecrets(config, ['worker']);
   const secrets = loadSecrets(config);
   const connection = await connectWorker(config, secrets);
   const worker = await createBatonWorker({ config, secrets, connection });

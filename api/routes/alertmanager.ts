@@ -1,12 +1,21 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Secrets } from '../../config/secrets';
+import { stringMapSchema } from '../../workflows/messages';
 import { basicCredentials, bearerToken } from '../auth';
 import { HttpError } from '../errors';
 import type { IncidentService } from '../incidents';
 import { errorResponse } from '../schemas';
 
-const labels = z.record(z.string(), z.string());
+/**
+ * Alertmanager sends a group whole, however large: thousands of alerts make megabytes. The
+ * API splits it into Temporal-sized signals, so only a body past this is refused (413,
+ * which Alertmanager does not retry); its `max_alerts` keeps a group below it.
+ */
+export const WEBHOOK_BODY_LIMIT = 16 * 1024 * 1024;
+
+/** Label and annotation names are data; `__proto__` and `constructor` are kept like any other. */
+const labels = stringMapSchema;
 
 const alertmanagerAlert = z.looseObject({
   status: z.enum(['firing', 'resolved']),
@@ -23,6 +32,7 @@ export const alertmanagerPayload = z
   .looseObject({
     version: z.string().optional(),
     groupKey: z.string().min(1).max(10_000),
+    /** How many alerts of the group Alertmanager left out (its `max_alerts`). */
     truncatedAlerts: z.number().int().min(0).optional(),
     status: z.enum(['firing', 'resolved']),
     receiver: z.string().min(1).max(500),
@@ -30,16 +40,32 @@ export const alertmanagerPayload = z
     commonLabels: labels.default({}),
     commonAnnotations: labels.default({}),
     externalURL: z.string().optional(),
-    alerts: z.array(alertmanagerAlert).min(1).max(1000),
+    alerts: z.array(alertmanagerAlert).min(1),
   })
   .describe('Alertmanager webhook payload, version 4');
 
 export const alertmanagerRoutes =
-  (deps: { secrets: Secrets; incidents: IncidentService }): FastifyPluginAsyncZod =>
+  (deps: {
+    secrets: Secrets;
+    incidents: IncidentService;
+    /** api.allowUnauthenticated: the configuration said so in so many words. */
+    allowUnauthenticated: boolean;
+  }): FastifyPluginAsyncZod =>
   async (app) => {
+    // Labels and annotations are data, and Prometheus allows any name, `__proto__` included:
+    // this plugin's JSON parser keeps such a key as an own property instead of refusing the
+    // body (Fastify's default everywhere else). Nothing here merges by assignment; the
+    // schemas rebuild every map with Object.fromEntries.
+    app.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string' },
+      app.getDefaultJsonParser('ignore', 'ignore'),
+    );
+
     app.post(
       '/webhooks/alertmanager',
       {
+        bodyLimit: WEBHOOK_BODY_LIMIT,
         schema: {
           summary: 'Receive an Alertmanager (or Grafana) notification',
           description:
@@ -50,11 +76,13 @@ export const alertmanagerRoutes =
             202: z.object({ incidents: z.array(z.string()) }),
             400: errorResponse,
             401: errorResponse,
+            413: errorResponse,
             503: errorResponse,
           },
         },
         // Credentials are checked before the body is parsed, so an anonymous caller learns nothing.
         onRequest: async (request, reply) => {
+          if (deps.allowUnauthenticated) return;
           const { authorization } = request.headers;
           const bearer = bearerToken(authorization);
           const basic = basicCredentials(authorization);
@@ -84,10 +112,24 @@ export const alertmanagerRoutes =
             ...(a.generatorURL ? { generatorURL: a.generatorURL } : {}),
           })),
         });
+        const incident = result?.incidentId;
         request.log.info(
-          { incident: result?.incidentId, alerts: payload.alerts.length },
+          { incident, alerts: payload.alerts.length, signals: result?.signals ?? 0 },
           'alert group received',
         );
+        if (payload.truncatedAlerts) {
+          // The workflow's signal has no field for it yet: the log keeps the count.
+          request.log.warn(
+            { incident, truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey },
+            `Alertmanager left out ${payload.truncatedAlerts} alert(s) of the group (its max_alerts)`,
+          );
+        }
+        if (result && result.trimmed.length > 0) {
+          request.log.warn(
+            { incident, fingerprints: result.trimmed.slice(0, 50) },
+            `${result.trimmed.length} alert(s) too large for Temporal: their longest annotations were cut`,
+          );
+        }
         return reply.code(202).send({ incidents: result ? [result.incidentId] : [] });
       },
     );

@@ -45,8 +45,11 @@ export function amtoolBinary(): string {
 }
 
 export interface AlertmanagerOptions {
-  /** Where the webhook receiver posts, and the bearer token it sends. */
-  webhook: { url: string; bearer: string };
+  /**
+   * Where the webhook receiver posts, the bearer token it sends (none without one), and its
+   * `max_alerts` (Alertmanager then sends that many and counts the rest in `truncatedAlerts`).
+   */
+  webhook: { url: string; bearer?: string; maxAlerts?: number };
   receiver?: string;
   groupBy?: string[];
   groupWait?: string;
@@ -86,7 +89,10 @@ export function alertmanagerConfig(options: AlertmanagerOptions): string {
           {
             url: options.webhook.url,
             send_resolved: true,
-            http_config: { authorization: { type: 'Bearer', credentials: options.webhook.bearer } },
+            ...(options.webhook.bearer !== undefined
+              ? { http_config: { authorization: { type: 'Bearer', credentials: options.webhook.bearer } } }
+              : {}),
+            ...(options.webhook.maxAlerts !== undefined ? { max_alerts: options.webhook.maxAlerts } : {}),
           },
         ],
       },
@@ -226,6 +232,29 @@ export async function amtoolAdd(am: Alertmanager, alert: AmtoolAlert): Promise<v
   } catch (err) {
     const e = err as Error & { stderr?: string };
     throw new Error(`amtool ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`, { cause: err });
+  }
+}
+
+/**
+ * Many alerts in one call to Alertmanager's API (POST /api/v2/alerts), as a Prometheus with
+ * thousands of firing series sends them; amtool takes one alert per run.
+ */
+export async function postAlerts(am: Alertmanager, alerts: AmtoolAlert[]): Promise<void> {
+  const response = await fetch(`${am.url}/api/v2/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(
+      alerts.map((a) => ({
+        labels: a.labels,
+        annotations: a.annotations ?? {},
+        startsAt: rfc3339(a.startsAt),
+        ...(a.endsAt ? { endsAt: rfc3339(a.endsAt) } : {}),
+      })),
+    ),
+    signal: AbortSignal.timeout(60_000),
+  });
+  if (!response.ok) {
+    throw new Error(`POST ${am.url}/api/v2/alerts: ${response.status} ${await response.text()}`);
   }
 }
 
