@@ -1,6 +1,15 @@
+import { open } from 'node:fs/promises';
 import path from 'node:path';
-import type { IncidentState } from '../workflows/state';
-import { safeName, writeFileAtomic } from './files';
+import type { IncidentState, TimelineEvent } from '../workflows/state';
+import { appendLine, safeName, writeFileAtomic } from './files';
+
+/** What the workflow hands over each time the record changed. */
+export interface RecordWrite {
+  /** The record as the workflow keeps it (its timeline holds the newest events only). */
+  record: IncidentState;
+  /** Events the store has not acknowledged yet, oldest first, numbered by `seq`. */
+  events: TimelineEvent[];
+}
 
 export interface DocumentationDeps {
   /** Folder that holds one sub-folder per incident. */
@@ -96,6 +105,8 @@ export function renderIncidentRecord(state: IncidentState): string {
     for (const c of state.communications) lines.push(`- ${c.at} ${c.audience} by ${c.by}: ${c.message}`);
   }
   lines.push('', '## Timeline');
+  const earlier = (state.timeline[0]?.seq ?? 1) - 1;
+  if (earlier > 0) lines.push(`(${earlier} earlier event(s) in timeline.jsonl)`, '');
   for (const e of state.timeline) lines.push(`- ${e.at} **${e.kind}** ${e.actor}: ${e.summary}`);
   return `${lines.join('\n')}\n`;
 }
@@ -109,13 +120,56 @@ export function recordFolderName(state: Pick<IncidentState, 'id' | 'openedAt'>):
   return safeName(`${state.id}-${opened}`);
 }
 
+/** The highest `seq` already in a timeline file; 0 for none. A torn last line is passed over. */
+export async function lastSeq(file: string): Promise<number> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, 256 * 1024);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').split('\n').reverse();
+    for (const line of lines) {
+      try {
+        const seq = (JSON.parse(line) as { seq?: unknown }).seq;
+        if (typeof seq === 'number') return seq;
+      } catch {
+        // A torn or partial line: look at the one before.
+      }
+    }
+    return 0;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Incidents recorded before the workflow sent events on their own handed over the record alone. */
+function asRecordWrite(input: RecordWrite | IncidentState): RecordWrite {
+  return 'record' in input ? input : { record: input, events: [] };
+}
+
 export function createDocumentationActivities(deps: DocumentationDeps) {
   return {
-    /** Writes the incident record (JSON for machines, Markdown for people); returns the folder. */
-    async writeIncidentRecord(state: IncidentState): Promise<string> {
-      const folder = path.join(deps.dir, recordFolderName(state));
-      await writeFileAtomic(path.join(folder, 'record.json'), `${JSON.stringify(state, null, 2)}\n`);
-      await writeFileAtomic(path.join(folder, 'record.md'), renderIncidentRecord(state));
+    /**
+     * Writes the incident record (JSON for machines, Markdown for people) and appends the new
+     * timeline events to `timeline.jsonl`, each once: a retried write appends only the events
+     * past the last one the file holds. Returns the folder.
+     */
+    async writeIncidentRecord(input: RecordWrite | IncidentState): Promise<string> {
+      const { record, events } = asRecordWrite(input);
+      const folder = path.join(deps.dir, recordFolderName(record));
+      const timeline = path.join(folder, 'timeline.jsonl');
+      const after = await lastSeq(timeline);
+      const fresh = events.filter((e) => (e.seq ?? 0) > after);
+      if (fresh.length > 0) await appendLine(timeline, fresh.map((e) => JSON.stringify(e)).join('\n'));
+      await writeFileAtomic(path.join(folder, 'record.json'), `${JSON.stringify(record, null, 2)}\n`);
+      await writeFileAtomic(path.join(folder, 'record.md'), renderIncidentRecord(record));
       return folder;
     },
   };

@@ -13,7 +13,7 @@ import {
   incidentStatusKey,
   incidentTeamKey,
 } from '../workflows/search-attributes';
-import type { IncidentInput, IncidentState } from '../workflows/state';
+import type { IncidentInput, IncidentState, StepResult } from '../workflows/state';
 import { chunkAlerts, fitAlert } from './alert-chunks';
 import { fromTemporal, HttpError } from './errors';
 
@@ -301,17 +301,21 @@ export class IncidentService {
     }
   }
 
-  /** Sends one step as a workflow update; the request id doubles as the update id. */
+  /**
+   * Sends one step as a workflow update (the request id doubles as the update id) and
+   * answers the whole record: the update itself answers a compact summary, so that the
+   * incident's history does not keep a copy of the record per step.
+   */
   async step<TArg>(
     id: string,
-    update: UpdateDefinition<IncidentState, [TArg]>,
+    update: UpdateDefinition<StepResult, [TArg]>,
     arg: TArg & { requestId: string },
   ): Promise<IncidentState> {
     try {
       // The update id names the step too: Temporal answers a repeated update id with the
       // first result, so a key reused for another step must reach the workflow to be refused.
       const updateId = `${update.name}:${arg.requestId}`;
-      return await this.client.withDeadline(Date.now() + this.answerWithinMs, () =>
+      await this.client.withDeadline(Date.now() + this.answerWithinMs, () =>
         this.client.workflow.getHandle(id).executeUpdate(update, { args: [arg], updateId }),
       );
     } catch (err) {

@@ -11,6 +11,7 @@ import { incidentWorkflow } from '../workflows/incident';
 import { acknowledgeUpdate, addNoteSignal, stateQuery } from '../workflows/messages';
 import { testConfig } from './support/config';
 import { freePort } from './support/ports';
+import { afterStep } from './support/incidents';
 import { eventually } from './support/worker';
 
 /**
@@ -128,9 +129,12 @@ describe('a long incident', () => {
     expect(listed).toHaveLength(1);
     expect(listed[0]?.closedAt).toBeUndefined();
 
-    const acknowledged = await latest.executeUpdate(acknowledgeUpdate, {
-      args: [{ actor: 'bob', requestId: 'ack' }],
-    });
+    const acknowledged = await afterStep(
+      latest,
+      latest.executeUpdate(acknowledgeUpdate, {
+        args: [{ actor: 'bob', requestId: 'ack' }],
+      }),
+    );
     expect(acknowledged.acknowledgedBy).toBe('bob');
     expect(acknowledged.timeline.filter((e) => e.kind === 'paged')).toHaveLength(2);
   });

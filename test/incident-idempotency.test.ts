@@ -17,7 +17,7 @@ import {
 } from '../workflows/messages';
 import type { Alert } from '../workflows/model';
 import { testConfig } from './support/config';
-import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
+import { afterStep, alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { afterSignals, eventsOf, refusalOf, terminateAll, waitForOutbox } from './support/timeline';
 import { startTestWorker, type TestWorker } from './support/worker';
 
@@ -45,8 +45,11 @@ describe('updates sent twice with the same request id', () => {
   it('acknowledge: the retry succeeds with the same record and sends nothing more', async () => {
     const handle = await open();
     const request = by('alice');
-    const first = await handle.executeUpdate(acknowledgeUpdate, { args: [request] });
-    const again = await handle.executeUpdate(acknowledgeUpdate, { args: [{ ...request }] });
+    const first = await afterStep(handle, handle.executeUpdate(acknowledgeUpdate, { args: [request] }));
+    const again = await afterStep(
+      handle,
+      handle.executeUpdate(acknowledgeUpdate, { args: [{ ...request }] }),
+    );
     expect(again).toEqual(first);
     expect(await state(handle)).toEqual(first);
     expect(eventsOf(first, 'acknowledged')).toHaveLength(1);
@@ -75,17 +78,23 @@ describe('updates sent twice with the same request id', () => {
       description: 'restarted payments-api',
       result: 'errors continue',
     };
-    const first = await handle.executeUpdate(recordActionUpdate, { args: [action] });
+    const answer = await handle.executeUpdate(recordActionUpdate, { args: [action] });
+    expect(answer.events.map((e) => e.kind)).toEqual(['action']);
     const retries = await Promise.all(
       [1, 2, 3].map(() => handle.executeUpdate(recordActionUpdate, { args: [{ ...action }] })),
     );
-    for (const retry of retries) expect(retry).toEqual(first);
+    // A retry answers where the incident stands and logs nothing.
+    for (const retry of retries) expect(retry).toEqual({ ...answer, events: [] });
+    const first = await state(handle);
     expect(first.actions).toHaveLength(1);
     expect(eventsOf(first, 'action')).toHaveLength(1);
 
     const message = { ...by('alice'), audience: 'internal' as const, message: 'restart did not help' };
-    const sent = await handle.executeUpdate(communicateUpdate, { args: [message] });
-    const resent = await handle.executeUpdate(communicateUpdate, { args: [{ ...message }] });
+    const sent = await afterStep(handle, handle.executeUpdate(communicateUpdate, { args: [message] }));
+    const resent = await afterStep(
+      handle,
+      handle.executeUpdate(communicateUpdate, { args: [{ ...message }] }),
+    );
     expect(resent).toEqual(sent);
     expect(resent.communications).toHaveLength(1);
     expect(resent.timeline).toHaveLength(sent.timeline.length);
@@ -95,8 +104,8 @@ describe('updates sent twice with the same request id', () => {
     const handle = await open();
     await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
     const request = { ...by('alice'), summary: 'rolled back the deploy' };
-    const first = await handle.executeUpdate(resolveUpdate, { args: [request] });
-    const again = await handle.executeUpdate(resolveUpdate, { args: [{ ...request }] });
+    const first = await afterStep(handle, handle.executeUpdate(resolveUpdate, { args: [request] }));
+    const again = await afterStep(handle, handle.executeUpdate(resolveUpdate, { args: [{ ...request }] }));
     expect(again).toEqual(first);
     expect(again.followUps).toHaveLength(3);
     expect(eventsOf(again, 'resolved')).toHaveLength(1);

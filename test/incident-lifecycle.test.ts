@@ -17,7 +17,7 @@ import {
   submitReportUpdate,
 } from '../workflows/messages';
 import { testConfig } from './support/config';
-import { alert, by, startIncident, state } from './support/incidents';
+import { afterStep, alert, by, startIncident, state } from './support/incidents';
 import { refusalOf } from './support/timeline';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
 
@@ -71,10 +71,13 @@ describe('an incident driven through the whole process', () => {
     s = await handle.executeUpdate(acceptHandoverUpdate, { args: [{ ...by('carol'), notes: 'taking it' }] });
     expect(s).toMatchObject({ phase: 'collaborating', holder: 'carol' });
 
-    s = await handle.executeUpdate(communicateUpdate, {
-      args: [{ ...by('carol'), audience: 'internal', message: 'working on a provider failover' }],
-    });
-    expect(s.communications).toHaveLength(1);
+    const communicated = await afterStep(
+      handle,
+      handle.executeUpdate(communicateUpdate, {
+        args: [{ ...by('carol'), audience: 'internal', message: 'working on a provider failover' }],
+      }),
+    );
+    expect(communicated.communications).toHaveLength(1);
     s = await handle.executeUpdate(resolveUpdate, {
       args: [{ ...by('carol'), summary: 'failed over to the secondary provider' }],
     });
@@ -171,9 +174,12 @@ describe('an incident driven through the whole process', () => {
   it('refuses a request id reused for a different step, and keeps retries of the same step harmless', async () => {
     const handle = await startIncident(w);
     await handle.executeUpdate(acknowledgeUpdate, { args: [{ actor: 'alice', requestId: 'shared-id' }] });
-    const again = await handle.executeUpdate(acknowledgeUpdate, {
-      args: [{ actor: 'alice', requestId: 'shared-id' }],
-    });
+    const again = await afterStep(
+      handle,
+      handle.executeUpdate(acknowledgeUpdate, {
+        args: [{ actor: 'alice', requestId: 'shared-id' }],
+      }),
+    );
     expect(again.timeline.filter((e) => e.kind === 'acknowledged')).toHaveLength(1);
     const reused = await refusalOf(
       handle.executeUpdate(escalateUpdate, {
@@ -186,7 +192,7 @@ describe('an incident driven through the whole process', () => {
     await handle.terminate('test finished');
   });
 
-  it('pages again when its alerts fire after resolution', async () => {
+  it('reopens and pages again when its alerts fire after resolution', async () => {
     const handle = await startIncident(w, { alerts: [alert('HighLatency', 'fp-refire')] });
     await handle.executeUpdate(acknowledgeUpdate, { args: [by('bob')] });
     await handle.executeUpdate(resolveUpdate, { args: [{ ...by('bob'), summary: 'rolled back' }] });
@@ -195,18 +201,17 @@ describe('an incident driven through the whole process', () => {
     });
     const s = await eventually(async () => {
       const current = await state(handle);
-      return current.timeline.some((e) => e.kind === 'paged' && e.summary.includes('after resolution'))
-        ? current
-        : undefined;
+      return current.timeline.some((e) => e.kind === 'reopened') ? current : undefined;
     });
-    const page = s.timeline.filter((e) => e.kind === 'paged').at(-1);
-    expect(page?.details?.to).toEqual(['bob', 'alice']);
+    // Bob, who resolved it, is told; the paging policy starts again with alice.
+    expect(s.timeline.find((e) => e.kind === 'reopened')?.details?.to).toEqual(['bob']);
+    expect(s.timeline.filter((e) => e.kind === 'paged').at(-1)?.details?.to).toEqual(['alice']);
     const sent = await eventually(() =>
       w
         .outbox(handle.workflowId)
-        .find((e) => e.notification.subject.includes('Alerts firing again after resolution')),
+        .find((e) => e.notification.subject.includes('Alerts firing again: incident reopened')),
     );
-    expect(sent.notification.responders.map((r) => r.id)).toEqual(['bob', 'alice']);
+    expect(sent.notification.responders.map((r) => r.id)).toEqual(['bob']);
     expect(sent.notification.slackChannels).toEqual(['#payments-incidents']);
     await handle.terminate('test finished');
   });

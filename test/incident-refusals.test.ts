@@ -21,9 +21,8 @@ import {
   type AssessInput,
   type RecordLessonsInput,
 } from '../workflows/messages';
-import type { IncidentState } from '../workflows/state';
 import { testConfig } from './support/config';
-import { by, startIncident, state, type IncidentHandle } from './support/incidents';
+import { afterStep, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { addressed, afterSignals, refusalOf, terminateAll, waitForOutbox } from './support/timeline';
 import { startTestWorker, type TestWorker } from './support/worker';
 
@@ -61,7 +60,7 @@ async function incidentAt(stage: Stage): Promise<IncidentHandle> {
  */
 async function expectRefused(
   handle: IncidentHandle,
-  send: () => Promise<IncidentState>,
+  send: () => Promise<unknown>,
   type: 'InvalidMove' | 'NotPermitted' | 'UnknownActor' | 'InvalidInput',
   reason: RegExp,
 ): Promise<void> {
@@ -285,7 +284,7 @@ describe('moves reserved for a level (NotPermitted)', () => {
       /only a manager can approve an external message; carol is Level 3/,
     );
 
-    const s = await external('dave');
+    const s = await afterStep(handle, external('dave'));
     expect(s.communications).toEqual([
       expect.objectContaining({
         audience: 'external',

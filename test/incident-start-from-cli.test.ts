@@ -15,7 +15,7 @@ import { loadSecrets } from '../config/secrets';
 import { createBatonWorker } from '../worker/worker';
 import { incidentWorkflow } from '../workflows/incident';
 import { acknowledgeUpdate, type AcknowledgeInput } from '../workflows/messages';
-import type { IncidentInput, IncidentState } from '../workflows/state';
+import type { IncidentInput, StepResult } from '../workflows/state';
 import { testConfig } from './support/config';
 import { by, state, type IncidentHandle } from './support/incidents';
 import {
@@ -150,7 +150,7 @@ describe('updates that reach the workflow before its policy', () => {
     // first workflow task sees them all before the policy activity has run.
     const taskQueue = `cli-early-${Date.now()}`;
     const handle = await startWithCli(operatorInput({ labels: { severity: 'critical' } }), taskQueue);
-    const send = (input: AcknowledgeInput): Promise<IncidentState> =>
+    const send = (input: AcknowledgeInput): Promise<StepResult> =>
       handle.executeUpdate(acknowledgeUpdate, { args: [input] });
     const aliceRequest = by('alice');
     const updates = {

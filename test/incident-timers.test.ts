@@ -21,7 +21,7 @@ import {
 } from '../workflows/messages';
 import type { Alert, Severity } from '../workflows/model';
 import { testConfig } from './support/config';
-import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
+import { afterStep, alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import {
   addressed,
   eventsOf,
@@ -199,11 +199,20 @@ describe.concurrent('reminders and nudges while the incident is open', () => {
     expect(reminder?.subject).toMatch(/Assessment due/);
 
     // The assessment ends the reminders.
-    const assessed = await handle.executeUpdate(assessUpdate, {
-      args: [
-        { ...by('bob'), severity: 'SEV2', urgency: 'high', impact: 'slow checkout', observations: 'p99 up' },
-      ],
-    });
+    const assessed = await afterStep(
+      handle,
+      handle.executeUpdate(assessUpdate, {
+        args: [
+          {
+            ...by('bob'),
+            severity: 'SEV2',
+            urgency: 'high',
+            impact: 'slow checkout',
+            observations: 'p99 up',
+          },
+        ],
+      }),
+    );
     const count = eventsOf(assessed, 'assessment-reminder').length;
     const later = await pastDeadline(handle, ms(eventsOf(assessed, 'assessed')[0]?.at ?? '') + 1_000);
     expect(eventsOf(later, 'assessment-reminder')).toHaveLength(count);
@@ -279,11 +288,20 @@ describe.concurrent('reminders and nudges while the incident is open', () => {
     );
     await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
     // SEV3's cadence is an hour; the assessment moves the incident to SEV1's two seconds.
-    const assessed = await handle.executeUpdate(assessUpdate, {
-      args: [
-        { ...by('alice'), severity: 'SEV1', urgency: 'critical', impact: 'checkout down', observations: 'x' },
-      ],
-    });
+    const assessed = await afterStep(
+      handle,
+      handle.executeUpdate(assessUpdate, {
+        args: [
+          {
+            ...by('alice'),
+            severity: 'SEV1',
+            urgency: 'critical',
+            impact: 'checkout down',
+            observations: 'x',
+          },
+        ],
+      }),
+    );
     expect(eventsOf(assessed, 'stakeholder-update-reminder')).toHaveLength(0);
 
     const s = await waitForEvents(handle, 'stakeholder-update-reminder');
@@ -300,9 +318,12 @@ describe.concurrent('reminders and nudges while the incident is open', () => {
 
     // Halfway to the next reminder, an internal update restarts the cadence from its time.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const updated = await handle.executeUpdate(communicateUpdate, {
-      args: [{ ...by('alice'), audience: 'internal', message: 'failing over to the secondary provider' }],
-    });
+    const updated = await afterStep(
+      handle,
+      handle.executeUpdate(communicateUpdate, {
+        args: [{ ...by('alice'), audience: 'internal', message: 'failing over to the secondary provider' }],
+      }),
+    );
     const communicatedAt = ms(updated.lastStakeholderUpdateAt);
     const remindersBefore = eventsOf(updated, 'stakeholder-update-reminder').length;
 
@@ -379,9 +400,12 @@ describe.concurrent('Level 3 acceptance', () => {
     const s = await waitForEvents(handle, 'level3-paged');
     expect(eventsOf(s, 'level3-paged')[0]?.details).toEqual({ to: ['erin'], channels: ['#payments-l3'] });
 
-    const accepted = await handle.executeUpdate(acceptHandoverUpdate, {
-      args: [{ ...by('carol'), notes: 'back from lunch, taking it' }],
-    });
+    const accepted = await afterStep(
+      handle,
+      handle.executeUpdate(acceptHandoverUpdate, {
+        args: [{ ...by('carol'), notes: 'back from lunch, taking it' }],
+      }),
+    );
     expect(accepted).toMatchObject({ phase: 'collaborating', holder: 'carol' });
     expect(accepted.handover).toMatchObject({ acceptedBy: 'carol', exhausted: false });
 
@@ -442,9 +466,12 @@ describe.concurrent('post-incident follow-ups', () => {
     });
 
     // A manager waives the report: its overdue notices stop while the others' continue.
-    const waived = await handle.executeUpdate(waiveFollowUpUpdate, {
-      args: [{ ...by('dave'), followUpId: 'report', reason: 'covered by the quarterly review' }],
-    });
+    const waived = await afterStep(
+      handle,
+      handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId: 'report', reason: 'covered by the quarterly review' }],
+      }),
+    );
     expect(waived.followUps[0]).toMatchObject({ status: 'waived', waiver: { by: 'dave' } });
     const waivedAt = ms(eventsOf(waived, 'follow-up-waived')[0]?.at ?? '');
     expect(waived.phase).toBe('post-incident');

@@ -38,6 +38,7 @@ import { createBatonWorker } from '../worker/worker';
 import { incidentWorkflow } from '../workflows/incident';
 import { testConfig } from './support/config';
 import { freePort } from './support/ports';
+import { startSlackApi, type SlackApi } from './support/slack-api';
 import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -292,8 +293,11 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
     await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
     await handle.executeUpdate(resolveUpdate, { args: [{ ...by('alice'), summary: 'rolled back' }] });
     await handle.signal(alertsFiredSignal, { alerts: [alert('HighLatency', 'fp-11')] });
+    // Recorded before reopening existed as a page to the last holder; now the incident reopens.
     await eventually(async () =>
-      (await state(handle)).timeline.some((e) => e.kind === 'paged' && e.summary.includes('again'))
+      (await state(handle)).timeline.some(
+        (e) => e.kind === 'reopened' || (e.kind === 'paged' && e.summary.includes('again')),
+      )
         ? true
         : undefined,
     );
@@ -331,6 +335,39 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
       });
     }
     await save('flapping-alert-reopens', handle);
+  });
+});
+
+describe.runIf(recording)('recording a page that reaches nobody', () => {
+  let slack: SlackApi;
+  let w: TestWorker;
+  beforeAll(async () => {
+    slack = await startSlackApi({ token: 'xoxb-right' });
+    const config = testConfig((c) => {
+      c.notifications = { slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN' } };
+    });
+    // Slack refuses the worker's token: every target of every page fails for good.
+    w = await startTestWorker(config, 'record-page-failed', { SLACK_BOT_TOKEN: 'xoxb-wrong' });
+  });
+  afterAll(async () => {
+    await w?.stop();
+    await slack?.close();
+  });
+
+  it('records a page that failed on every channel, and the managers told', async () => {
+    const handle = await startIncident(w);
+    await eventually(async () =>
+      (await state(handle)).timeline.some((e) => e.kind === 'page-failed') ? true : undefined,
+    );
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('alice'), summary: 'found by phone' }] });
+    for (const followUpId of ['report', 'lessons', 'training']) {
+      await handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId, reason: 'recorded for replay' }],
+      });
+    }
+    await handle.result();
+    saveHistory('page-failed', handle.workflowId, inject('temporalAddress'));
   });
 });
 

@@ -3,16 +3,19 @@
  * resolve it as the policy says. Alertmanager re-sends every group, so each firing (and
  * each clearing) of an alert is taken in once.
  */
-import { SYSTEM, type ReadyIncident } from './incident-context';
+import { SYSTEM, excerpt, type ReadyIncident } from './incident-context';
+import {
+  ALERT_BYTES,
+  MAX_ALERTS,
+  RECORD_BYTES,
+  REMEMBERED_ALERT_KEYS,
+  jsonBytes,
+  truncateBytes,
+} from './limits';
 import { runbookOf, type Alert } from './model';
 import { notices } from './notices';
 import { reopenIncident, resolveIncident } from './resolution';
 import { isOpen } from './rules';
-
-/** How many distinct alert firings are remembered for de-duplication. */
-const REMEMBERED_ALERT_KEYS = 10_000;
-/** A group of thousands of alerts is one problem; the record keeps the first ones. */
-const MAX_ALERTS = 500;
 
 /** One firing (or clearing) of one alert: Alertmanager re-sends it unchanged. */
 export function alertKey(alert: Alert): string {
@@ -86,20 +89,27 @@ function takeIn(incident: ReadyIncident, alerts: Alert[], status: Alert['status'
     alerts.map((a) => ({ ...a, status })),
   );
   if (fresh.length > 0) {
+    // A group of hundreds of alerts is one line and a sample of fingerprints.
+    const listed = fresh.slice(0, 20).map((a) => a.fingerprint);
     incident.log(
       status === 'firing' ? 'alerts-fired' : 'alerts-resolved',
       'alertmanager',
-      `${fresh.length} alert(s) ${status}: ${fresh.map(alertName).join(', ')}`,
-      { fingerprints: fresh.map((a) => a.fingerprint) },
+      excerpt(`${fresh.length} alert(s) ${status}: ${fresh.map(alertName).join(', ')}`),
+      fresh.length > listed.length ? { fingerprints: listed, count: fresh.length } : { fingerprints: listed },
     );
   }
   return fresh;
 }
 
-/** Adds or updates alerts by fingerprint; returns those that changed the record. */
+/**
+ * Adds or updates alerts by fingerprint; returns every firing or clearing not seen before
+ * (also those a full record could not keep).
+ */
 function mergeAlerts(incident: ReadyIncident, alerts: Alert[]): Alert[] {
   const { state, seenAlerts } = incident;
   const fresh: Alert[] = [];
+  // Room left in the record, measured once: new alerts are kept while it lasts.
+  let room = RECORD_BYTES - jsonBytes(state);
   for (const alert of alerts) {
     const key = alertKey(alert);
     if (seenAlerts.has(key)) continue;
@@ -109,15 +119,39 @@ function mergeAlerts(incident: ReadyIncident, alerts: Alert[]): Alert[] {
       if (oldest !== undefined) seenAlerts.delete(oldest);
     }
     const index = state.alerts.findIndex((a) => a.fingerprint === alert.fingerprint);
-    if (index >= 0) state.alerts[index] = alert;
-    else if (state.alerts.length < MAX_ALERTS) state.alerts.push(alert);
-    else {
+    const kept = bounded(alert);
+    if (index >= 0) state.alerts[index] = kept;
+    else if (state.alerts.length < MAX_ALERTS && room > 0) {
+      state.alerts.push(kept);
+      room -= jsonBytes(kept);
+    } else if (kept.status === 'firing') {
+      // Not kept in a full record, but still news: it is logged and may reopen the incident.
       state.alertsOmitted = (state.alertsOmitted ?? 0) + 1;
-      continue;
     }
-    fresh.push(alert);
+    fresh.push(kept);
   }
   return fresh;
+}
+
+/** An alert as the record keeps it: long label and annotation values shortened. */
+function bounded(alert: Alert): Alert {
+  if (jsonBytes(alert) <= ALERT_BYTES) return alert;
+  const shorten = (values: Record<string, string>, max: number): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [truncateBytes(k, 200), truncateBytes(v, max)]),
+    );
+  const labels = shorten(alert.labels, 200);
+  const annotations = shorten(alert.annotations, 1_000);
+  const trimmed = { ...alert, labels, annotations };
+  // Still too big (hundreds of labels): keep the alert's identity and name only.
+  return jsonBytes(trimmed) <= ALERT_BYTES
+    ? trimmed
+    : {
+        ...alert,
+        labels: alert.labels.alertname ? { alertname: truncateBytes(alert.labels.alertname, 200) } : {},
+        annotations: {},
+        ...(alert.generatorURL ? { generatorURL: truncateBytes(alert.generatorURL, 1_000) } : {}),
+      };
 }
 
 function addRunbooks(incident: ReadyIncident, alerts: Alert[]): void {

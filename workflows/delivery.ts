@@ -5,15 +5,21 @@
  */
 import { condition, patched, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { SYSTEM, errorMessage, now, type Incident } from './incident-context';
+import { SYSTEM, errorMessage, type Incident } from './incident-context';
+import type { DeliveryReport, Notification } from './model';
+import { notices } from './notices';
 
 type Activities = ReturnType<typeof createActivities>;
 
-// Notifications retry briefly and then give up: a dead channel is recorded on the timeline
-// and must never hold up the timers that page the next person.
+// Each target is retried inside the activity (bounded, with backoff) and its answer kept in
+// the delivery ledger. Retries here are for a worker that died mid-send: its heartbeats
+// stop, the server notices within the heartbeat timeout, and the next attempt sends only
+// to the targets the ledger has no answer for. A dead channel is recorded on the timeline
+// and never holds up the timers that page the next person.
 const { notify } = proxyActivities<Activities>({
-  startToCloseTimeout: '60s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 4 },
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '5s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 10 },
 });
 const { writeIncidentRecord } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
@@ -36,6 +42,9 @@ export async function deliverNotifications(incident: Incident): Promise<void> {
             `${next.kind} to ${failure.target} via ${failure.channel} failed: ${failure.error}`,
             { ...failure, kind: next.kind },
           );
+        }
+        if (next.kind === 'page' && report.delivered.length === 0 && report.failed.length > 0) {
+          if (patched('tell-managers-when-a-page-fails')) pageFailed(incident, next, report.failed);
         }
         const unwritten = report.undelivered.filter((target) => target.startsWith('outbox:'));
         if (unwritten.length > 0 && patched('record-outbox-failures')) {
@@ -65,18 +74,39 @@ export async function deliverNotifications(incident: Incident): Promise<void> {
   }
 }
 
-/** Writes the record out: JSON for machines, Markdown for people. */
+/**
+ * A page reached none of its targets: it is on the timeline as page-failed and the
+ * managers are told on every channel, while the escalation timers go on as they were.
+ */
+function pageFailed(incident: Incident, page: Notification, failed: DeliveryReport['failed']): void {
+  if (!incident.ready()) return;
+  const errors = failed.map((f) => `${f.channel} ${f.target}: ${f.error}`);
+  incident.tell(
+    notices.pageFailed(incident.state, incident.policy, page, errors),
+    'page-failed',
+    SYSTEM,
+    `"${page.subject}" reached none of its ${failed.length} target(s); managers told`,
+    { page: page.id ?? page.subject },
+  );
+}
+
+/**
+ * Writes the record out (JSON for machines, Markdown for people) with the timeline events
+ * the store has not taken yet, a bounded batch at a time.
+ */
 export async function documentIncident(incident: Incident): Promise<void> {
+  const events = incident.eventsToWrite();
   try {
-    await writeIncidentRecord(incident.state);
+    await writeIncidentRecord({ record: incident.state, events });
+    // More than one batch was waiting: the delivery loop writes again.
+    if (incident.written(events)) incident.documentationDue = true;
   } catch (err) {
-    // Pushed directly: a failed write must not make the record due again, or it would loop.
-    incident.state.timeline.push({
-      at: now(),
-      actor: SYSTEM,
-      kind: 'documentation-failed',
-      summary: `the incident record could not be written: ${errorMessage(err)}`,
-    });
+    // Logged quietly: a failed write must not make the record due again, or it would loop.
+    incident.logQuietly(
+      'documentation-failed',
+      SYSTEM,
+      `the incident record could not be written: ${errorMessage(err)}`,
+    );
   }
 }
 

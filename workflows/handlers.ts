@@ -23,7 +23,8 @@ import { addNote } from './notes';
 import { throwIfRefused, type Refusal } from './rules';
 import { refusalOf, type Envelope, type Step } from './step';
 import { steps } from './steps';
-import type { IncidentState } from './state';
+import type { StepResult } from './state';
+import { summarize } from './summary';
 
 export function registerHandlers(incident: Incident, publish: () => void): void {
   for (const entry of steps) registerStep(incident, publish, entry as Step<Envelope, unknown>);
@@ -36,6 +37,7 @@ export function registerHandlers(incident: Incident, publish: () => void): void 
     if (!incident.ready()) return;
     const fresh = alertsFired(incident, input.alerts);
     if (fresh.length === 0) return;
+    incident.fit();
     if (incident.state.phase === 'post-incident' && patched('reopen-on-refire')) {
       reopen(incident, fresh);
     } else if (incident.state.resolution && patched('page-on-refire-after-resolution')) {
@@ -49,7 +51,9 @@ export function registerHandlers(incident: Incident, publish: () => void): void 
     if (!input) return;
     await condition(() => incident.ready());
     if (!incident.ready()) return;
-    if (alertsResolved(incident, input.alerts)) publish();
+    if (!alertsResolved(incident, input.alerts)) return;
+    incident.fit();
+    publish();
   });
 
   setHandler(addNoteSignal, async (raw) => {
@@ -59,6 +63,7 @@ export function registerHandlers(incident: Incident, publish: () => void): void 
     if (!incident.ready()) return;
     const dropped = addNote(incident, input);
     if (dropped) log.warn(dropped, { actor: input.actor });
+    else incident.fit();
   });
 
   setHandler(stateQuery, () => incident.state);
@@ -72,16 +77,18 @@ function registerStep<TInput extends Envelope, TRaw>(
   const { update, schema } = step;
   const refusalFor = (input: TInput): Refusal | undefined =>
     incident.ready() ? refusalOf(step, incident, input) : undefined;
-  const applyChecked = (input: TInput): IncidentState => {
+  const applyChecked = (input: TInput): StepResult => {
+    const before = incident.state.timelineTotal ?? incident.state.timeline.length;
     if (!isRetry(incident, input.requestId, update.name) && incident.ready()) {
       // Checked again here: an update that arrived before the policy was known skipped the
       // validator's rules.
       throwIfRefused(refusalFor(input));
       incident.remember(input.requestId, update.name);
       step.apply(incident, input);
+      incident.fit();
       publish();
     }
-    return incident.state;
+    return summarize(incident.state, before);
   };
   setHandler(
     update,

@@ -8,20 +8,21 @@
 import { RefusalType } from './messages';
 import { responderOf, type IncidentPolicy, type Notification } from './model';
 import type { Refusal } from './rules';
+import {
+  CARRIED_LIST_BYTES,
+  EVENTS_PER_WRITE,
+  RECORD_BYTES,
+  REMEMBERED_REQUESTS,
+  TIMELINE_TAIL,
+  UNWRITTEN_EVENTS,
+  jsonBytes,
+  newestWithin,
+} from './limits';
+import { shrinkToFit } from './shrink';
 import type { CarriedIncident, IncidentInput, IncidentState, TimelineEvent, TimelineKind } from './state';
 
 /** The actor on the timeline for what the process did by itself. */
 export const SYSTEM = 'baton';
-
-/** How many request ids are remembered for de-duplication. */
-const REMEMBERED_REQUESTS = 1_000;
-/**
- * Temporal refuses payloads over 2 MB and a worker's reply over 4 MB, and the record travels
- * whole, several times in one reply (query answers, update results, the documentation
- * activity, continue-as-new). Past this size free text is refused; the steps that close an
- * incident stay open and are bounded by their schemas.
- */
-const RECORD_BUDGET_CHARS = 500_000;
 
 /** When each repeating reminder last went out; kept across continue-as-new. */
 export interface Reminders {
@@ -51,13 +52,24 @@ export class Incident {
   documenting = false;
   /** Request id → the message it was used for; a retry of the same message changes nothing. */
   private readonly requests: Map<string, string>;
+  /** Timeline events the incident store has not taken yet, oldest first. */
+  private unwritten: TimelineEvent[];
 
-  constructor(state: IncidentState, policy: IncidentPolicy | undefined, carried?: CarriedIncident) {
+  constructor(
+    state: IncidentState,
+    policy: IncidentPolicy | undefined,
+    carried?: CarriedIncident,
+    /** Makes each notification's id; the workflow passes its deterministic uuid4. */
+    private readonly newId: () => string = counter(),
+  ) {
     this.state = state;
     this.policy = policy;
     this.requests = new Map(carried?.seenRequests ?? []);
     this.seenAlerts = new Set(carried?.seenAlertKeys ?? []);
     this.outbox = [...(carried?.outbox ?? [])];
+    this.unwritten = [...(carried?.unwrittenEvents ?? [])];
+    // Records from before events were numbered: number them from the timeline they kept.
+    state.timelineTotal ??= state.timeline.length;
     this.reminders = {
       ...(carried?.lastNudgeAt ? { lastNudgeAt: carried.lastNudgeAt } : {}),
       ...(carried?.lastAssessReminderAt ? { lastAssessReminderAt: carried.lastAssessReminderAt } : {}),
@@ -66,8 +78,12 @@ export class Incident {
   }
 
   /** The incident a workflow run starts with: carried from the previous run, or opened anew. */
-  static fromInput(input: IncidentInput, run: { workflowId: string; startTime: Date }): Incident {
-    return new Incident(input.carried?.state ?? openIncident(input, run), input.policy, input.carried);
+  static fromInput(
+    input: IncidentInput,
+    run: { workflowId: string; startTime: Date },
+    newId: () => string,
+  ): Incident {
+    return new Incident(input.carried?.state ?? openIncident(input, run), input.policy, input.carried, newId);
   }
 
   /**
@@ -75,7 +91,7 @@ export class Incident {
    * time. Duties belong to one response and end when the incident is reopened.
    */
   cycle(): number {
-    return this.state.reopenings?.length ?? 0;
+    return this.state.reopenedCount ?? this.state.reopenings?.length ?? 0;
   }
 
   /** True once the policy is known; handlers wait for it, duties start after it. */
@@ -86,17 +102,55 @@ export class Incident {
   // ---------------------------------------------------------------------------------------
   // The record.
 
-  /** Appends one event to the timeline; the record is written out after it. */
+  /**
+   * Appends one event to the timeline; the record is written out after it. The workflow
+   * keeps the newest events, the store every one.
+   */
   log(kind: TimelineKind, actor: string, summary: string, details?: Record<string, unknown>): void {
-    const event: TimelineEvent = { at: now(), actor, kind, summary };
-    if (details) event.details = details;
-    this.state.timeline.push(event);
+    this.append(kind, actor, summary, details);
     this.documentationDue = true;
   }
 
-  /** Queues a notification for delivery. */
+  /** Logs without making the record due (a failed write must not loop into another). */
+  logQuietly(kind: TimelineKind, actor: string, summary: string): void {
+    this.append(kind, actor, summary);
+  }
+
+  private append(
+    kind: TimelineKind,
+    actor: string,
+    summary: string,
+    details?: Record<string, unknown>,
+  ): void {
+    const { state } = this;
+    state.timelineTotal = (state.timelineTotal ?? state.timeline.length) + 1;
+    const event: TimelineEvent = { seq: state.timelineTotal, at: now(), actor, kind, summary };
+    // Details are references and short facts; anything long belongs in the record itself.
+    if (details)
+      event.details = jsonBytes(details) <= 2_000 ? details : { omitted: 'too long for the timeline' };
+    state.timeline.push(event);
+    if (state.timeline.length > TIMELINE_TAIL)
+      state.timeline.splice(0, state.timeline.length - TIMELINE_TAIL);
+    this.unwritten.push(event);
+    if (this.unwritten.length > UNWRITTEN_EVENTS)
+      this.unwritten.splice(0, this.unwritten.length - UNWRITTEN_EVENTS);
+  }
+
+  /** The next events for the store, oldest first. */
+  eventsToWrite(): TimelineEvent[] {
+    return this.unwritten.slice(0, EVENTS_PER_WRITE);
+  }
+
+  /** The store took these events; returns true when more are waiting. */
+  written(events: TimelineEvent[]): boolean {
+    const last = events[events.length - 1]?.seq;
+    if (last !== undefined) this.unwritten = this.unwritten.filter((e) => (e.seq ?? 0) > last);
+    return this.unwritten.length > 0;
+  }
+
+  /** Queues a notification for delivery, under an id of its own. */
   send(notification: Notification): void {
-    this.outbox.push(notification);
+    this.outbox.push({ id: this.newId(), ...notification });
   }
 
   /**
@@ -127,7 +181,7 @@ export class Incident {
 
   /** True when the record has no room left for free text. */
   full(): boolean {
-    return JSON.stringify(this.state).length > RECORD_BUDGET_CHARS;
+    return jsonBytes(this.state) > RECORD_BYTES;
   }
 
   /** Refuses steps that add free text once the record is full. */
@@ -135,9 +189,24 @@ export class Incident {
     return this.full()
       ? {
           type: RefusalType.invalidMove,
-          message: `the incident record has reached its size limit (${RECORD_BUDGET_CHARS / 1_000} kB); link long material instead of pasting it`,
+          message: `the incident record has reached its size limit (${RECORD_BYTES / 1_000} kB); link long material instead of pasting it`,
         }
       : undefined;
+  }
+
+  /**
+   * Keeps the record under its hard limit after a step that may not be refused (resolving,
+   * the report, lessons, waivers, customer updates): the longest texts are shortened, once
+   * noted on the timeline, so nothing the incident sends or returns can outgrow Temporal.
+   */
+  fit(): void {
+    if (!shrinkToFit(this.state) || this.state.shortened) return;
+    this.state.shortened = true;
+    this.log(
+      'documentation-failed',
+      SYSTEM,
+      'the record reached its size limit; its longest texts were shortened (the store keeps the timeline)',
+    );
   }
 
   // ---------------------------------------------------------------------------------------
@@ -158,14 +227,25 @@ export class Incident {
 
   /** What continue-as-new carries into the next run besides the input. */
   carry(): CarriedIncident {
+    // The record is under its hard limit; each list beside it keeps its newest entries
+    // within a share of the payload, so the whole input stays under PAYLOAD_BYTES.
     return {
       state: this.state,
-      seenRequests: [...this.requests],
-      seenAlertKeys: [...this.seenAlerts],
+      seenRequests: newestWithin([...this.requests], CARRIED_LIST_BYTES),
+      seenAlertKeys: newestWithin([...this.seenAlerts], CARRIED_LIST_BYTES),
       outbox: this.outbox,
       ...this.reminders,
+      ...(this.unwritten.length > 0
+        ? { unwrittenEvents: newestWithin(this.unwritten, CARRIED_LIST_BYTES) }
+        : {}),
     };
   }
+}
+
+/** Ids for incidents outside a workflow (tests): n-1, n-2, … */
+function counter(): () => string {
+  let n = 0;
+  return () => `n-${(n += 1)}`;
 }
 
 export function now(): string {

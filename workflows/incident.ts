@@ -15,6 +15,7 @@ import {
   patched,
   proxyActivities,
   upsertMemo,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
@@ -41,7 +42,7 @@ const { resolveIncidentPolicy } = proxyActivities<Activities>({
 const HISTORY_LIMIT = 8_000;
 
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentState> {
-  const incident = Incident.fromInput(input, workflowInfo());
+  const incident = Incident.fromInput(input, workflowInfo(), uuid4);
   const publish = searchAttributePublisher(incident);
   registerHandlers(incident, publish);
 
@@ -67,8 +68,12 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   await condition(() => everythingSettled(ready) || historyFull());
 
   if (!everythingSettled(ready)) {
-    // Carry the whole incident into a fresh run; in-flight updates finish first.
-    await condition(() => allHandlersFinished() && ready.outbox.length === 0);
+    // Carry the whole incident into a fresh run; in-flight updates and a record write under
+    // way finish first (events the store has not taken yet travel with it).
+    const betweenWrites = patched('continue-as-new-between-record-writes');
+    await condition(
+      () => allHandlersFinished() && ready.outbox.length === 0 && (!betweenWrites || !ready.documenting),
+    );
     return continueAsNew<typeof incidentWorkflow>({
       ...input,
       policy: ready.policy,

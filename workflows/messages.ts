@@ -7,7 +7,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { SEVERITIES } from './model';
-import type { IncidentState } from './state';
+import type { IncidentState, StepResult } from './state';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -150,21 +150,22 @@ export type WaiveFollowUpInput = z.input<typeof waiveFollowUpSchema>;
 export type AlertsInput = z.input<typeof alertsSchema>;
 export type AddNoteInput = z.input<typeof addNoteSchema>;
 
-// Updates: the caller needs to know whether the step was accepted, and why not.
-export const acknowledgeUpdate = defineUpdate<IncidentState, [AcknowledgeInput]>('acknowledge');
-export const assessUpdate = defineUpdate<IncidentState, [AssessInput]>('assess');
-export const recordActionUpdate = defineUpdate<IncidentState, [RecordActionInput]>('recordAction');
-export const escalateUpdate = defineUpdate<IncidentState, [EscalateInput]>('escalate');
-export const acceptHandoverUpdate = defineUpdate<IncidentState, [AcceptHandoverInput]>('acceptHandover');
-export const communicateUpdate = defineUpdate<IncidentState, [CommunicateInput]>('communicate');
-export const resolveUpdate = defineUpdate<IncidentState, [ResolveInput]>('resolve');
-export const submitReportUpdate = defineUpdate<IncidentState, [SubmitReportInput]>('submitReport');
-export const recordLessonsUpdate = defineUpdate<IncidentState, [RecordLessonsInput]>('recordLessons');
-export const completeActionItemUpdate = defineUpdate<IncidentState, [CompleteActionItemInput]>(
+// Updates: the caller needs to know whether the step was accepted, and why not. Each
+// answers a compact summary; the whole record is the `state` query.
+export const acknowledgeUpdate = defineUpdate<StepResult, [AcknowledgeInput]>('acknowledge');
+export const assessUpdate = defineUpdate<StepResult, [AssessInput]>('assess');
+export const recordActionUpdate = defineUpdate<StepResult, [RecordActionInput]>('recordAction');
+export const escalateUpdate = defineUpdate<StepResult, [EscalateInput]>('escalate');
+export const acceptHandoverUpdate = defineUpdate<StepResult, [AcceptHandoverInput]>('acceptHandover');
+export const communicateUpdate = defineUpdate<StepResult, [CommunicateInput]>('communicate');
+export const resolveUpdate = defineUpdate<StepResult, [ResolveInput]>('resolve');
+export const submitReportUpdate = defineUpdate<StepResult, [SubmitReportInput]>('submitReport');
+export const recordLessonsUpdate = defineUpdate<StepResult, [RecordLessonsInput]>('recordLessons');
+export const completeActionItemUpdate = defineUpdate<StepResult, [CompleteActionItemInput]>(
   'completeActionItem',
 );
-export const recordTrainingUpdate = defineUpdate<IncidentState, [RecordTrainingInput]>('recordTraining');
-export const waiveFollowUpUpdate = defineUpdate<IncidentState, [WaiveFollowUpInput]>('waiveFollowUp');
+export const recordTrainingUpdate = defineUpdate<StepResult, [RecordTrainingInput]>('recordTraining');
+export const waiveFollowUpUpdate = defineUpdate<StepResult, [WaiveFollowUpInput]>('waiveFollowUp');
 
 // Signals: Alertmanager and chat replies fire and forget; nothing they send can be refused
 // in a way the sender could act on.

@@ -124,6 +124,8 @@ export interface Notification {
   incidentId: string;
   kind:
     | 'page'
+    /** A page reached none of its targets; the managers are told. */
+    | 'page-failed'
     | 'reminder'
     | 'nudge'
     | 'update'

@@ -3,6 +3,7 @@
  * the workflow queues them, and the notification activities deliver them.
  */
 import { formatDuration } from '../config/duration';
+import { NOTIFICATION_TEXT_BYTES, truncateBytes } from './limits';
 import { responderOf, type IncidentPolicy, type Notification, type ResponderSnapshot } from './model';
 import type { FollowUp, IncidentState } from './state';
 
@@ -27,7 +28,8 @@ function links(state: IncidentState): Notification['links'] {
   for (const runbook of state.runbooks) {
     result.push({ label: `Runbook: ${runbook.alertname}`, url: runbook.url });
   }
-  for (const alert of state.alerts) {
+  // A group of hundreds of alerts links a few of their graphs, not all.
+  for (const alert of state.alerts.slice(0, 10)) {
     if (alert.generatorURL) {
       result.push({
         label: `Graph: ${alert.labels.alertname ?? alert.fingerprint}`,
@@ -49,7 +51,7 @@ function notice(
     incidentId: state.id,
     kind,
     subject: `[${state.severity}] ${subject}: ${state.title}`,
-    text,
+    text: truncateBytes(text, NOTIFICATION_TEXT_BYTES),
     ...audience,
     links: links(state),
   };
@@ -288,7 +290,7 @@ export const notices = {
       state,
       'page',
       'Alerts firing again after resolution',
-      `${alerts.join(', ')} fired again after the incident was resolved at ${state.resolution?.at ?? '?'}.\nCheck whether the fix held; declare a new incident if it did not.`,
+      `${truncateBytes(alerts.join(', '), 500)} fired again after the incident was resolved at ${state.resolution?.at ?? '?'}.\nCheck whether the fix held; declare a new incident if it did not.`,
       {
         responders: people(policy, [...(last ? [last] : []), ...(policy.escalation.steps[0]?.notify ?? [])]),
         slackChannels: [policy.team.channel],
@@ -309,13 +311,28 @@ export const notices = {
       state,
       'page',
       'Alerts firing again: incident reopened',
-      `${alerts.join(', ')} fired again after the incident was resolved at ${last?.resolution.at ?? '?'} (${last?.resolution.summary ?? ''}).\nThe incident is open again and needs acknowledgement; its follow-ups wait until it is resolved again.`,
+      `${truncateBytes(alerts.join(', '), 500)} fired again after the incident was resolved at ${last?.resolution.at ?? '?'} (${last?.resolution.summary ?? ''}).\nThe incident is open again and needs acknowledgement; its follow-ups wait until it is resolved again.`,
       {
         // The first step is paged on its own; whoever resolved it last knows the context.
         responders: people(policy, previousHolder && !paged.includes(previousHolder) ? [previousHolder] : []),
         slackChannels: [policy.team.channel],
         emails: [],
       },
+    );
+  },
+
+  pageFailed(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    failed: Notification,
+    errors: string[],
+  ): Notification {
+    return notice(
+      state,
+      'page-failed',
+      'A page reached nobody',
+      `"${failed.subject}" to ${failed.responders.map((r) => r.name).join(', ') || 'the team'} failed on every channel:\n${errors.join('\n')}\nFind them another way; paging goes on meanwhile.`,
+      { responders: people(policy, policy.managers), slackChannels: [policy.team.channel], emails: [] },
     );
   },
 

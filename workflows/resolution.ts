@@ -5,6 +5,7 @@
 import { SYSTEM, excerpt, ms, now, type ReadyIncident } from './incident-context';
 import { notices } from './notices';
 import { phaseAfter } from './phases';
+import { KEPT_REOPENINGS, truncateBytes } from './limits';
 import { pageStep } from './paging';
 import type { FollowUp } from './state';
 
@@ -115,18 +116,29 @@ export function reopenIncident(incident: ReadyIncident, alerts: string[], alertN
   if (!resolution) return;
   const previousHolder = state.holder;
   const restart = state.acknowledgedBy !== undefined || state.escalation.exhausted;
+  const handover = state.handover;
+  state.reopenedCount = incident.cycle() + 1;
   state.reopenings = [
     ...(state.reopenings ?? []),
     {
       at: now(),
-      alerts,
-      resolution,
+      alerts: alerts.slice(0, 20),
+      resolution: { ...resolution, summary: truncateBytes(resolution.summary, 500) },
       ...(state.acknowledgedBy ? { acknowledgedBy: state.acknowledgedBy } : {}),
       ...(state.acknowledgedAt ? { acknowledgedAt: state.acknowledgedAt } : {}),
       ...(state.holder ? { holder: state.holder } : {}),
-      ...(state.handover ? { handover: state.handover } : {}),
+      ...(handover
+        ? {
+            handover: {
+              requestedBy: handover.requestedBy,
+              requestedAt: handover.requestedAt,
+              ...(handover.acceptedBy ? { acceptedBy: handover.acceptedBy } : {}),
+              ...(handover.acceptedAt ? { acceptedAt: handover.acceptedAt } : {}),
+            },
+          }
+        : {}),
     },
-  ];
+  ].slice(-KEPT_REOPENINGS);
   delete state.resolution;
   delete state.acknowledgedBy;
   delete state.acknowledgedAt;
@@ -140,8 +152,8 @@ export function reopenIncident(incident: ReadyIncident, alerts: string[], alertN
     notices.reopened(state, policy, alertNames, previousHolder, paged),
     'reopened',
     SYSTEM,
-    `${alertNames.join(', ')} fired again after resolution; reopened, ${restart ? 'paging from the first step' : 'paging goes on where it stood'}`,
-    { alerts, escalation: restart ? 'restarted' : 'resumed' },
+    `${excerpt(alertNames.join(', '), 100)} fired again after resolution; reopened, ${restart ? 'paging from the first step' : 'paging goes on where it stood'}`,
+    { alerts: alerts.slice(0, 20), escalation: restart ? 'restarted' : 'resumed' },
   );
   if (restart && first) {
     state.escalation = { round: 0, step: 0, pagedAt: now(), exhausted: false };

@@ -73,6 +73,8 @@ export type TimelineKind =
   | 'closed';
 
 export interface TimelineEvent {
+  /** 1, 2, 3…: the event's place in the incident's whole timeline (absent on older events). */
+  seq?: number;
   at: string;
   /** A responder id, or "baton" for what the process did by itself, or "alertmanager". */
   actor: string;
@@ -190,7 +192,19 @@ export interface IncidentState {
    * what the previous response looked like when it was set aside.
    */
   reopenings?: Reopening[];
+  /** How many times the incident was reopened (the record keeps the latest reopenings). */
+  reopenedCount?: number;
+  /**
+   * The newest events (see workflows/limits.ts); the incident store keeps every one, in
+   * `timeline.jsonl` beside the record.
+   */
   timeline: TimelineEvent[];
+  /** Events ever logged; those before the first kept one are in the store only. */
+  timelineTotal?: number;
+  /** Communications beyond what the record keeps, counted (the outbox has their text). */
+  communicationsOmitted?: number;
+  /** The record grew past its size limit and long text in it was shortened. */
+  shortened?: boolean;
   closedAt?: string;
   links: { temporalUi?: string };
 }
@@ -203,7 +217,8 @@ export interface Reopening {
   acknowledgedBy?: string;
   acknowledgedAt?: string;
   holder?: string;
-  handover?: Handover;
+  /** Who escalated and who accepted; the reason and notes stay in the timeline and the store. */
+  handover?: Pick<Handover, 'requestedBy' | 'requestedAt' | 'acceptedBy' | 'acceptedAt'>;
 }
 
 /** What continue-as-new carries besides the visible record. */
@@ -217,4 +232,32 @@ export interface CarriedIncident {
   lastNudgeAt?: string;
   lastAssessReminderAt?: string;
   lastUpdateReminderAt?: string;
+  /** Timeline events the store had not taken yet (it was down). */
+  unwrittenEvents?: TimelineEvent[];
+}
+
+/**
+ * What a step answers: where the incident stands and what the step logged. Compact on
+ * purpose (every answer is kept in the workflow's history); the whole record is one `state`
+ * query, or GET, away.
+ */
+export interface StepResult {
+  id: string;
+  title: string;
+  service: string;
+  team: string;
+  phase: Phase;
+  severity: Severity;
+  holder?: string;
+  acknowledgedBy?: string;
+  acknowledgedAt?: string;
+  handover?: Pick<Handover, 'requestedBy' | 'requestedAt' | 'meetingAt' | 'acceptedBy' | 'acceptedAt'>;
+  resolution?: { by: string; at: string; automatic: boolean };
+  followUps: Pick<FollowUp, 'id' | 'kind' | 'title' | 'owner' | 'dueAt' | 'status'>[];
+  lastStakeholderUpdateAt: string;
+  closedAt?: string;
+  /** Events ever logged. */
+  timelineTotal: number;
+  /** The events this step logged. */
+  events: TimelineEvent[];
 }

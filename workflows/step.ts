@@ -7,7 +7,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { ZodType } from 'zod';
 import type { ReadyIncident } from './incident-context';
 import { checkActor, checkNotClosed, type Refusal } from './rules';
-import type { IncidentState } from './state';
+import type { StepResult } from './state';
 
 /** What every step's input carries: who takes it, and an id that makes a retry harmless. */
 export interface Envelope {
@@ -16,7 +16,7 @@ export interface Envelope {
 }
 
 export interface Step<TInput extends Envelope, TRaw> {
-  update: UpdateDefinition<IncidentState, [TRaw]>;
+  update: UpdateDefinition<StepResult, [TRaw]>;
   schema: ZodType<TInput, TRaw>;
   /** Why the process, or the actor's role, does not allow the step now; undefined if it does. */
   check(incident: ReadyIncident, input: TInput): Refusal | undefined;

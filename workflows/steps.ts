@@ -171,8 +171,11 @@ const acceptHandover = step({
 const communicate = step({
   update: communicateUpdate,
   schema: communicateSchema,
+  // Customers are never left without an update for lack of room: an external message is
+  // sent whole and shortened in the record if it must be.
   check: (incident, m) =>
-    rules.communicate(incident.state, incident.policy, m.actor, m.audience) ?? incident.withinBudget(),
+    rules.communicate(incident.state, incident.policy, m.actor, m.audience) ??
+    (m.audience === 'internal' ? incident.withinBudget() : undefined),
   apply(incident, m) {
     const { state, policy } = incident;
     const at = now();

@@ -18,7 +18,7 @@ import {
   waiveFollowUpUpdate,
 } from '../../workflows/messages';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { IncidentState } from '../../workflows/state';
+import type { IncidentState, StepResult } from '../../workflows/state';
 import { actorOf, requireResponder } from '../auth';
 import type { IncidentService } from '../incidents';
 import {
@@ -61,7 +61,7 @@ interface Step {
   path: string;
   summary: string;
   body: ZodType<object>;
-  update: UpdateDefinition<IncidentState, [{ actor: string; requestId: string }]>;
+  update: UpdateDefinition<StepResult, [{ actor: string; requestId: string }]>;
 }
 
 /** Pairs a route body with its update, checked here so the table below cannot mismatch them. */
@@ -69,7 +69,7 @@ function stepOf<TArg extends { actor: string; requestId: string }>(
   path: string,
   summary: string,
   body: ZodType<Omit<TArg, 'actor' | 'requestId'>>,
-  update: UpdateDefinition<IncidentState, [TArg]>,
+  update: UpdateDefinition<StepResult, [TArg]>,
 ): Step {
   return { path, summary, body, update: update };
 }

@@ -54,6 +54,15 @@ export function state(handle: IncidentHandle): Promise<IncidentState> {
   return handle.query(stateQuery);
 }
 
+/**
+ * The whole record after a step, as the API answers it: a step's update answers a compact
+ * summary only.
+ */
+export async function afterStep(handle: IncidentHandle, step: Promise<unknown>): Promise<IncidentState> {
+  await step;
+  return state(handle);
+}
+
 let counter = 0;
 /** The envelope every message carries: the actor and a fresh request id. */
 export function by(actor: string): { actor: string; requestId: string } {

@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { OutboxEntry } from '../../activities/outbox';
-import { addNoteSignal } from '../../workflows/messages';
+import { acknowledgeUpdate, addNoteSignal } from '../../workflows/messages';
 import type { TimelineEvent, TimelineKind, IncidentState } from '../../workflows/state';
 import { by, state, type IncidentHandle } from './incidents';
 import { eventually, type TestWorker } from './worker';
@@ -69,6 +69,24 @@ export async function afterSignals(handle: IncidentHandle, actor = 'alice'): Pro
     const s = await state(handle);
     return s.notes.some((n) => n.text === text) ? s : undefined;
   });
+}
+
+/**
+ * The record once the workflow has handled every signal sent before: an update is handled
+ * after the signals that reached the workflow before it, so one that is always refused (an
+ * unknown actor) is a barrier that leaves no trace. Works when the record is full and notes
+ * are dropped.
+ */
+export async function afterEverything(handle: IncidentHandle): Promise<IncidentState> {
+  await eventually(async () => {
+    const outcome = await handle.executeUpdate(acknowledgeUpdate, { args: [by('nobody-at-all')] }).then(
+      () => 'accepted',
+      (err: unknown) => err,
+    );
+    if (outcome === 'accepted') throw new Error('the barrier update was accepted');
+    return outcome instanceof WorkflowUpdateFailedError ? true : undefined;
+  }, 60_000);
+  return eventually(() => state(handle), 60_000);
 }
 
 /**
