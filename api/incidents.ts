@@ -19,6 +19,8 @@ import { fromTemporal, HttpError } from './errors';
 
 export interface AlertGroup {
   receiver: string;
+  /** Alerts Alertmanager left out of the group (its max_alerts). */
+  truncatedAlerts?: number;
   groupKey: string;
   status: 'firing' | 'resolved';
   groupLabels: Record<string, string>;
@@ -182,7 +184,8 @@ export class IncidentService {
         const policy = policyFor(this.config, route.team);
         // Every chunk starts the incident or joins it: one that closed in between does not
         // turn the rest of the group into a "not found".
-        for (const chunk of chunkAlerts(firing)) {
+        const chunks = chunkAlerts(firing);
+        for (const [index, chunk] of chunks.entries()) {
           const input: IncidentInput = {
             title,
             service,
@@ -203,7 +206,14 @@ export class IncidentService {
             ...this.startOptions(workflowId, input),
             args: [input],
             signal: alertsFiredSignal,
-            signalArgs: [{ requestId: requestIdOf(chunk), alerts: chunk }],
+            signalArgs: [
+              {
+                requestId: requestIdOf(chunk),
+                alerts: chunk,
+                // What Alertmanager's max_alerts left out, said once per notification.
+                ...(index === 0 && group.truncatedAlerts ? { truncated: group.truncatedAlerts } : {}),
+              },
+            ],
           });
           signals += 1;
         }

@@ -331,6 +331,10 @@ describe('large alert groups from a real Alertmanager', () => {
     });
     const s = await incidentWhen(baton.app, id, (x) => x.alerts.length + (x.alertsOmitted ?? 0) >= 1_000);
     expect(s.alerts).toHaveLength(500);
+    // The incident keeps Alertmanager's own count of what it left out.
+    expect(await incidentWhen(baton.app, id, (x) => x.alertsTruncated === 500)).toMatchObject({
+      alertsTruncated: 500,
+    });
     // Alertmanager picks which 1,000 to send; a flush before all 1,500 had arrived may have
     // picked others, so the incident may know a few more than one notification carried.
     expect(s.alerts.length + (s.alertsOmitted ?? 0)).toBeGreaterThanOrEqual(1_000);

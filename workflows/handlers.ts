@@ -35,6 +35,7 @@ export function registerHandlers(incident: Incident, publish: () => void): void 
     if (!input) return;
     await condition(() => incident.ready());
     if (!incident.ready()) return;
+    if (input.truncated !== undefined) incident.state.alertsTruncated = input.truncated;
     const fresh = alertsFired(incident, input.alerts);
     if (fresh.length === 0) return;
     incident.fit();

@@ -128,6 +128,8 @@ const alertSchema = z.object({
 export const alertsSchema = z.strictObject({
   requestId: text(200).optional(),
   alerts: z.array(alertSchema).min(1).max(1000),
+  /** Alerts of the group that Alertmanager left out (its `max_alerts`): its `truncatedAlerts`. */
+  truncated: z.number().int().min(0).optional(),
 });
 export const addNoteSchema = z.strictObject({
   ...envelope,

@@ -157,6 +157,8 @@ export interface IncidentState {
   alerts: Alert[];
   /** Alerts beyond the record's limit, counted but not kept. */
   alertsOmitted?: number;
+  /** Alerts Alertmanager itself left out of the group's last notification (its max_alerts). */
+  alertsTruncated?: number;
   runbooks: { alertname: string; url: string; steps: string[] }[];
   acknowledgedBy?: string;
   acknowledgedAt?: string;

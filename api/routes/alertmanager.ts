@@ -97,6 +97,7 @@ export const alertmanagerRoutes =
         const result = await deps.incidents.ingestAlertGroup({
           receiver: payload.receiver,
           groupKey: payload.groupKey,
+          ...(payload.truncatedAlerts ? { truncatedAlerts: payload.truncatedAlerts } : {}),
           status: payload.status,
           groupLabels: payload.groupLabels,
           commonLabels: payload.commonLabels,
@@ -118,7 +119,7 @@ export const alertmanagerRoutes =
           'alert group received',
         );
         if (payload.truncatedAlerts) {
-          // The workflow's signal has no field for it yet: the log keeps the count.
+          // Kept on the incident (alertsTruncated) and said in the log.
           request.log.warn(
             { incident, truncatedAlerts: payload.truncatedAlerts, groupKey: payload.groupKey },
             `Alertmanager left out ${payload.truncatedAlerts} alert(s) of the group (its max_alerts)`,
