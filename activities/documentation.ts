@@ -120,33 +120,54 @@ export function recordFolderName(state: Pick<IncidentState, 'id' | 'openedAt'>):
   return safeName(`${state.id}-${opened}`);
 }
 
-/** The highest `seq` already in a timeline file; 0 for none. A torn last line is passed over. */
-export async function lastSeq(file: string): Promise<number> {
+/** The last `count` events of a timeline file, oldest first; torn or foreign lines passed over. */
+export async function newestEvents(file: string, count: number): Promise<TimelineEvent[]> {
+  const text = await tailOf(file, 512 * 1024);
+  const events: TimelineEvent[] = [];
+  for (const line of text.split('\n').reverse()) {
+    if (events.length >= count) break;
+    try {
+      const event = JSON.parse(line) as TimelineEvent;
+      if (typeof event.seq === 'number' && typeof event.kind === 'string') events.push(event);
+    } catch {
+      // A torn line, or the first, cut line of the window.
+    }
+  }
+  return events.reverse();
+}
+
+/** The last `bytes` of a file as text; empty when it does not exist. */
+async function tailOf(file: string, bytes: number): Promise<string> {
   let handle;
   try {
     handle = await open(file, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw err;
   }
   try {
     const { size } = await handle.stat();
-    const length = Math.min(size, 256 * 1024);
+    const length = Math.min(size, bytes);
     const buffer = Buffer.alloc(length);
     await handle.read(buffer, 0, length, size - length);
-    const lines = buffer.toString('utf8').split('\n').reverse();
-    for (const line of lines) {
-      try {
-        const seq = (JSON.parse(line) as { seq?: unknown }).seq;
-        if (typeof seq === 'number') return seq;
-      } catch {
-        // A torn or partial line: look at the one before.
-      }
-    }
-    return 0;
+    return buffer.toString('utf8');
   } finally {
     await handle.close();
   }
+}
+
+/** The highest `seq` already in a timeline file; 0 for none. A torn last line is passed over. */
+export async function lastSeq(file: string): Promise<number> {
+  const lines = (await tailOf(file, 256 * 1024)).split('\n').reverse();
+  for (const line of lines) {
+    try {
+      const seq = (JSON.parse(line) as { seq?: unknown }).seq;
+      if (typeof seq === 'number') return seq;
+    } catch {
+      // A torn or partial line: look at the one before.
+    }
+  }
+  return 0;
 }
 
 /** Incidents recorded before the workflow sent events on their own handed over the record alone. */
@@ -168,8 +189,12 @@ export function createDocumentationActivities(deps: DocumentationDeps) {
       const after = await lastSeq(timeline);
       const fresh = events.filter((e) => (e.seq ?? 0) > after);
       if (fresh.length > 0) await appendLine(timeline, fresh.map((e) => JSON.stringify(e)).join('\n'));
-      await writeFileAtomic(path.join(folder, 'record.json'), `${JSON.stringify(record, null, 2)}\n`);
-      await writeFileAtomic(path.join(folder, 'record.md'), renderIncidentRecord(record));
+      // The workflow sends the events once, not again inside the record: the record shows
+      // the newest from the store.
+      const shown =
+        record.timeline.length > 0 ? record : { ...record, timeline: await newestEvents(timeline, 100) };
+      await writeFileAtomic(path.join(folder, 'record.json'), `${JSON.stringify(shown, null, 2)}\n`);
+      await writeFileAtomic(path.join(folder, 'record.md'), renderIncidentRecord(shown));
       return folder;
     },
   };

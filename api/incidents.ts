@@ -178,9 +178,11 @@ export class IncidentService {
         const labels = { ...(firing[0]?.labels ?? {}), ...group.commonLabels };
         const route = routeFor(this.config, labels);
         const service = labels.service ?? labels.job ?? 'unknown';
-        const title =
+        // A summary annotation can be of any length; the title is a line.
+        const title = (
           group.commonAnnotations.summary ??
-          `${labels.alertname ?? 'Alert'} on ${service}${firing.length > 1 ? ` (${firing.length} alerts)` : ''}`;
+          `${labels.alertname ?? 'Alert'} on ${service}${firing.length > 1 ? ` (${firing.length} alerts)` : ''}`
+        ).slice(0, 300);
         const policy = policyFor(this.config, route.team);
         // Every chunk starts the incident or joins it: one that closed in between does not
         // turn the rest of the group into a "not found".

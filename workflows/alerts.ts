@@ -6,6 +6,7 @@
 import { SYSTEM, excerpt, type ReadyIncident } from './incident-context';
 import {
   ALERT_BYTES,
+  LEGACY,
   MAX_ALERTS,
   RECORD_BYTES,
   REMEMBERED_ALERT_KEYS,
@@ -28,8 +29,23 @@ export function alertName(alert: Alert): string {
 
 /** The alerts a new incident starts with: remembered, and their runbooks attached. */
 export function takeInitialAlerts(incident: ReadyIncident): void {
-  addRunbooks(incident, incident.state.alerts);
-  for (const alert of incident.state.alerts) incident.seenAlerts.add(alertKey(alert));
+  const { state } = incident;
+  if (!incident.legacyLimits) {
+    // Bounded like alerts that join later: a start from the CLI may pass anything.
+    const initial = state.alerts;
+    state.alerts = [];
+    let room = RECORD_BYTES - jsonBytes(state);
+    for (const alert of initial) {
+      const kept = bounded(alert);
+      if (state.alerts.length < MAX_ALERTS && room > 0) {
+        state.alerts.push(kept);
+        room -= jsonBytes(kept);
+      } else state.alertsOmitted = (state.alertsOmitted ?? 0) + 1;
+      incident.seenAlerts.add(alertKey(alert));
+    }
+  }
+  addRunbooks(incident, state.alerts);
+  for (const alert of state.alerts) incident.seenAlerts.add(alertKey(alert));
 }
 
 /** Takes in firing alerts; returns those new to the incident (already on the timeline). */
@@ -49,9 +65,9 @@ export function reopen(incident: ReadyIncident, fresh: Alert[]): void {
 }
 
 /**
- * The incident is resolved but its alerts fire again: someone must look now. (How
- * incidents that recorded the 'page-on-refire-after-resolution' marker before reopening
- * existed go on.)
+ * The incident is resolved but its alerts fire again: someone must look now. Incidents that
+ * recorded the 'page-on-refire-after-resolution' marker before reopening existed go on
+ * this way, and so does a closed incident still writing its final record.
  */
 export function pageOnRefire(incident: ReadyIncident, fresh: Alert[]): void {
   const notice = notices.firingAgain(incident.state, incident.policy, fresh.map(alertName));
@@ -72,7 +88,11 @@ export function alertsResolved(incident: ReadyIncident, alerts: Alert[]): boolea
   const { state, policy } = incident;
   const fresh = takeIn(incident, alerts, 'resolved');
   if (fresh.length === 0) return false;
-  const allClear = state.alerts.length > 0 && state.alerts.every((a) => a.status === 'resolved');
+  // Alerts a full record left out cannot be seen clearing: then people resolve it.
+  const allClear =
+    state.alerts.length > 0 &&
+    state.alerts.every((a) => a.status === 'resolved') &&
+    (incident.legacyLimits || !state.alertsOmitted);
   const autoResolve =
     policy.autoResolve === 'always' ||
     (policy.autoResolve === 'unacknowledged-only' && state.phase === 'triggered');
@@ -106,21 +126,28 @@ function takeIn(incident: ReadyIncident, alerts: Alert[], status: Alert['status'
  * (also those a full record could not keep).
  */
 function mergeAlerts(incident: ReadyIncident, alerts: Alert[]): Alert[] {
+  if (incident.legacyLimits) return mergeAlertsAsBefore(incident, alerts);
   const { state, seenAlerts } = incident;
   const fresh: Alert[] = [];
   // Room left in the record, measured once: new alerts are kept while it lasts.
   let room = RECORD_BYTES - jsonBytes(state);
   for (const alert of alerts) {
     const key = alertKey(alert);
-    if (seenAlerts.has(key)) continue;
+    const index = state.alerts.findIndex((a) => a.fingerprint === alert.fingerprint);
+    const stored = index >= 0 ? state.alerts[index] : undefined;
+    // A re-send: remembered, or the record holds this very firing (or clearing) already.
+    const known =
+      seenAlerts.has(key) || (stored?.status === alert.status && stored.startsAt === alert.startsAt);
+    // Seen again: remembered as recent, so an alert that keeps firing is never forgotten.
+    seenAlerts.delete(key);
     seenAlerts.add(key);
     if (seenAlerts.size > REMEMBERED_ALERT_KEYS) {
       const oldest = seenAlerts.values().next().value;
       if (oldest !== undefined) seenAlerts.delete(oldest);
     }
-    const index = state.alerts.findIndex((a) => a.fingerprint === alert.fingerprint);
+    if (known) continue;
     const kept = bounded(alert);
-    if (index >= 0) state.alerts[index] = kept;
+    if (stored) state.alerts[index] = kept;
     else if (state.alerts.length < MAX_ALERTS && room > 0) {
       state.alerts.push(kept);
       room -= jsonBytes(kept);
@@ -129,6 +156,30 @@ function mergeAlerts(incident: ReadyIncident, alerts: Alert[]): Alert[] {
       state.alertsOmitted = (state.alertsOmitted ?? 0) + 1;
     }
     fresh.push(kept);
+  }
+  return fresh;
+}
+
+/** The de-duplication of incidents that started before record limits were counted in bytes. */
+function mergeAlertsAsBefore(incident: ReadyIncident, alerts: Alert[]): Alert[] {
+  const { state, seenAlerts } = incident;
+  const fresh: Alert[] = [];
+  for (const alert of alerts) {
+    const key = alertKey(alert);
+    if (seenAlerts.has(key)) continue;
+    seenAlerts.add(key);
+    if (seenAlerts.size > LEGACY.rememberedAlertKeys) {
+      const oldest = seenAlerts.values().next().value;
+      if (oldest !== undefined) seenAlerts.delete(oldest);
+    }
+    const index = state.alerts.findIndex((a) => a.fingerprint === alert.fingerprint);
+    if (index >= 0) state.alerts[index] = alert;
+    else if (state.alerts.length < MAX_ALERTS) state.alerts.push(alert);
+    else {
+      state.alertsOmitted = (state.alertsOmitted ?? 0) + 1;
+      continue;
+    }
+    fresh.push(alert);
   }
   return fresh;
 }

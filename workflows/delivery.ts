@@ -6,7 +6,7 @@
 import { condition, patched, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { SYSTEM, errorMessage, type Incident } from './incident-context';
-import type { DeliveryReport, Notification } from './model';
+import type { Notification } from './model';
 import { notices } from './notices';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -44,7 +44,13 @@ export async function deliverNotifications(incident: Incident): Promise<void> {
           );
         }
         if (next.kind === 'page' && report.delivered.length === 0 && report.failed.length > 0) {
-          if (patched('tell-managers-when-a-page-fails')) pageFailed(incident, next, report.failed);
+          if (patched('tell-managers-when-a-page-fails')) {
+            pageFailed(
+              incident,
+              next,
+              report.failed.map((f) => `${f.channel} ${f.target}: ${f.error}`),
+            );
+          }
         }
         const unwritten = report.undelivered.filter((target) => target.startsWith('outbox:'));
         if (unwritten.length > 0 && patched('record-outbox-failures')) {
@@ -63,6 +69,9 @@ export async function deliverNotifications(incident: Incident): Promise<void> {
           `${next.kind} "${next.subject}" could not be sent: ${errorMessage(err)}`,
           { kind: next.kind, to: next.responders.map((r) => r.id) },
         );
+        if (next.kind === 'page' && patched('tell-managers-when-a-page-fails')) {
+          pageFailed(incident, next, [`every target: ${errorMessage(err)}`]);
+        }
       }
       outbox.shift();
       continue;
@@ -78,15 +87,14 @@ export async function deliverNotifications(incident: Incident): Promise<void> {
  * A page reached none of its targets: it is on the timeline as page-failed and the
  * managers are told on every channel, while the escalation timers go on as they were.
  */
-function pageFailed(incident: Incident, page: Notification, failed: DeliveryReport['failed']): void {
+function pageFailed(incident: Incident, page: Notification, errors: string[]): void {
   if (!incident.ready()) return;
-  const errors = failed.map((f) => `${f.channel} ${f.target}: ${f.error}`);
   incident.tell(
     notices.pageFailed(incident.state, incident.policy, page, errors),
     'page-failed',
     SYSTEM,
-    `"${page.subject}" reached none of its ${failed.length} target(s); managers told`,
-    { page: page.id ?? page.subject },
+    `"${page.subject}" reached none of its targets; managers told`,
+    { page: page.id ?? page.subject, failures: errors.length },
   );
 }
 
@@ -97,7 +105,8 @@ function pageFailed(incident: Incident, page: Notification, failed: DeliveryRepo
 export async function documentIncident(incident: Incident): Promise<void> {
   const events = incident.eventsToWrite();
   try {
-    await writeIncidentRecord({ record: incident.state, events });
+    // The events travel once: the store keeps them and shows the newest in the record.
+    await writeIncidentRecord({ record: { ...incident.state, timeline: [] }, events });
     // More than one batch was waiting: the delivery loop writes again.
     if (incident.written(events)) incident.documentationDue = true;
   } catch (err) {

@@ -60,6 +60,9 @@ const resolved =
     state.resolution !== undefined;
 const acknowledgedOrResolved = (incident: ReadyIncident) => (): boolean =>
   incident.state.acknowledgedAt !== undefined || resolved(incident)();
+/** When the current response began: the last reopening, or the opening. */
+const respondingSince = ({ state }: ReadyIncident): string => state.reopenings?.at(-1)?.at ?? state.openedAt;
+
 /** True once the incident was reopened after this duty began: the duty belongs to the past. */
 const reopenedSince = (incident: ReadyIncident): (() => boolean) => {
   const cycle = incident.cycle();
@@ -88,10 +91,11 @@ export function assessmentReminder(incident: ReadyIncident): Duty {
   const stale = reopenedSince(incident);
   return {
     beginsWhen: acknowledgedOrResolved(incident),
-    over: () => state.assessments.length > 0 || resolved(incident)() || stale(),
+    over: () =>
+      state.assessments.some((a) => a.at >= respondingSince(incident)) || resolved(incident)() || stale(),
     next: () => {
       const within = policy.severities[state.severity].assessWithinMs;
-      const from = reminders.lastAssessReminderAt ?? state.acknowledgedAt ?? state.openedAt;
+      const from = reminders.lastAssessReminderAt ?? state.acknowledgedAt ?? respondingSince(incident);
       return {
         dueAt: ms(from) + within,
         then: () => {
@@ -118,11 +122,11 @@ export function escalationNudge(incident: ReadyIncident): Duty {
       const severity = state.severity;
       const limit = policy.severities[severity].nudgeEscalationAfterMs;
       return {
-        dueAt: ms(reminders.lastNudgeAt ?? state.openedAt) + limit,
+        dueAt: ms(reminders.lastNudgeAt ?? respondingSince(incident)) + limit,
         replanWhen: () => state.severity !== severity,
         then: () => {
           reminders.lastNudgeAt = now();
-          const openFor = Date.now() - ms(state.openedAt);
+          const openFor = Date.now() - ms(respondingSince(incident));
           incident.tell(
             notices.escalationNudge(state, policy, openFor),
             'escalation-nudge',
@@ -188,7 +192,7 @@ export function stakeholderUpdates(incident: ReadyIncident): Duty {
       const lastUpdate = state.lastStakeholderUpdateAt;
       const from = Math.max(
         ms(lastUpdate),
-        ms(state.acknowledgedAt ?? state.openedAt),
+        ms(state.acknowledgedAt ?? respondingSince(incident)),
         reminders.lastUpdateReminderAt ? ms(reminders.lastUpdateReminderAt) : 0,
       );
       return {

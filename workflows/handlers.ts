@@ -3,13 +3,13 @@
  * the signals from Alertmanager and people, and the `state` query.
  *
  * Each update is validated (a refusal leaves no trace in the history) and then applied; a
- * request id seen before returns the record unchanged. Handlers that arrive before the
- * policy is known wait for it, and are checked again once it is.
+ * request id seen before changes nothing and answers where the incident stands. Handlers
+ * that arrive before the policy is known wait for it, and are checked again once it is.
  */
 import { condition, log, patched, setHandler } from '@temporalio/workflow';
 import type { ZodType } from 'zod';
 import { alertsFired, alertsResolved, pageOnRefire, reopen } from './alerts';
-import type { Incident } from './incident-context';
+import type { Incident, ReadyIncident } from './incident-context';
 import {
   addNoteSchema,
   addNoteSignal,
@@ -20,6 +20,7 @@ import {
   stateQuery,
 } from './messages';
 import { addNote } from './notes';
+import type { z } from 'zod';
 import { throwIfRefused, type Refusal } from './rules';
 import { refusalOf, type Envelope, type Step } from './step';
 import { steps } from './steps';
@@ -30,44 +31,62 @@ export function registerHandlers(incident: Incident, publish: () => void): void 
   for (const entry of steps) registerStep(incident, publish, entry as Step<Envelope, unknown>);
 
   // Alerts from Alertmanager join the incident; clearing may resolve it, as the policy says.
-  setHandler(alertsFiredSignal, async (raw) => {
+  setHandler(alertsFiredSignal, (raw) => {
     const input = parseSignal(alertsSchema, raw, 'alertsFired');
-    if (!input) return;
-    await condition(() => incident.ready());
-    if (!incident.ready()) return;
-    if (input.truncated !== undefined) incident.state.alertsTruncated = input.truncated;
-    const fresh = alertsFired(incident, input.alerts);
-    if (fresh.length === 0) return;
-    incident.fit();
-    if (incident.state.phase === 'post-incident' && patched('reopen-on-refire')) {
-      reopen(incident, fresh);
-    } else if (incident.state.resolution && patched('page-on-refire-after-resolution')) {
-      pageOnRefire(incident, fresh);
-    }
-    publish();
+    if (input) return whenReady(incident, (ready) => onAlertsFired(ready, input, publish));
   });
-
-  setHandler(alertsResolvedSignal, async (raw) => {
+  setHandler(alertsResolvedSignal, (raw) => {
     const input = parseSignal(alertsSchema, raw, 'alertsResolved');
-    if (!input) return;
-    await condition(() => incident.ready());
-    if (!incident.ready()) return;
-    if (!alertsResolved(incident, input.alerts)) return;
-    incident.fit();
-    publish();
+    if (input) return whenReady(incident, (ready) => onAlertsResolved(ready, input, publish));
   });
-
-  setHandler(addNoteSignal, async (raw) => {
+  setHandler(addNoteSignal, (raw) => {
     const input = parseSignal(addNoteSchema, raw, 'addNote');
-    if (!input) return;
-    await condition(() => incident.ready());
-    if (!incident.ready()) return;
-    const dropped = addNote(incident, input);
-    if (dropped) log.warn(dropped, { actor: input.actor });
-    else incident.fit();
+    if (input) return whenReady(incident, (ready) => onNote(ready, input));
   });
 
   setHandler(stateQuery, () => incident.state);
+}
+
+/**
+ * Runs a signal's work once the policy is known: at once when it is. An incident that
+ * started before signals were handled at once waits as it always did, so its replay takes
+ * the same steps. (Awaiting a condition that is already true, per signal, builds up nested
+ * async contexts that crash the worker's thread in a storm of thousands of signals.)
+ */
+function whenReady(incident: Incident, work: (ready: ReadyIncident) => void): Promise<void> | undefined {
+  if (incident.signalsAtOnce && incident.ready()) {
+    work(incident);
+    return undefined;
+  }
+  return (async () => {
+    await condition(() => incident.ready());
+    if (incident.ready()) work(incident);
+  })();
+}
+
+function onAlertsFired(incident: ReadyIncident, input: AlertsOutput, publish: () => void): void {
+  if (input.truncated !== undefined) incident.state.alertsTruncated = input.truncated;
+  const fresh = alertsFired(incident, input.alerts);
+  if (fresh.length === 0) return;
+  incident.fit();
+  if (incident.state.phase === 'post-incident' && patched('reopen-on-refire')) {
+    reopen(incident, fresh);
+  } else if (incident.state.resolution && patched('page-on-refire-after-resolution')) {
+    pageOnRefire(incident, fresh);
+  }
+  publish();
+}
+
+function onAlertsResolved(incident: ReadyIncident, input: AlertsOutput, publish: () => void): void {
+  if (!alertsResolved(incident, input.alerts)) return;
+  incident.fit();
+  publish();
+}
+
+function onNote(incident: ReadyIncident, input: Parameters<typeof addNote>[1]): void {
+  const dropped = addNote(incident, input);
+  if (dropped) log.warn(dropped, { actor: input.actor });
+  else incident.fit();
 }
 
 function registerStep<TInput extends Envelope, TRaw>(
@@ -132,6 +151,8 @@ function parse<T>(schema: ZodType<T, unknown>, raw: unknown): T {
   }
   return (result as { data: T }).data;
 }
+
+type AlertsOutput = z.output<typeof alertsSchema>;
 
 /** A signal cannot be refused; a malformed one is logged and dropped, never applied. */
 function parseSignal<T>(schema: ZodType<T, unknown>, raw: unknown, name: string): T | undefined {

@@ -9,14 +9,21 @@ import { RefusalType } from './messages';
 import { responderOf, type IncidentPolicy, type Notification } from './model';
 import type { Refusal } from './rules';
 import {
-  CARRIED_LIST_BYTES,
+  CARRIED_BYTES,
+  DESCRIPTION_BYTES,
+  EVENT_DETAILS_BYTES,
+  EVENT_SUMMARY_BYTES,
+  EVENT_BATCH_BYTES,
   EVENTS_PER_WRITE,
+  LEGACY,
   RECORD_BYTES,
   REMEMBERED_REQUESTS,
   TIMELINE_TAIL,
+  TITLE_BYTES,
   UNWRITTEN_EVENTS,
   jsonBytes,
   newestWithin,
+  truncateBytes,
 } from './limits';
 import { shrinkToFit } from './shrink';
 import type { CarriedIncident, IncidentInput, IncidentState, TimelineEvent, TimelineKind } from './state';
@@ -46,6 +53,13 @@ export class Incident {
   readonly reminders: Reminders;
   /** One firing (or clearing) of one alert already taken in; Alertmanager re-sends them. */
   readonly seenAlerts: Set<string>;
+  /**
+   * The incident started before record limits were counted in bytes: it keeps the old
+   * limits (see LEGACY in limits.ts). Set by the workflow from its history.
+   */
+  legacyLimits = false;
+  /** Signals are handled in the task they arrive in (see handlers.ts); set by the workflow. */
+  signalsAtOnce = true;
   /** The record changed since it was last written out. */
   documentationDue = true;
   /** The record is being written out right now. */
@@ -124,10 +138,18 @@ export class Incident {
   ): void {
     const { state } = this;
     state.timelineTotal = (state.timelineTotal ?? state.timeline.length) + 1;
-    const event: TimelineEvent = { seq: state.timelineTotal, at: now(), actor, kind, summary };
+    const event: TimelineEvent = {
+      seq: state.timelineTotal,
+      at: now(),
+      actor,
+      kind,
+      summary: truncateBytes(summary, EVENT_SUMMARY_BYTES),
+    };
     // Details are references and short facts; anything long belongs in the record itself.
-    if (details)
-      event.details = jsonBytes(details) <= 2_000 ? details : { omitted: 'too long for the timeline' };
+    if (details) {
+      event.details =
+        jsonBytes(details) <= EVENT_DETAILS_BYTES ? details : { omitted: 'too long for the timeline' };
+    }
     state.timeline.push(event);
     if (state.timeline.length > TIMELINE_TAIL)
       state.timeline.splice(0, state.timeline.length - TIMELINE_TAIL);
@@ -136,9 +158,35 @@ export class Incident {
       this.unwritten.splice(0, this.unwritten.length - UNWRITTEN_EVENTS);
   }
 
+  /**
+   * The unwritten events continue-as-new carries: the newest that fit, after an event that
+   * says how many the store will never have when some do not.
+   */
+  private carriedEvents(): TimelineEvent[] {
+    const carried = newestWithin(this.unwritten, CARRIED_BYTES.events);
+    const lost = this.unwritten.length - carried.length;
+    if (lost === 0) return carried;
+    const gap: TimelineEvent = {
+      at: now(),
+      actor: SYSTEM,
+      kind: 'documentation-failed',
+      summary: `${lost} timeline event(s) could not be written to the store before the incident moved to a new run`,
+    };
+    // Numbered just before the first carried event, so the store takes it in order.
+    if (carried[0]?.seq !== undefined) gap.seq = carried[0].seq - 0.5;
+    return [gap, ...carried];
+  }
+
   /** The next events for the store, oldest first. */
   eventsToWrite(): TimelineEvent[] {
-    return this.unwritten.slice(0, EVENTS_PER_WRITE);
+    const batch: TimelineEvent[] = [];
+    let bytes = 0;
+    for (const event of this.unwritten.slice(0, EVENTS_PER_WRITE)) {
+      bytes += jsonBytes(event);
+      if (batch.length > 0 && bytes > EVENT_BATCH_BYTES) break;
+      batch.push(event);
+    }
+    return batch;
   }
 
   /** The store took these events; returns true when more are waiting. */
@@ -181,7 +229,9 @@ export class Incident {
 
   /** True when the record has no room left for free text. */
   full(): boolean {
-    return jsonBytes(this.state) > RECORD_BYTES;
+    return this.legacyLimits
+      ? JSON.stringify(this.state).length > LEGACY.recordChars
+      : jsonBytes(this.state) > RECORD_BYTES;
   }
 
   /** Refuses steps that add free text once the record is full. */
@@ -189,7 +239,7 @@ export class Incident {
     return this.full()
       ? {
           type: RefusalType.invalidMove,
-          message: `the incident record has reached its size limit (${RECORD_BYTES / 1_000} kB); link long material instead of pasting it`,
+          message: `the incident record has reached its size limit (${(this.legacyLimits ? LEGACY.recordChars : RECORD_BYTES) / 1_000} kB); link long material instead of pasting it`,
         }
       : undefined;
   }
@@ -200,10 +250,10 @@ export class Incident {
    * noted on the timeline, so nothing the incident sends or returns can outgrow Temporal.
    */
   fit(): void {
-    if (!shrinkToFit(this.state) || this.state.shortened) return;
+    if (this.legacyLimits || !shrinkToFit(this.state) || this.state.shortened) return;
     this.state.shortened = true;
     this.log(
-      'documentation-failed',
+      'record-shortened',
       SYSTEM,
       'the record reached its size limit; its longest texts were shortened (the store keeps the timeline)',
     );
@@ -219,7 +269,7 @@ export class Incident {
 
   remember(requestId: string, message: string): void {
     this.requests.set(requestId, message);
-    if (this.requests.size > REMEMBERED_REQUESTS) {
+    if (this.requests.size > (this.legacyLimits ? LEGACY.rememberedRequests : REMEMBERED_REQUESTS)) {
       const oldest = this.requests.keys().next().value;
       if (oldest !== undefined) this.requests.delete(oldest);
     }
@@ -231,13 +281,11 @@ export class Incident {
     // within a share of the payload, so the whole input stays under PAYLOAD_BYTES.
     return {
       state: this.state,
-      seenRequests: newestWithin([...this.requests], CARRIED_LIST_BYTES),
-      seenAlertKeys: newestWithin([...this.seenAlerts], CARRIED_LIST_BYTES),
+      seenRequests: newestWithin([...this.requests], CARRIED_BYTES.requests),
+      seenAlertKeys: newestWithin([...this.seenAlerts], CARRIED_BYTES.alertKeys),
       outbox: this.outbox,
       ...this.reminders,
-      ...(this.unwritten.length > 0
-        ? { unwrittenEvents: newestWithin(this.unwritten, CARRIED_LIST_BYTES) }
-        : {}),
+      ...(this.unwritten.length > 0 ? { unwrittenEvents: this.carriedEvents() } : {}),
     };
   }
 }
@@ -264,8 +312,8 @@ export function openIncident(
   const openedAt = new Date(run.startTime).toISOString();
   return {
     id: run.workflowId,
-    title: input.title,
-    ...(input.description ? { description: input.description } : {}),
+    title: truncateBytes(input.title, TITLE_BYTES),
+    ...(input.description ? { description: truncateBytes(input.description, DESCRIPTION_BYTES) } : {}),
     service: input.service,
     team: input.policy?.team.id ?? input.team ?? 'unrouted',
     severity: input.severity ?? 'SEV4',

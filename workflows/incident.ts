@@ -43,6 +43,9 @@ const HISTORY_LIMIT = 8_000;
 
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentState> {
   const incident = Incident.fromInput(input, workflowInfo(), uuid4);
+  // Incidents that started before record limits were counted in bytes keep the old ones.
+  incident.legacyLimits = !patched('record-limits-in-bytes');
+  incident.signalsAtOnce = patched('signals-handled-at-once');
   const publish = searchAttributePublisher(incident);
   registerHandlers(incident, publish);
 

@@ -2,8 +2,9 @@
  * How big an incident may grow inside Temporal. Temporal refuses a payload over 2 MB and
  * terminates the workflow that sends one, so every payload the workflow sends or returns
  * (update results, activity inputs, the continue-as-new input, its result) is kept under
- * PAYLOAD_BYTES whatever the input. Sizes are counted in UTF-8 bytes, as Temporal counts
- * them, not in characters.
+ * PAYLOAD_BYTES whatever people and alerts send. (The policy travels too: its size is the
+ * configuration's, a few kilobytes for a team.) Sizes are counted in UTF-8 bytes, as
+ * Temporal counts them, not in characters.
  */
 
 /** The bound every payload of the workflow stays under. */
@@ -15,14 +16,24 @@ export const RECORD_BYTES = 220_000;
  * leaves room under PAYLOAD_BYTES for what continue-as-new carries beside the record.
  */
 export const RECORD_HARD_BYTES = 280_000;
-/** What continue-as-new carries besides the record: each list keeps its newest within this. */
-export const CARRIED_LIST_BYTES = 60_000;
+/**
+ * What continue-as-new carries besides the record, each list its newest entries within its
+ * share: the record, these and the input stay under PAYLOAD_BYTES together.
+ */
+export const CARRIED_BYTES = { requests: 40_000, alertKeys: 120_000, events: 40_000 } as const;
 /** The newest timeline events kept in the workflow; the incident store keeps them all. */
-export const TIMELINE_TAIL = 200;
+export const TIMELINE_TAIL = 100;
+/** One timeline event's summary and details, each at most this long. */
+export const EVENT_SUMMARY_BYTES = 600;
+export const EVENT_DETAILS_BYTES = 1_000;
+/** A title and a description, as the record keeps them. */
+export const TITLE_BYTES = 500;
+export const DESCRIPTION_BYTES = 10_000;
 /** Events not yet written to the store (the store was down); the oldest are dropped beyond. */
 export const UNWRITTEN_EVENTS = 1_000;
-/** Events written to the store per activity call. */
+/** Events written to the store per activity call, and their size at most. */
 export const EVENTS_PER_WRITE = 200;
+export const EVENT_BATCH_BYTES = 150_000;
 /** A group of thousands of alerts is one problem; the record keeps the first ones. */
 export const MAX_ALERTS = 500;
 /** One alert's labels and annotations as kept in the record. */
@@ -31,6 +42,17 @@ export const ALERT_BYTES = 4_000;
 export const REMEMBERED_ALERT_KEYS = 2_000;
 /** How many request ids are remembered for de-duplication. */
 export const REMEMBERED_REQUESTS = 500;
+
+/**
+ * Incidents started before these limits (their history has no 'record-limits-in-bytes'
+ * marker) keep the limits they started with, so that their replay takes the same decisions:
+ * 500,000 characters of record, no shortening, and the old de-duplication memory.
+ */
+export const LEGACY = {
+  recordChars: 500_000,
+  rememberedRequests: 1_000,
+  rememberedAlertKeys: 10_000,
+} as const;
 /** Reopenings kept in the record; older ones are counted. */
 export const KEPT_REOPENINGS = 20;
 /** The longest text a notification carries (the handover package is the long one). */

@@ -115,7 +115,11 @@ export function reopenIncident(incident: ReadyIncident, alerts: string[], alertN
   const resolution = state.resolution;
   if (!resolution) return;
   const previousHolder = state.holder;
-  const restart = state.acknowledgedBy !== undefined || state.escalation.exhausted;
+  // Resume only a flap: nobody acknowledged, and the alerts are back within the ack timeout
+  // of the step being paged. Anything else is a new response from the first step.
+  const current = policy.escalation.steps[state.escalation.step];
+  const recurredLater = Date.now() - ms(resolution.at) > (current?.ackTimeoutMs ?? 0);
+  const restart = state.acknowledgedBy !== undefined || state.escalation.exhausted || recurredLater;
   const handover = state.handover;
   state.reopenedCount = incident.cycle() + 1;
   state.reopenings = [
@@ -145,6 +149,10 @@ export function reopenIncident(incident: ReadyIncident, alerts: string[], alertN
   delete state.holder;
   delete state.handover;
   for (const item of state.followUps) if (item.status === 'open') item.status = 'suspended';
+  // The new response's reminders count from the reopening, not from the last one's.
+  delete incident.reminders.lastNudgeAt;
+  delete incident.reminders.lastAssessReminderAt;
+  delete incident.reminders.lastUpdateReminderAt;
   state.phase = phaseAfter(state.phase, 'reopen');
   const first = policy.escalation.steps[0];
   const paged = restart ? (first?.notify ?? []) : [];

@@ -39,6 +39,10 @@ export function shrinkToFit(state: IncidentState, limit = RECORD_HARD_BYTES): bo
       state.communications.shift();
       state.communicationsOmitted = (state.communicationsOmitted ?? 0) + 1;
     } else if (state.notes.length > 0) state.notes.shift();
+    else if (state.alerts.length > 20) {
+      state.alerts.pop();
+      state.alertsOmitted = (state.alertsOmitted ?? 0) + 1;
+    } else if ((state.reopenings?.length ?? 0) > 1) state.reopenings?.shift();
     else if (state.timeline.length > 20) state.timeline.shift();
     else break;
   }

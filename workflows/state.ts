@@ -70,6 +70,7 @@ export type TimelineKind =
   | 'notification-failed'
   | 'page-failed'
   | 'documentation-failed'
+  | 'record-shortened'
   | 'closed';
 
 export interface TimelineEvent {
