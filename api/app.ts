@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { WebClient } from '@slack/web-api';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
@@ -15,6 +16,8 @@ import { IncidentService } from './incidents';
 import { alertmanagerRoutes } from './routes/alertmanager';
 import { healthRoutes } from './routes/health';
 import { incidentRoutes } from './routes/incidents';
+import { slackRoutes } from './routes/slack';
+import { slackApiClientFor } from './slack/client';
 
 export interface AppDeps {
   config: BatonConfig;
@@ -23,6 +26,11 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** How long a step or read may wait for the incident's workflow (tests shorten it). */
   answerWithinMs?: number;
+  /**
+   * The Slack Web API client the Slack routes answer with (users.info, chat.postEphemeral,
+   * views.open, conversations.replies); built from notifications.slack when not given.
+   */
+  slack?: WebClient;
 }
 
 /** What the API says when it starts with an open webhook. */
@@ -107,5 +115,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(alertmanagerRoutes({ secrets: deps.secrets, incidents, allowUnauthenticated }));
   await app.register(incidentRoutes({ secrets: deps.secrets, incidents }));
+  // Slack's routes exist only with its signing secret: without it no request could be trusted.
+  const signingSecret = deps.secrets.slackSigningSecret;
+  if (signingSecret) {
+    const slack = deps.slack ?? slackApiClientFor(deps.config, deps.secrets);
+    if (!slack) {
+      app.log.warn(
+        "Slack's signing secret is set but not its bot token: Slack's forms, ephemeral answers and thread replies cannot work",
+      );
+    }
+    await app.register(
+      slackRoutes({ config: deps.config, signingSecret, incidents, temporal: deps.temporal, slack }),
+    );
+  }
   return app;
 }

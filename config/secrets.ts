@@ -153,6 +153,21 @@ function secretVariables(config: BatonConfig): SecretVariable[] {
     'the worker, to send Slack messages',
     ['worker'],
   );
+  const slack = config.notifications.slack;
+  if (slack?.signingSecretEnv) {
+    add(
+      slack.signingSecretEnv,
+      'notifications.slack.signingSecretEnv',
+      "the API, to check that Slack's requests come from Slack",
+      ['api'],
+    );
+    add(
+      slack.tokenEnv,
+      'notifications.slack.tokenEnv',
+      'the API, to answer Slack (users.info, ephemeral messages, forms, thread lookups)',
+      ['api'],
+    );
+  }
   add(
     config.notifications.email?.smtp.passwordEnv,
     'notifications.email.smtp.passwordEnv',

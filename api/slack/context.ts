@@ -1,0 +1,159 @@
+import type { WebClient } from '@slack/web-api';
+import type { Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { FastifyBaseLogger } from 'fastify';
+import type { SlackStep } from '../../activities/slack-actions';
+import type { BatonConfig } from '../../config/schema';
+import {
+  acceptHandoverUpdate,
+  acknowledgeUpdate,
+  addNoteSignal,
+  assessUpdate,
+  escalateUpdate,
+  recordActionUpdate,
+  resolveUpdate,
+} from '../../workflows/messages';
+import { OPEN_PHASES } from '../../workflows/phases';
+import type { IncidentState, StepResult } from '../../workflows/state';
+import { fromTemporal, HttpError } from '../errors';
+import type { IncidentService, IncidentSummary } from '../incidents';
+import type { SlackAnswers } from './answers';
+import type { SlackIdentities } from './identity';
+
+/** What the Slack handlers work with: one per app. */
+export interface SlackContext {
+  config: BatonConfig;
+  incidents: IncidentService;
+  temporal: Client;
+  identities: SlackIdentities;
+  answers: SlackAnswers;
+  /** Absent when no bot token is set: nothing that needs one (modals, thread lookups) works. */
+  slack: WebClient | undefined;
+  /** Responders' names by id. */
+  names: Record<string, { name: string }>;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; status: number; reason: string };
+
+type StepArg = Record<string, unknown> & { actor: string; requestId: string };
+
+/** Forgets an update's argument type: the workflow checks every argument with the step's schema. */
+function loose<T>(update: UpdateDefinition<StepResult, [T]>): UpdateDefinition<StepResult, [StepArg]> {
+  return update as unknown as UpdateDefinition<StepResult, [StepArg]>;
+}
+
+const UPDATES: Record<SlackStep, UpdateDefinition<StepResult, [StepArg]>> = {
+  acknowledge: loose(acknowledgeUpdate),
+  assess: loose(assessUpdate),
+  recordAction: loose(recordActionUpdate),
+  escalate: loose(escalateUpdate),
+  acceptHandover: loose(acceptHandoverUpdate),
+  resolve: loose(resolveUpdate),
+};
+
+/** What went wrong, in words for the person who asked; internals stay in the log. */
+function failure(err: unknown, id: string, log: FastifyBaseLogger, stepping = false): Outcome<never> {
+  const mapped = fromTemporal(err, id);
+  if (mapped instanceof HttpError && mapped.statusCode === 504) {
+    log.warn({ err, incident: id }, mapped.message);
+    // The API's wording speaks of Idempotency-Keys; a Slack user needs to know what to check.
+    const reason = stepping
+      ? 'the incident did not answer in time (is a Baton worker running?); the step may still be applied when it does, so check the incident before you try again'
+      : 'the incident did not answer in time (is a Baton worker running?)';
+    return { ok: false, status: 504, reason };
+  }
+  if (mapped instanceof HttpError) {
+    if (mapped.statusCode >= 500) log.warn({ err, incident: id }, mapped.message);
+    return { ok: false, status: mapped.statusCode, reason: mapped.message };
+  }
+  log.error({ err, incident: id }, 'a Slack request failed');
+  return { ok: false, status: 500, reason: 'Baton failed to handle this (the details are in its log)' };
+}
+
+/**
+ * Takes the step as the responder, through the same workflow update (and so the same rules
+ * and refusal reasons) as the HTTP API. The request id comes from Slack's own id for the
+ * interaction, so a retried or replayed request is the same update and changes nothing.
+ */
+export async function takeStep(
+  ctx: SlackContext,
+  step: SlackStep,
+  id: string,
+  arg: StepArg,
+  log: FastifyBaseLogger,
+): Promise<Outcome<IncidentState>> {
+  try {
+    return { ok: true, value: await ctx.incidents.step(id, UPDATES[step], arg) };
+  } catch (err) {
+    return failure(err, id, log, true);
+  }
+}
+
+export async function readIncident(
+  ctx: SlackContext,
+  id: string,
+  log: FastifyBaseLogger,
+): Promise<Outcome<IncidentState>> {
+  try {
+    return { ok: true, value: await ctx.incidents.get(id) };
+  } catch (err) {
+    return failure(err, id, log);
+  }
+}
+
+/**
+ * A note from Slack (a thread reply, `/incident note`) is the addNote signal with source
+ * 'slack'. A signal is durable once Temporal has it; the request id makes a retry harmless.
+ */
+export async function addNote(
+  ctx: SlackContext,
+  id: string,
+  note: { actor: string; text: string; requestId: string },
+  log: FastifyBaseLogger,
+): Promise<Outcome<true>> {
+  try {
+    const handle = ctx.temporal.workflow.getHandle(id);
+    const description = await handle.describe();
+    if (description.status.name !== 'RUNNING') {
+      return { ok: false, status: 409, reason: 'the incident is closed' };
+    }
+    await handle.signal(addNoteSignal, { ...note, source: 'slack' });
+    return { ok: true, value: true };
+  } catch (err) {
+    return failure(err, id, log);
+  }
+}
+
+/**
+ * The teams a responder works for: those whose paging, Level 3 or approvers name them; every
+ * team for someone no team names (a manager overseeing them all).
+ */
+export function teamsOf(config: BatonConfig, responder: string): string[] {
+  const named = config.teams.filter(
+    (t) =>
+      t.escalation.steps.some((s) => s.notify.includes(responder)) ||
+      t.level3.some((s) => s.notify.includes(responder)) ||
+      t.stakeholders.external.approvers.includes(responder),
+  );
+  return (named.length > 0 ? named : config.teams).map((t) => t.id);
+}
+
+/** Open incidents (not yet resolved) of these teams, newest first. */
+export async function openIncidents(
+  ctx: SlackContext,
+  teams: string[],
+  log: FastifyBaseLogger,
+  limit = 20,
+): Promise<Outcome<IncidentSummary[]>> {
+  try {
+    const lists = await Promise.all(OPEN_PHASES.map((status) => ctx.incidents.list({ status, limit: 50 })));
+    const wanted = new Set(teams);
+    const found = lists
+      .flat()
+      .filter((i) => wanted.has(i.team))
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    return { ok: true, value: found.slice(0, limit) };
+  } catch (err) {
+    return failure(err, 'list', log);
+  }
+}
