@@ -339,13 +339,19 @@ export class IncidentService {
   }
 
   /** Notes are signals: accepted now, on the timeline as soon as the workflow runs. */
-  async note(id: string, actor: string, text: string, requestId: string): Promise<void> {
+  async note(
+    id: string,
+    actor: string,
+    text: string,
+    requestId: string,
+    source: 'api' | 'slack' | 'email' = 'api',
+  ): Promise<void> {
     try {
       const handle = this.client.workflow.getHandle(id);
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING')
         throw new HttpError(409, 'the incident is closed', 'InvalidMove');
-      await handle.signal(addNoteSignal, { actor, requestId, text, source: 'api' });
+      await handle.signal(addNoteSignal, { actor, requestId, text, source });
     } catch (err) {
       throw fromTemporal(err, id);
     }

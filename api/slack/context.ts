@@ -7,7 +7,6 @@ import type { BatonConfig } from '../../config/schema';
 import {
   acceptHandoverUpdate,
   acknowledgeUpdate,
-  addNoteSignal,
   assessUpdate,
   escalateUpdate,
   recordActionUpdate,
@@ -112,12 +111,7 @@ export async function addNote(
   log: FastifyBaseLogger,
 ): Promise<Outcome<true>> {
   try {
-    const handle = ctx.temporal.workflow.getHandle(id);
-    const description = await handle.describe();
-    if (description.status.name !== 'RUNNING') {
-      return { ok: false, status: 409, reason: 'the incident is closed' };
-    }
-    await handle.signal(addNoteSignal, { ...note, source: 'slack' });
+    await ctx.incidents.note(id, note.actor, note.text, note.requestId, 'slack');
     return { ok: true, value: true };
   } catch (err) {
     return failure(err, id, log);
