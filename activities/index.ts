@@ -1,12 +1,14 @@
 import { createDocumentationActivities, type DocumentationDeps } from './documentation';
 import { createNotificationActivities, type NotificationDeps } from './notifications';
 import { createPolicyActivities } from './policy';
+import { createSlackLiveActivities, type SlackLiveDeps } from './slack-live';
 import type { BatonConfig } from '../config/schema';
 
 export interface ActivityDeps {
   config: BatonConfig;
   notifications: NotificationDeps;
   documentation: DocumentationDeps;
+  slackLive: SlackLiveDeps;
 }
 
 /** Every side effect the incident workflow may ask for, built over injected clients. */
@@ -15,5 +17,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotificationActivities(deps.notifications),
     ...createDocumentationActivities(deps.documentation),
     ...createPolicyActivities(deps.config),
+    ...createSlackLiveActivities(deps.slackLive),
   };
 }

@@ -22,6 +22,8 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 
 export interface NotificationDeps {
   slack?: WebClient;
+  /** The incident's live Slack messages are kept (activities/slack-live.ts): no channel posts there. */
+  liveMessages?: boolean;
   mailer?: Mailer;
   outbox: Outbox;
   /**
@@ -134,7 +136,7 @@ export function createNotificationActivities(deps: NotificationDeps) {
         const report: DeliveryReport = { delivered: [], failed: [], undelivered: [] };
         const targets: Target[] = [];
         const { slack: slackClient, mailer } = deps;
-        const slack = slackTargets(notification);
+        const slack = slackTargets(notification, Boolean(slackClient) && deps.liveMessages === true);
         if (slackClient) {
           for (const target of slack) {
             targets.push({

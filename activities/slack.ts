@@ -1,9 +1,13 @@
 import type { WebClient } from '@slack/web-api';
 import type { Notification } from '../workflows/model';
 
-/** Slack's part of a notification: one message to each channel and each responder's direct messages. */
-export function slackTargets(notification: Notification): string[] {
-  const targets = new Set(notification.slackChannels);
+/**
+ * Slack's part of a notification: one message to each channel and each responder's direct
+ * messages; with live messages, none to the channels whose live message tells it already.
+ */
+export function slackTargets(notification: Notification, liveMessages = false): string[] {
+  const live = new Set(liveMessages ? (notification.liveChannels ?? []) : []);
+  const targets = new Set(notification.slackChannels.filter((c) => !live.has(c)));
   for (const responder of notification.responders) {
     if (responder.slackUserId) targets.add(responder.slackUserId);
   }

@@ -168,6 +168,11 @@ export const configSchema = z
             apiUrl: z.url().optional(),
             tokenEnv: envName,
             signingSecretEnv: envName.optional(),
+            /**
+             * One live message per incident per channel, kept current, with the timeline in
+             * its thread (default); false posts every notice to the channels instead.
+             */
+            liveMessages: z.boolean().default(true),
           })
           .optional(),
         email: z

@@ -51,7 +51,8 @@ function withChannels(
 ): BatonConfig {
   return testConfig((input) => {
     input.notifications = {
-      ...(slack ? { slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN' } } : {}),
+      // Every notice as a post of its own: these tests follow each target's delivery.
+      ...(slack ? { slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN', liveMessages: false } } : {}),
       ...(smtp
         ? {
             email: {

@@ -26,7 +26,7 @@ beforeAll(async () => {
       ],
       repeat: 1,
     };
-    c.notifications = { slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN' } };
+    c.notifications = { slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN', liveMessages: false } };
   });
   w = await startTestWorker(config, 'page-failed', { SLACK_BOT_TOKEN: 'xoxb-revoked' });
 });

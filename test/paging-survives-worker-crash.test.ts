@@ -69,7 +69,7 @@ beforeAll(async () => {
       repeat: 1,
     };
     c.notifications = {
-      slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN' },
+      slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN', liveMessages: false },
       email: {
         from: 'Baton <baton@example.com>',
         smtp: { host: '127.0.0.1', port: smtp.port, secure: false },

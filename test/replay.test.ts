@@ -338,13 +338,46 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
   });
 });
 
+describe.runIf(recording)('recording an incident with live Slack messages', () => {
+  let slack: SlackApi;
+  let w: TestWorker;
+  beforeAll(async () => {
+    slack = await startSlackApi({ token: 'xoxb-live' });
+    const config = testConfig((c) => {
+      c.notifications = { slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN' } };
+    });
+    w = await startTestWorker(config, 'record-slack-live', { SLACK_BOT_TOKEN: 'xoxb-live' });
+  });
+  afterAll(async () => {
+    await w?.stop();
+    await slack?.close();
+  });
+
+  it('records an incident whose live messages are kept current', async () => {
+    const handle = await startIncident(w);
+    await eventually(async () => ((await state(handle)).slack ? true : undefined));
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await handle.signal(addNoteSignal, { ...by('bob'), text: 'EU only', source: 'slack' });
+    await handle.executeUpdate(escalateUpdate, { args: [{ ...by('alice'), reason: 'provider' }] });
+    await handle.executeUpdate(acceptHandoverUpdate, { args: [{ ...by('carol'), notes: 'mine' }] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('carol'), summary: 'recovered' }] });
+    for (const followUpId of ['report', 'lessons', 'training']) {
+      await handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId, reason: 'recorded for replay' }],
+      });
+    }
+    await handle.result();
+    saveHistory('slack-live-messages', handle.workflowId, inject('temporalAddress'));
+  });
+});
+
 describe.runIf(recording)('recording a page that reaches nobody', () => {
   let slack: SlackApi;
   let w: TestWorker;
   beforeAll(async () => {
     slack = await startSlackApi({ token: 'xoxb-right' });
     const config = testConfig((c) => {
-      c.notifications = { slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN' } };
+      c.notifications = { slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN', liveMessages: false } };
     });
     // Slack refuses the worker's token: every target of every page fails for good.
     w = await startTestWorker(config, 'record-page-failed', { SLACK_BOT_TOKEN: 'xoxb-wrong' });

@@ -67,10 +67,13 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
       console.log(JSON.stringify({ message, ...fields })));
   const slack = deps.slack ?? slackClientFor(config, deps.secrets);
   const mailer = deps.mailer ?? mailerFor(config, deps.secrets);
+  // Each incident keeps one live message per channel unless the configuration says not to.
+  const liveMessages = Boolean(slack) && config.notifications.slack?.liveMessages !== false;
   const activities = createActivities({
     config,
     notifications: {
       outbox: new Outbox(path.resolve(config.dataDir, 'outbox')),
+      liveMessages,
       ledger: new DeliveryLedger(path.resolve(config.dataDir, 'deliveries')),
       log,
       ...(slack ? { slack } : {}),
@@ -79,6 +82,12 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
       ...(deps.retry ? { retry: deps.retry } : {}),
     },
     documentation: { dir: path.resolve(config.dataDir, 'incidents') },
+    slackLive: {
+      log,
+      ...(slack && liveMessages ? { slack } : {}),
+      ...(deps.sendTimeoutMs !== undefined ? { sendTimeoutMs: deps.sendTimeoutMs } : {}),
+      ...(deps.retry ? { retry: deps.retry } : {}),
+    },
   });
   return Worker.create({
     connection: deps.connection,

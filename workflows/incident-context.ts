@@ -60,6 +60,12 @@ export class Incident {
   legacyLimits = false;
   /** Signals are handled in the task they arrive in (see handlers.ts); set by the workflow. */
   signalsAtOnce = true;
+  /** The incident keeps live Slack messages (slack-sync.ts); set by the workflow. */
+  slackLive = false;
+  /** A sync of the live Slack messages is under way. */
+  slackSyncing = false;
+  /** The live Slack messages need no more syncing (closed and told, or no Slack). */
+  slackDone = false;
   /** The record changed since it was last written out. */
   documentationDue = true;
   /** The record is being written out right now. */
@@ -198,7 +204,14 @@ export class Incident {
 
   /** Queues a notification for delivery, under an id of its own. */
   send(notification: Notification): void {
-    this.outbox.push({ id: this.newId(), ...notification });
+    // With live messages, the team's and Level 3's channels hear it in the live thread.
+    const live =
+      this.slackLive && this.policy ? [this.policy.team.channel, this.policy.team.level3Channel] : [];
+    this.outbox.push({
+      id: this.newId(),
+      ...notification,
+      ...(live.length > 0 ? { liveChannels: live } : {}),
+    });
   }
 
   /**

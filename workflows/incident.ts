@@ -23,6 +23,7 @@ import { takeInitialAlerts } from './alerts';
 import { deliverNotifications, documentIncident, documented } from './delivery';
 import { enforceFollowUps, keep, keepDutiesAfterReopening, openIncidentDuties } from './duties';
 import { registerHandlers } from './handlers';
+import { keepSlackCurrent } from './slack-sync';
 import { Incident, SYSTEM, now, type ReadyIncident } from './incident-context';
 import { notices } from './notices';
 import { pageStep } from './paging';
@@ -46,6 +47,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   // Incidents that started before record limits were counted in bytes keep the old ones.
   incident.legacyLimits = !patched('record-limits-in-bytes');
   incident.signalsAtOnce = patched('signals-handled-at-once');
+  incident.slackLive = patched('slack-live-messages');
   const publish = searchAttributePublisher(incident);
   registerHandlers(incident, publish);
 
@@ -65,6 +67,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   for (const duty of openIncidentDuties(ready)) void keep(duty);
   const followUps = enforceFollowUps(ready);
   void keepDutiesAfterReopening(ready);
+  if (ready.slackLive) void keepSlackCurrent(ready);
+  // Everything Slack must still be told before the workflow ends or moves to a new run.
+  const slackSettled = (): boolean => !ready.slackLive || ready.slackDone;
+  const slackIdle = (): boolean => !ready.slackLive || !ready.slackSyncing;
 
   const historyFull = (): boolean =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT;
@@ -75,7 +81,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     // way finish first (events the store has not taken yet travel with it).
     const betweenWrites = patched('continue-as-new-between-record-writes');
     await condition(
-      () => allHandlersFinished() && ready.outbox.length === 0 && (!betweenWrites || !ready.documenting),
+      () =>
+        allHandlersFinished() &&
+        ready.outbox.length === 0 &&
+        (!betweenWrites || !ready.documenting) &&
+        slackIdle(),
     );
     return continueAsNew<typeof incidentWorkflow>({
       ...input,
@@ -91,7 +101,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   if (patched('final-record-written-once')) {
     // The delivery loop writes the record after the 'closed' event; wait for that write
     // instead of starting a second one beside it.
-    await condition(() => documented(ready) && allHandlersFinished());
+    await condition(() => documented(ready) && allHandlersFinished() && slackSettled());
   } else {
     await condition(() => ready.outbox.length === 0 && !ready.documentationDue && allHandlersFinished());
     await documentIncident(ready);

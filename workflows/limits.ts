@@ -38,8 +38,11 @@ export const EVENT_BATCH_BYTES = 150_000;
 export const MAX_ALERTS = 500;
 /** One alert's labels and annotations as kept in the record. */
 export const ALERT_BYTES = 4_000;
-/** How many distinct alert firings and clearings are remembered for de-duplication. */
-export const REMEMBERED_ALERT_KEYS = 2_000;
+/**
+ * How many distinct alert firings and clearings a run remembers for de-duplication (memory,
+ * not payload: continue-as-new carries the newest that fit in CARRIED_BYTES.alertKeys).
+ */
+export const REMEMBERED_ALERT_KEYS = 10_000;
 /** How many request ids are remembered for de-duplication. */
 export const REMEMBERED_REQUESTS = 500;
 

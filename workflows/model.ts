@@ -140,6 +140,11 @@ export interface Notification {
   /** People addressed directly (Slack direct message, email). */
   responders: ResponderSnapshot[];
   slackChannels: string[];
+  /**
+   * Channels where the incident's live message tells this already (its thread is the
+   * timeline): a worker that keeps live messages posts nothing there.
+   */
+  liveChannels?: string[];
   emails: string[];
   links: { label: string; url: string }[];
 }

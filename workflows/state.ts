@@ -208,6 +208,8 @@ export interface IncidentState {
   communicationsOmitted?: number;
   /** The record grew past its size limit and long text in it was shortened. */
   shortened?: boolean;
+  /** The incident's live Slack messages, and the last event told in the team thread. */
+  slack?: { messages: SlackLiveMessage[]; threadSeq: number };
   closedAt?: string;
   links: { temporalUi?: string };
 }
@@ -222,6 +224,16 @@ export interface Reopening {
   holder?: string;
   /** Who escalated and who accepted; the reason and notes stay in the timeline and the store. */
   handover?: Pick<Handover, 'requestedBy' | 'requestedAt' | 'acceptedBy' | 'acceptedAt'>;
+}
+
+/** One live Slack message of the incident (see activities/slack-live.ts). */
+export interface SlackLiveMessage {
+  /** The channel as configured (a name such as #payments-incidents). */
+  channel: string;
+  /** The channel id Slack answered; chat.update needs it. */
+  channelId: string;
+  ts: string;
+  level3: boolean;
 }
 
 /** What continue-as-new carries besides the visible record. */

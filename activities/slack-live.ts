@@ -1,0 +1,144 @@
+/**
+ * The incident's live message in Slack: one message per channel (the team's, and the Level
+ * 3 channel's once the incident is escalated) that shows the incident as it stands, with the
+ * buttons the process allows now, and a thread under the team's message that tells the
+ * timeline. The workflow calls `syncSlackMessages` whenever the incident changed; changes
+ * that come while a sync is under way are merged into the next one.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { IncidentState, SlackLiveMessage, TimelineEvent } from '../workflows/state';
+import { classifySlackError } from './delivery-errors';
+import { deliver, retryPolicy, type RetryPolicy } from './retry';
+import { escapeMrkdwn, incidentBlocks, incidentText } from './slack-blocks';
+
+export interface SlackLiveDeps {
+  /** Absent, or live messages turned off: the workflow is told so and stops asking. */
+  slack?: WebClient;
+  log: (message: string, fields: Record<string, unknown>) => void;
+  retry?: Partial<RetryPolicy>;
+  /** One Slack call's deadline. */
+  sendTimeoutMs?: number;
+}
+
+export interface SlackSyncInput {
+  /** The record, with its newest events. */
+  record: IncidentState;
+  /** The channels that have (or should have) a live message. */
+  channels: { channel: string; level3: boolean }[];
+  /** The messages posted so far. */
+  messages: SlackLiveMessage[];
+  /** The last timeline event already told in the team message's thread. */
+  threadSeq: number;
+  /** Names for responder ids, and the Slack user ids of those to mention when first posted. */
+  responders: Record<string, { name: string; slackUserId?: string }>;
+}
+
+export interface SlackSyncResult {
+  /** False without a Slack client or with live messages off: the workflow stops asking. */
+  configured: boolean;
+  messages: SlackLiveMessage[];
+  threadSeq: number;
+  /** Channels that could not be posted to or updated, with the error. */
+  failed: { channel: string; error: string }[];
+}
+
+/** A line of the thread: the timeline event in the words of the record. */
+function threadLine(event: TimelineEvent, names: SlackSyncInput['responders']): string {
+  const who = event.actor === 'baton' ? 'Baton' : (names[event.actor]?.name ?? event.actor);
+  return `${escapeMrkdwn(who)}: ${escapeMrkdwn(event.summary)}`;
+}
+
+export function createSlackLiveActivities(deps: SlackLiveDeps) {
+  const policy = retryPolicy(deps.retry);
+  const sendTimeoutMs = deps.sendTimeoutMs ?? 20_000;
+
+  /** One Slack call with Baton's bounded retries (429 with Retry-After, 5xx): its answer or the error. */
+  async function call<T>(
+    send: () => Promise<T>,
+  ): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+    let value: T | undefined;
+    const outcome = await deliver({
+      send: async () => {
+        value = await send();
+      },
+      classify: classifySlackError,
+      policy,
+      sendTimeoutMs,
+    });
+    if (outcome.delivered && value !== undefined) return { ok: true, value };
+    return { ok: false, error: 'error' in outcome ? outcome.error : 'not sent' };
+  }
+
+  return {
+    /**
+     * Posts the incident's live message where it has none yet and updates it where it has,
+     * then tells the timeline events since the last sync in the team message's thread, in
+     * one reply, so that a burst of changes is one update and one reply.
+     */
+    async syncSlackMessages(input: SlackSyncInput): Promise<SlackSyncResult> {
+      const { slack } = deps;
+      if (!slack)
+        return { configured: false, messages: input.messages, threadSeq: input.threadSeq, failed: [] };
+      const { record } = input;
+      const messages = [...input.messages];
+      const failed: SlackSyncResult['failed'] = [];
+      const text = incidentText(record);
+      const metadata = {
+        event_type: 'baton_incident',
+        event_payload: { incident_id: record.id, kind: 'live' },
+      };
+      for (const { channel, level3 } of input.channels) {
+        const blocks = incidentBlocks(record, { level3, responders: input.responders });
+        const existing = messages.find((m) => m.channel === channel);
+        if (existing) {
+          const answer = await call(() =>
+            slack.chat.update({ channel: existing.channelId, ts: existing.ts, text, blocks }),
+          );
+          if (!answer.ok) failed.push({ channel, error: answer.error });
+          continue;
+        }
+        // The first post mentions whoever is paged now, so Slack notifies them; updates do not.
+        const paged = record.timeline.filter((e) => e.kind === 'paged').at(-1)?.details?.to;
+        const mentions = (Array.isArray(paged) ? (paged as unknown[]) : [])
+          .map((id) => (typeof id === 'string' ? input.responders[id]?.slackUserId : undefined))
+          .filter((id): id is string => Boolean(id))
+          .map((id) => `<@${id}>`);
+        const answer = await call(() =>
+          slack.chat.postMessage({
+            channel,
+            text: mentions.length > 0 && !level3 ? `${mentions.join(' ')} ${text}` : text,
+            blocks,
+            metadata,
+            unfurl_links: false,
+          }),
+        );
+        if (!answer.ok || !answer.value.ts || !answer.value.channel) {
+          failed.push({ channel, error: answer.ok ? 'Slack answered without a message ts' : answer.error });
+          continue;
+        }
+        messages.push({ channel, channelId: answer.value.channel, ts: answer.value.ts, level3 });
+      }
+
+      let threadSeq = input.threadSeq;
+      const team = messages.find((m) => !m.level3);
+      const fresh = record.timeline.filter((e) => (e.seq ?? 0) > threadSeq);
+      if (team && fresh.length > 0) {
+        const answer = await call(() =>
+          slack.chat.postMessage({
+            channel: team.channelId,
+            thread_ts: team.ts,
+            text: fresh.map((e) => threadLine(e, input.responders)).join('\n'),
+            metadata,
+            unfurl_links: false,
+          }),
+        );
+        if (answer.ok) threadSeq = Math.max(threadSeq, ...fresh.map((e) => e.seq ?? 0));
+        else failed.push({ channel: `${team.channel} (thread)`, error: answer.error });
+      }
+      for (const failure of failed) {
+        deps.log('live Slack message not kept current', { incidentId: record.id, ...failure });
+      }
+      return { configured: true, messages, threadSeq, failed };
+    },
+  };
+}
