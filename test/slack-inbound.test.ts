@@ -172,6 +172,33 @@ describe('buttons', () => {
     });
   });
 
+  it('acknowledges from the button on the page sent to the paged responder directly', async () => {
+    const handle = await incident();
+    const id = handle.workflowId;
+    // The page reached alice as a direct message with the Acknowledge button on it.
+    const dm = await eventually(() =>
+      slack.posted().find((r) => r.channel === 'U01ALICE' && r.metadata?.event_payload?.incident_id === id),
+    );
+    const blocks = typeof dm.args.blocks === 'string' ? dm.args.blocks : JSON.stringify(dm.args.blocks);
+    const button = (
+      JSON.parse(blocks) as { type: string; elements?: { action_id: string; value: string }[] }[]
+    ).find((b) => b.type === 'actions')?.elements?.[0];
+    expect(button?.action_id).toBe('baton:acknowledge');
+    expect(JSON.parse(button?.value ?? '{}')).toEqual({ incident: id, phase: 'triggered' });
+
+    const responseUrl = slack.responseUrl();
+    const payload = buttonClick({
+      user: 'U01ALICE',
+      actionId: button?.action_id ?? '',
+      value: button?.value ?? '',
+      responseUrl,
+      channel: 'D0ALICE',
+    });
+    const response = await sendToSlackRoute(app, 'interactions', interactionBody(payload));
+    expect(response.statusCode, response.body).toBe(200);
+    expect(await state(handle)).toMatchObject({ phase: 'acknowledged', acknowledgedBy: 'alice' });
+  });
+
   it('assesses through the form the Assess button opens, with field errors kept in the form', async () => {
     const handle = await acknowledged();
     const id = handle.workflowId;

@@ -147,6 +147,12 @@ export interface Notification {
   liveChannels?: string[];
   emails: string[];
   links: { label: string; url: string }[];
+  /**
+   * The moves the people addressed directly can take from the message (a page's
+   * Acknowledge): buttons on their Slack direct messages, carrying the phase they were
+   * offered in, so a late click on a changed incident changes nothing.
+   */
+  actions?: { phase: Phase; steps: ('acknowledge' | 'acceptHandover')[] };
 }
 
 export interface DeliveryReport {

@@ -40,6 +40,15 @@ function links(state: IncidentState): Notification['links'] {
   return result;
 }
 
+/** The notice offers its direct addressees this move, in the phase the incident is in now. */
+function offering(
+  notification: Notification,
+  state: IncidentState,
+  step: NonNullable<Notification['actions']>['steps'][number],
+): Notification {
+  return { ...notification, actions: { phase: state.phase, steps: [step] } };
+}
+
 function notice(
   state: IncidentState,
   kind: Notification['kind'],
@@ -80,22 +89,30 @@ const holderOrTeam = (state: IncidentState, policy: IncidentPolicy): Audience =>
 
 export const notices = {
   page(state: IncidentState, policy: IncidentPolicy, targets: string[], attempt: string): Notification {
-    return notice(
+    return offering(
+      notice(
+        state,
+        'page',
+        'Incident needs acknowledgement',
+        `${describe(state)}\n\nYou are paged (${attempt}). Acknowledge to take the incident.`,
+        { responders: people(policy, targets), slackChannels: [policy.team.channel], emails: [] },
+      ),
       state,
-      'page',
-      'Incident needs acknowledgement',
-      `${describe(state)}\n\nYou are paged (${attempt}). Acknowledge to take the incident.`,
-      { responders: people(policy, targets), slackChannels: [policy.team.channel], emails: [] },
+      'acknowledge',
     );
   },
 
   nobodyAcknowledged(state: IncidentState, policy: IncidentPolicy, rounds: number): Notification {
-    return notice(
+    return offering(
+      notice(
+        state,
+        'page',
+        'Nobody acknowledged',
+        `${describe(state)}\n\nNobody acknowledged after ${rounds} round(s) of paging. A manager must find an owner.`,
+        { responders: people(policy, policy.managers), slackChannels: [policy.team.channel], emails: [] },
+      ),
       state,
-      'page',
-      'Nobody acknowledged',
-      `${describe(state)}\n\nNobody acknowledged after ${rounds} round(s) of paging. A manager must find an owner.`,
-      { responders: people(policy, policy.managers), slackChannels: [policy.team.channel], emails: [] },
+      'acknowledge',
     );
   },
 
@@ -168,11 +185,15 @@ export const notices = {
     pkg: string,
     targets: string[],
   ): Notification {
-    return notice(state, 'handover', 'Escalated to Level 3', pkg, {
-      responders: people(policy, targets),
-      slackChannels: [policy.team.level3Channel],
-      emails: [],
-    });
+    return offering(
+      notice(state, 'handover', 'Escalated to Level 3', pkg, {
+        responders: people(policy, targets),
+        slackChannels: [policy.team.level3Channel],
+        emails: [],
+      }),
+      state,
+      'acceptHandover',
+    );
   },
 
   handoverMeeting(state: IncidentState, policy: IncidentPolicy, targets: string[]): Notification {
@@ -195,12 +216,16 @@ export const notices = {
     targets: string[],
     previous: string[],
   ): Notification {
-    return notice(
+    return offering(
+      notice(
+        state,
+        'page',
+        'Level 3 handover waiting',
+        `${previous.join(', ')} did not accept the handover in time. You are paged to accept it.\nReason for escalation: ${state.handover?.reason ?? ''}`,
+        { responders: people(policy, targets), slackChannels: [policy.team.level3Channel], emails: [] },
+      ),
       state,
-      'page',
-      'Level 3 handover waiting',
-      `${previous.join(', ')} did not accept the handover in time. You are paged to accept it.\nReason for escalation: ${state.handover?.reason ?? ''}`,
-      { responders: people(policy, targets), slackChannels: [policy.team.level3Channel], emails: [] },
+      'acceptHandover',
     );
   },
 
