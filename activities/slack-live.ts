@@ -8,6 +8,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { IncidentState, SlackLiveMessage, TimelineEvent } from '../workflows/state';
 import { classifySlackError } from './delivery-errors';
+import { currentActivity } from './heartbeat';
 import { deliver, retryPolicy, type RetryPolicy } from './retry';
 import { escapeMrkdwn, incidentBlocks, incidentText } from './slack-blocks';
 
@@ -40,6 +41,24 @@ export interface SlackSyncResult {
   threadSeq: number;
   /** Channels that could not be posted to or updated, with the error. */
   failed: { channel: string; error: string }[];
+}
+
+/** What an earlier attempt's heartbeat says it posted; nothing when it says nothing usable. */
+function progressOf(details: unknown): { messages: SlackLiveMessage[]; threadSeq: number } {
+  const none = { messages: [], threadSeq: 0 };
+  if (!details || typeof details !== 'object') return none;
+  const { messages, threadSeq } = details as { messages?: unknown; threadSeq?: unknown };
+  const valid = Array.isArray(messages)
+    ? messages.filter(
+        (m): m is SlackLiveMessage =>
+          typeof m === 'object' &&
+          m !== null &&
+          typeof (m as SlackLiveMessage).channel === 'string' &&
+          typeof (m as SlackLiveMessage).channelId === 'string' &&
+          typeof (m as SlackLiveMessage).ts === 'string',
+      )
+    : [];
+  return { messages: valid, threadSeq: typeof threadSeq === 'number' ? threadSeq : 0 };
 }
 
 /** A line of the thread: the timeline event in the words of the record. */
@@ -80,7 +99,19 @@ export function createSlackLiveActivities(deps: SlackLiveDeps) {
       if (!slack)
         return { configured: false, messages: input.messages, threadSeq: input.threadSeq, failed: [] };
       const { record } = input;
+      // A retry after a crash: what the earlier attempt posted, from its heartbeat, so the
+      // live message is updated rather than posted a second time.
+      const context = currentActivity();
+      const earlier = progressOf(context?.info.heartbeatDetails);
       const messages = [...input.messages];
+      for (const m of earlier.messages) if (!messages.some((k) => k.channel === m.channel)) messages.push(m);
+      const progress = (threadSeq: number): void => {
+        try {
+          context?.heartbeat({ messages, threadSeq });
+        } catch {
+          // A heartbeat that cannot be sent must not fail what was posted.
+        }
+      };
       const failed: SlackSyncResult['failed'] = [];
       const text = incidentText(record);
       const metadata = {
@@ -117,9 +148,10 @@ export function createSlackLiveActivities(deps: SlackLiveDeps) {
           continue;
         }
         messages.push({ channel, channelId: answer.value.channel, ts: answer.value.ts, level3 });
+        progress(Math.max(input.threadSeq, earlier.threadSeq));
       }
 
-      let threadSeq = input.threadSeq;
+      let threadSeq = Math.max(input.threadSeq, earlier.threadSeq);
       const team = messages.find((m) => !m.level3);
       const fresh = record.timeline.filter((e) => (e.seq ?? 0) > threadSeq);
       if (team && fresh.length > 0) {
@@ -132,8 +164,10 @@ export function createSlackLiveActivities(deps: SlackLiveDeps) {
             unfurl_links: false,
           }),
         );
-        if (answer.ok) threadSeq = Math.max(threadSeq, ...fresh.map((e) => e.seq ?? 0));
-        else failed.push({ channel: `${team.channel} (thread)`, error: answer.error });
+        if (answer.ok) {
+          threadSeq = Math.max(threadSeq, ...fresh.map((e) => e.seq ?? 0));
+          progress(threadSeq);
+        } else failed.push({ channel: `${team.channel} (thread)`, error: answer.error });
       }
       for (const failure of failed) {
         deps.log('live Slack message not kept current', { incidentId: record.id, ...failure });

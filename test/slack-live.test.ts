@@ -11,6 +11,12 @@ import {
   resolveUpdate,
   waiveFollowUpUpdate,
 } from '../workflows/messages';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import {
+  createSlackLiveActivities,
+  type SlackSyncInput,
+  type SlackSyncResult,
+} from '../activities/slack-live';
 import { testConfig } from './support/config';
 import { by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { startSlackApi, type SlackApi, type SlackRequest } from './support/slack-api';
@@ -118,5 +124,39 @@ describe('the live incident message', () => {
     }
     expect(thread.split('\n').filter((l) => l.includes('EU checkout note 3'))).toHaveLength(1);
     expect(thread).toContain('Bob Okafor: Bob Okafor acknowledged and holds the incident');
+  });
+
+  it('updates the message an earlier attempt posted, from its heartbeat, instead of posting a second', async () => {
+    const { WebClient } = await import('@slack/web-api');
+    const client = new WebClient(TOKEN, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+    const live = createSlackLiveActivities({ slack: client, log: () => undefined });
+    const sync = (input: SlackSyncInput): Promise<SlackSyncResult> => live.syncSlackMessages(input);
+    const record = await state(await startIncident(w).then((h) => (started.push(h), h)));
+    // The first attempt posted the message and heartbeat it, then its worker died.
+    const posted = await client.chat.postMessage({ channel: TEAM, text: 'first attempt' });
+    const earlier = {
+      channel: TEAM,
+      channelId: String(posted.channel),
+      ts: String(posted.ts),
+      level3: false,
+    };
+    const env = new MockActivityEnvironment({
+      attempt: 2,
+      heartbeatDetails: { messages: [earlier], threadSeq: 0 },
+    });
+    const before = slack.posted().filter((r) => r.channel === TEAM && r.args.thread_ts === undefined).length;
+    const result = await env.run<[SlackSyncInput], SlackSyncResult, typeof sync>(sync, {
+      record,
+      channels: [{ channel: TEAM, level3: false }],
+      messages: [],
+      threadSeq: 0,
+      responders: { alice: { name: 'Alice Ng', slackUserId: 'U01ALICE' } },
+    });
+    expect(result.messages).toEqual([earlier]);
+    expect(slack.posted().filter((r) => r.channel === TEAM && r.args.thread_ts === undefined)).toHaveLength(
+      before,
+    );
+    expect(slack.called('chat.update').some((r) => r.args.ts === earlier.ts)).toBe(true);
+    expect(buttons(slack.message(earlier.channelId, earlier.ts)?.blocks)).toContain('baton:acknowledge');
   });
 });
