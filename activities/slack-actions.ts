@@ -62,10 +62,20 @@ const httpUrl = z
   .max(1_000)
   .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), { message: 'not an http(s) URL' });
 
-export const buttonValueSchema = z.strictObject({ incident: incidentId, phase });
+/**
+ * What a button was offered for: the incident, its phase, and which response it was in (the
+ * number of times it had been reopened), so that a click on a message from before a change,
+ * or before a reopening, changes nothing.
+ */
+export const buttonValueSchema = z.strictObject({
+  incident: incidentId,
+  phase,
+  response: z.number().int().min(0).max(1_000_000).optional(),
+});
 export interface ButtonValue {
   incident: string;
   phase: Phase;
+  response?: number;
 }
 
 /** Where Baton answers the person who opened a modal, once they submit it. */

@@ -35,6 +35,11 @@ const SUMMARY_MAX = 300;
 const LABEL_MAX = 100;
 const MAX_LINKS = 15;
 
+/** Which response of the incident this is: how many times it was reopened. */
+export function responseOf(state: Pick<IncidentState, 'reopenedCount' | 'reopenings'>): number {
+  return state.reopenedCount ?? state.reopenings?.length ?? 0;
+}
+
 /** Escapes text for Slack mrkdwn: `&`, `<` and `>` are the only characters Slack gives meaning to. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -327,7 +332,7 @@ function resolutionBlock(state: IncidentState, options: IncidentBlocksOptions): 
 function buttons(state: IncidentState, level3: boolean): Block | undefined {
   const steps = allowedSteps(state, level3);
   if (steps.length === 0) return undefined;
-  const value = buttonValue({ incident: state.id, phase: state.phase });
+  const value = buttonValue({ incident: state.id, phase: state.phase, response: responseOf(state) });
   const primary: SlackStep = level3 ? 'acceptHandover' : 'acknowledge';
   return {
     type: 'actions',

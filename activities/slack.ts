@@ -49,7 +49,11 @@ export function directMessageBlocks(notification: Notification): Block[] | undef
         type: 'button' as const,
         action_id: actionIdOf(step),
         text: { type: 'plain_text' as const, text: BUTTON_TEXT[step] },
-        value: buttonValue({ incident: notification.incidentId, phase: actions.phase }),
+        value: buttonValue({
+          incident: notification.incidentId,
+          phase: actions.phase,
+          ...(actions.response !== undefined ? { response: actions.response } : {}),
+        }),
         ...(step === 'acknowledge' ? { style: 'primary' as const } : {}),
       })),
     },

@@ -12,7 +12,7 @@ import { actionIdOf, buttonValue, parseModalMetadata } from '../activities/slack
 import { buildApp, type AppDeps } from '../api/app';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
-import { acknowledgeUpdate, escalateUpdate, resolveUpdate } from '../workflows/messages';
+import { acknowledgeUpdate, alertsFiredSignal, escalateUpdate, resolveUpdate } from '../workflows/messages';
 import type { Phase } from '../workflows/model';
 import type { IncidentState } from '../workflows/state';
 import { incidentWorkflow } from '../workflows/incident';
@@ -20,7 +20,7 @@ import { policyFor, teamById } from '../config/policy';
 import { randomUUID } from 'node:crypto';
 import { buildTestApp, TOKEN_ENV } from './support/app';
 import { testConfig } from './support/config';
-import { by, startIncident, state, type IncidentHandle } from './support/incidents';
+import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { aboutIncident, startSlackApi, type SlackApi } from './support/slack-api';
 import {
   buttonClick,
@@ -184,7 +184,7 @@ describe('buttons', () => {
       JSON.parse(blocks) as { type: string; elements?: { action_id: string; value: string }[] }[]
     ).find((b) => b.type === 'actions')?.elements?.[0];
     expect(button?.action_id).toBe('baton:acknowledge');
-    expect(JSON.parse(button?.value ?? '{}')).toEqual({ incident: id, phase: 'triggered' });
+    expect(JSON.parse(button?.value ?? '{}')).toEqual({ incident: id, phase: 'triggered', response: 0 });
 
     const responseUrl = slack.responseUrl();
     const payload = buttonClick({
@@ -280,6 +280,39 @@ describe('buttons', () => {
     expect(s.phase).toBe('collaborating');
     expect(s.handover?.acceptedBy).toBe('carol');
     expect(toldAt(carol.responseUrl).join('\n')).toContain('You accepted the handover');
+  });
+
+  it('changes nothing on a click from before the incident was reopened, though the phase matches again', async () => {
+    const firing = alert('HighLatency', `fp-${randomUUID()}`);
+    const handle = await startIncident(w, { alerts: [firing] });
+    handles.push(handle);
+    const id = handle.workflowId;
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('alice'), summary: 'restarted' }] });
+    await handle.signal(alertsFiredSignal, { alerts: [{ ...firing, startsAt: '2026-11-26T12:00:00Z' }] });
+    await eventually(async () => ((await state(handle)).reopenedCount === 1 ? true : undefined));
+
+    // A button from the first response: the phase is 'triggered' again, the response is not.
+    const old = slack.responseUrl();
+    const stale = buttonClick({
+      user: 'U01BOB',
+      actionId: actionIdOf('acknowledge'),
+      value: buttonValue({ incident: id, phase: 'triggered', response: 0 }),
+      responseUrl: old,
+    });
+    expect((await sendToSlackRoute(app, 'interactions', interactionBody(stale))).statusCode).toBe(200);
+    expect((await state(handle)).acknowledgedBy).toBeUndefined();
+    expect(toldAt(old).join('\n')).toContain('Nothing was changed: this message is out of date.');
+
+    // The reopened incident's own button acts.
+    const current = buttonClick({
+      user: 'U01BOB',
+      actionId: actionIdOf('acknowledge'),
+      value: buttonValue({ incident: id, phase: 'triggered', response: 1 }),
+      responseUrl: slack.responseUrl(),
+    });
+    expect((await sendToSlackRoute(app, 'interactions', interactionBody(current))).statusCode).toBe(200);
+    expect((await state(handle)).acknowledgedBy).toBe('bob');
   });
 
   it('changes nothing on a click on an outdated message, and says what happened and who did it', async () => {

@@ -152,7 +152,7 @@ export interface Notification {
    * Acknowledge): buttons on their Slack direct messages, carrying the phase they were
    * offered in, so a late click on a changed incident changes nothing.
    */
-  actions?: { phase: Phase; steps: ('acknowledge' | 'acceptHandover')[] };
+  actions?: { phase: Phase; response: number; steps: ('acknowledge' | 'acceptHandover')[] };
 }
 
 export interface DeliveryReport {

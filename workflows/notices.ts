@@ -46,7 +46,8 @@ function offering(
   state: IncidentState,
   step: NonNullable<Notification['actions']>['steps'][number],
 ): Notification {
-  return { ...notification, actions: { phase: state.phase, steps: [step] } };
+  const response = state.reopenedCount ?? state.reopenings?.length ?? 0;
+  return { ...notification, actions: { phase: state.phase, response, steps: [step] } };
 }
 
 function notice(

@@ -44,6 +44,7 @@ async function checked(
   incident: string,
   shown: Phase,
   log: FastifyBaseLogger,
+  shownResponse?: number,
 ): Promise<{ actor: string; state: IncidentState } | undefined> {
   const who = await ctx.identities.responderFor(to.user);
   if (!who.ok) {
@@ -59,7 +60,7 @@ async function checked(
     );
     return undefined;
   }
-  const stale = staleClick(current.value, shown, ctx.names);
+  const stale = staleClick(current.value, shown, ctx.names, shownResponse);
   if (stale) {
     log.info({ incident, shown, now: current.value.phase }, 'Slack click on an outdated message ignored');
     await ctx.answers.ephemeral(to, stale, log);
@@ -102,8 +103,8 @@ export async function onBlockActions(
     await ctx.answers.ephemeral(to, refused(value.reason), log);
     return;
   }
-  const { incident, phase } = value.value;
-  const ready = await checked(ctx, to, incident, phase, log);
+  const { incident, phase, response } = value.value;
+  const ready = await checked(ctx, to, incident, phase, log, response);
   if (!ready) return;
   if (opensModal(step)) {
     if (!ctx.slack) {

@@ -3,7 +3,7 @@
  * mrkdwn like everything else Baton posts.
  */
 import type { SlackStep } from '../../activities/slack-actions';
-import { describeMove, escapeMrkdwn, lastMove, phaseLabel } from '../../activities/slack-blocks';
+import { describeMove, escapeMrkdwn, lastMove, phaseLabel, responseOf } from '../../activities/slack-blocks';
 import type { Phase } from '../../workflows/model';
 import type { IncidentState } from '../../workflows/state';
 import type { IncidentSummary } from '../incidents';
@@ -45,8 +45,14 @@ export function notFound(id: string): string {
  * A click on a message that no longer shows where the incident stands (someone acted since
  * it was rendered) changes nothing; the clicker learns what happened and who did it.
  */
-export function staleClick(state: IncidentState, shownPhase: Phase, names: Names = {}): string | undefined {
-  if (state.phase === shownPhase) return undefined;
+export function staleClick(
+  state: IncidentState,
+  shownPhase: Phase,
+  names: Names = {},
+  shownResponse?: number,
+): string | undefined {
+  const sameResponse = shownResponse === undefined || shownResponse === responseOf(state);
+  if (state.phase === shownPhase && sameResponse) return undefined;
   const last = lastMove(state);
   return [
     `Nothing was changed: this message is out of date. ${incidentRef(state)} is now _${phaseLabel(state.phase)}_` +

@@ -122,7 +122,7 @@ describe('the incident message', () => {
     for (const button of buttons) {
       expect(parseButtonValue(button.value)).toEqual({
         ok: true,
-        value: { incident: 'inc-unit', phase: 'triggered' },
+        value: { incident: 'inc-unit', phase: 'triggered', response: 0 },
       });
     }
   });

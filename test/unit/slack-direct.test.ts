@@ -7,7 +7,7 @@ describe('direct messages that offer a move', () => {
   it('carry the page as escaped text and an Acknowledge button with the phase it was offered in', () => {
     const incident = plainIncident({ input: { title: 'Checkout <!channel> & co' } });
     const page = notices.page(incident.state, incident.policy, ['alice'], 'round 1 of 1, step 1 of 3');
-    expect(page.actions).toEqual({ phase: 'triggered', steps: ['acknowledge'] });
+    expect(page.actions).toEqual({ phase: 'triggered', response: 0, steps: ['acknowledge'] });
     const blocks = directMessageBlocks(page) ?? [];
     const text = JSON.stringify(blocks[0]);
     expect(text).toContain('&lt;!channel&gt; &amp; co');
@@ -17,7 +17,7 @@ describe('direct messages that offer a move', () => {
       elements: [
         {
           action_id: 'baton:acknowledge',
-          value: JSON.stringify({ incident: 'inc-unit', phase: 'triggered' }),
+          value: JSON.stringify({ incident: 'inc-unit', phase: 'triggered', response: 0 }),
         },
       ],
     });
