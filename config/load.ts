@@ -82,5 +82,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
     }
     config.api.port = port;
   }
+  slackFromEnvironment(config, env);
   return { config, file, warnings: deprecationsIn(config) };
+}
+
+/**
+ * A configuration without a Slack section (the demo's) talks to Slack once the environment
+ * has a bot token: SLACK_BOT_TOKEN, with SLACK_SIGNING_SECRET to act from Slack and
+ * SLACK_API_URL for another Web API base URL. A file's own Slack section is left as it is,
+ * except that SLACK_API_URL points it elsewhere.
+ */
+function slackFromEnvironment(config: BatonConfig, env: NodeJS.ProcessEnv): void {
+  const apiUrl = env.SLACK_API_URL?.trim();
+  if (apiUrl && !/^https?:\/\/\S+$/.test(apiUrl)) {
+    throw new ConfigError(`SLACK_API_URL must be an http(s) URL, not "${apiUrl}"`);
+  }
+  const slack = config.notifications.slack;
+  if (slack) {
+    if (apiUrl) slack.apiUrl = apiUrl;
+    return;
+  }
+  if (!env.SLACK_BOT_TOKEN) return;
+  config.notifications.slack = {
+    tokenEnv: 'SLACK_BOT_TOKEN',
+    ...(env.SLACK_SIGNING_SECRET ? { signingSecretEnv: 'SLACK_SIGNING_SECRET' } : {}),
+    ...(apiUrl ? { apiUrl } : {}),
+    liveMessages: true,
+  };
 }

@@ -325,6 +325,33 @@ describe('deprecated keys', () => {
   });
 });
 
+describe('Slack from the environment', () => {
+  it('turns Slack on for a configuration without it once a bot token is set', () => {
+    expect(loadConfig({}).config.notifications.slack).toBeUndefined();
+    const { config } = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 'secret',
+      SLACK_API_URL: 'http://127.0.0.1:9999/api/',
+    });
+    expect(config.notifications.slack).toEqual({
+      tokenEnv: 'SLACK_BOT_TOKEN',
+      signingSecretEnv: 'SLACK_SIGNING_SECRET',
+      apiUrl: 'http://127.0.0.1:9999/api/',
+      liveMessages: true,
+    });
+    expect(loadSecrets(config, { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'secret' })).toMatchObject({
+      slackToken: 'xoxb-1',
+      slackSigningSecret: 'secret',
+    });
+  });
+
+  it('refuses a SLACK_API_URL that is not an http(s) URL, naming it', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'x', SLACK_API_URL: 'file:///etc/passwd' })).toThrow(
+      /SLACK_API_URL must be an http\(s\) URL/,
+    );
+  });
+});
+
 describe('loadConfig and the environment', () => {
   const file = (): string => writeTemp('env.yaml', readFileSync(DEMO_FILE, 'utf8'));
 
