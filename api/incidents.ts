@@ -248,12 +248,24 @@ export class IncidentService {
   private async notSeenByClosedIncident(workflowId: string, firing: Alert[]): Promise<Alert[]> {
     if (firing.length === 0) return firing;
     let status: string;
+    let phase: unknown;
     try {
-      status = (await this.client.workflow.getHandle(workflowId).describe()).status.name;
+      const description = await this.client.workflow.getHandle(workflowId).describe();
+      status = description.status.name;
+      phase = description.searchAttributes[incidentStatusKey.name]?.[0];
     } catch (err) {
       const mapped = fromTemporal(err, workflowId);
       if (mapped instanceof HttpError && mapped.statusCode === 404) return firing;
       throw mapped;
+    }
+    if (status === 'RUNNING' && phase === 'closed') {
+      // Closed, still writing its final record: alerts that fire now belong to a new
+      // incident, which can open once this one has ended. Alertmanager retries a 503.
+      throw new HttpError(
+        503,
+        'the incident of this alert group is closing; a retry opens a new incident once it has closed',
+        'Closing',
+      );
     }
     if (status !== 'COMPLETED') return firing;
     const closed = await this.client.workflow.getHandle<typeof incidentWorkflow>(workflowId).result();
