@@ -7,9 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp, UNAUTHENTICATED_WEBHOOK } from '../api/app';
 import { alertGroupWorkflowId } from '../api/incidents';
 import { createTemporalClient } from '../api/temporal';
@@ -28,6 +27,7 @@ import {
 } from './support/alertmanager';
 import { auth, TOKEN_ENV, TOKENS } from './support/app';
 import { testConfig } from './support/config';
+import { cleanupsInReverse, groupKeyOf, receiverFor, terminateQueue } from './support/harness';
 import { freePort } from './support/ports';
 import { eventsOf } from './support/timeline';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
@@ -35,21 +35,7 @@ import { eventually, startTestWorker, type TestWorker } from './support/worker';
 // ---------------------------------------------------------------------------------------------
 // Clean-up, in reverse order, whatever happened.
 
-const cleanups: { what: string; run: () => unknown }[] = [];
-function onCleanup(what: string, run: () => unknown): void {
-  cleanups.push({ what, run });
-}
-afterAll(async () => {
-  const failures: string[] = [];
-  for (const { what, run } of cleanups.splice(0).reverse()) {
-    try {
-      await run();
-    } catch (err) {
-      failures.push(`${what}: ${String(err)}`);
-    }
-  }
-  if (failures.length > 0) throw new Error(`clean-up failed:\n${failures.join('\n')}`);
-});
+const onCleanup = cleanupsInReverse();
 
 // ---------------------------------------------------------------------------------------------
 // Baton as Alertmanager sees it: the API on a loopback port, its log, and every webhook answer.
@@ -121,17 +107,6 @@ function recordDeliveries(app: FastifyInstance): Delivery[] {
   return deliveries;
 }
 
-async function terminateQueue(client: Client, taskQueue: string): Promise<void> {
-  for await (const info of client.workflow.list({
-    query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
-  })) {
-    await client.workflow
-      .getHandle(info.workflowId)
-      .terminate('test finished')
-      .catch(() => undefined);
-  }
-}
-
 /** A worker on its own task queue and the API (webhook bearer WEBHOOK_TOKEN) on a free port. */
 async function startBaton(name: string): Promise<Baton> {
   const w = await startTestWorker(testConfig(), `amc-${name}`);
@@ -163,10 +138,6 @@ async function amStarted(options: AlertmanagerOptions, name: string): Promise<Al
   onCleanup(`alertmanager ${name}`, () => am.stop());
   return am;
 }
-
-const receiverFor = (name: string): string => `baton-${name}-${randomUUID().slice(0, 8)}`;
-const groupKeyOf = (alertname: string, service = 'payments') =>
-  `{}:{alertname="${alertname}", service="${service}"}`;
 
 async function incident(app: FastifyInstance, id: string): Promise<IncidentState> {
   const response = await app.inject({

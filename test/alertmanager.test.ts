@@ -5,7 +5,6 @@
  * refused, and an alert fired while Temporal is down is delivered by Alertmanager's retries
  * once Temporal is back.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../api/app';
 import { alertGroupWorkflowId } from '../api/incidents';
 import { createTemporalClient } from '../api/temporal';
@@ -31,6 +30,7 @@ import {
 } from './support/alertmanager';
 import { auth, buildTestApp, TOKEN_ENV, TOKENS } from './support/app';
 import { testConfig } from './support/config';
+import { cleanupsInReverse, groupKeyOf, receiverFor, terminateQueue } from './support/harness';
 import { freePort } from './support/ports';
 import { eventsOf } from './support/timeline';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
@@ -39,35 +39,11 @@ import { eventually, startTestWorker, type TestWorker } from './support/worker';
 // Clean-up: every process and folder this file starts is stopped and removed, in reverse order,
 // whatever happened.
 
-type CleanupStep = () => unknown;
-const cleanups: { what: string; run: CleanupStep }[] = [];
-function onCleanup(what: string, run: CleanupStep): void {
-  cleanups.push({ what, run });
-}
-afterAll(async () => {
-  const failures: string[] = [];
-  for (const { what, run } of cleanups.splice(0).reverse()) {
-    try {
-      await run();
-    } catch (err) {
-      failures.push(`${what}: ${String(err)}`);
-    }
-  }
-  if (failures.length > 0) throw new Error(`clean-up failed:\n${failures.join('\n')}`);
-});
+const onCleanup = cleanupsInReverse();
 
 // ---------------------------------------------------------------------------------------------
 // Baton as Alertmanager sees it: the API on a loopback port, and a record of every webhook
 // request it answered.
-
-/**
- * Alert group workflow ids come from the receiver and the group key, and every test file
- * shares one Temporal server: each scenario's Alertmanagers use a receiver name of their own.
- */
-const receiverFor = (name: string): string => `baton-${name}-${randomUUID().slice(0, 8)}`;
-/** Alertmanager's group key for the root route grouped by alertname and service. */
-const groupKeyOf = (alertname: string, service = 'payments') =>
-  `{}:{alertname="${alertname}", service="${service}"}`;
 
 interface Delivery {
   status: number;
@@ -176,17 +152,6 @@ async function incidentIds(client: Client, taskQueue: string): Promise<string[]>
     ids.push(info.workflowId);
   }
   return ids.sort();
-}
-
-async function terminateQueue(client: Client, taskQueue: string): Promise<void> {
-  for await (const info of client.workflow.list({
-    query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
-  })) {
-    await client.workflow
-      .getHandle(info.workflowId)
-      .terminate('test finished')
-      .catch(() => undefined);
-  }
 }
 
 async function amStarted(options: Parameters<typeof startAlertmanager>[0], name: string) {
