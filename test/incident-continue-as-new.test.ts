@@ -1,36 +1,20 @@
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncidentService } from '../api/incidents';
 import { policyFor, teamById } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
-import { loadSecrets } from '../config/secrets';
-import { startDevServer, type DevServer } from '../scripts/dev-server';
-import { createBatonWorker } from '../worker/worker';
 import { incidentWorkflow } from '../workflows/incident';
 import { acknowledgeUpdate, addNoteSignal, stateQuery } from '../workflows/messages';
 import { testConfig } from './support/config';
-import { freePort } from './support/ports';
+import { startShortHistories, type ShortHistories } from './support/short-histories';
 import { afterStep } from './support/incidents';
 import { eventually } from './support/worker';
 
-/**
- * A server that suggests continue-as-new after a few dozen events, so a short incident
- * moves to a new run the way a months-long one would.
- */
-let server: DevServer;
+let cluster: ShortHistories;
 let client: Client;
-let clientConnection: Connection;
-let workerConnection: NativeConnection;
-let stopWorker: () => Promise<void>;
 let config: BatonConfig;
 
 beforeAll(async () => {
-  server = await startDevServer({
-    cli: inject('temporalCli'),
-    port: await freePort(),
-    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
-  });
   config = testConfig((c) => {
     const team = c.teams[0];
     if (!team) throw new Error('no team');
@@ -39,29 +23,12 @@ beforeAll(async () => {
       { notify: ['bob'], ackTimeout: '1h' },
     ];
   });
-  workerConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await createBatonWorker({
-    config: { ...config, dataDir: `/tmp/baton-can-${Date.now()}` },
-    secrets: loadSecrets(config, {}),
-    connection: workerConnection,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    taskQueue: 'continue-as-new',
-    log: () => undefined,
-  });
-  const running = worker.run();
-  stopWorker = async () => {
-    worker.shutdown();
-    await running;
-  };
-  clientConnection = await Connection.connect({ address: server.address });
-  client = new Client({ connection: clientConnection });
+  cluster = await startShortHistories(config, 'continue-as-new');
+  client = cluster.client;
 });
 
 afterAll(async () => {
-  await stopWorker?.();
-  await workerConnection?.close();
-  await clientConnection?.close();
-  await server?.stop();
+  await cluster?.stop();
 });
 
 describe('a long incident', () => {

@@ -32,17 +32,13 @@ import {
   waiveFollowUpUpdate,
 } from '../workflows/messages';
 import { policyFor, teamById } from '../config/policy';
-import { loadSecrets } from '../config/secrets';
-import { startDevServer, type DevServer } from '../scripts/dev-server';
-import { createBatonWorker } from '../worker/worker';
 import { incidentWorkflow } from '../workflows/incident';
 import { testConfig } from './support/config';
-import { freePort } from './support/ports';
+import { startShortHistories, type ShortHistories } from './support/short-histories';
 import { startSlackApi, type SlackApi } from './support/slack-api';
 import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 
 const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
 const label = process.env.RECORD_HISTORIES;
@@ -407,11 +403,8 @@ describe.runIf(recording)('recording a page that reaches nobody', () => {
 describe.runIf(recording)('recording an incident that continues as new', () => {
   // A server that suggests continue-as-new after a few dozen events, so a short incident
   // moves to new runs with its timers and follow-ups under way.
-  let server: DevServer;
+  let cluster: ShortHistories;
   let client: Client;
-  let clientConnection: Connection;
-  let workerConnection: NativeConnection;
-  let stopWorker: () => Promise<void>;
   const config = testConfig((c) => {
     c.severities.SEV3 = { assessWithin: '3s', stakeholderUpdateEvery: '1h', nudgeEscalationAfter: '1h' };
     c.followUps = {
@@ -424,33 +417,11 @@ describe.runIf(recording)('recording an incident that continues as new', () => {
   });
 
   beforeAll(async () => {
-    server = await startDevServer({
-      cli: inject('temporalCli'),
-      port: await freePort(),
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
-    });
-    workerConnection = await NativeConnection.connect({ address: server.address });
-    const worker = await createBatonWorker({
-      config: { ...config, dataDir: `/tmp/baton-record-can-${Date.now()}` },
-      secrets: loadSecrets(config, {}),
-      connection: workerConnection,
-      workflowBundle: { codePath: inject('workflowBundlePath') },
-      taskQueue: 'record-continue-as-new',
-      log: () => undefined,
-    });
-    const running = worker.run();
-    stopWorker = async () => {
-      worker.shutdown();
-      await running;
-    };
-    clientConnection = await Connection.connect({ address: server.address });
-    client = new Client({ connection: clientConnection });
+    cluster = await startShortHistories(config, 'record-continue-as-new');
+    client = cluster.client;
   });
   afterAll(async () => {
-    await stopWorker?.();
-    await workerConnection?.close();
-    await clientConnection?.close();
-    await server?.stop();
+    await cluster?.stop();
   });
 
   async function startSlowBurn(workflowId: string, severity: 'SEV3' | 'SEV4'): Promise<string> {
@@ -480,7 +451,7 @@ describe.runIf(recording)('recording an incident that continues as new', () => {
     expect(runs.length).toBeGreaterThanOrEqual(2);
     runs.sort((a, b) => a.start - b.start);
     runs.forEach(({ runId }, index) => {
-      saveHistory(`${name}-run-${index + 1}`, workflowId, server.address, runId);
+      saveHistory(`${name}-run-${index + 1}`, workflowId, cluster.address, runId);
     });
   }
 
