@@ -1,11 +1,8 @@
-import type { Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { Notification } from '../workflows/model';
+import type { Mailer } from './mailer';
 
-export interface Mailer {
-  transport: Transporter;
-  from: string;
-}
+export type { Mailer } from './mailer';
 
 export function emailTargets(notification: Notification): string[] {
   const targets = new Set(notification.emails);

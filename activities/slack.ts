@@ -24,7 +24,12 @@ export function slackText(notification: Notification): string {
 /** A Slack user id (a direct message), as opposed to a channel. */
 const isPerson = (target: string): boolean => /^[UW][A-Z0-9]+$/.test(target);
 
-const BUTTON_TEXT = { acknowledge: 'Acknowledge', acceptHandover: 'Accept handover' } as const;
+const BUTTON_TEXT = {
+  acknowledge: 'Acknowledge',
+  escalate: 'Escalate to Level 3',
+  acceptHandover: 'Accept handover',
+  resolve: 'Resolve',
+} as const;
 
 /**
  * A direct message that offers moves: the notice as escaped mrkdwn, its links, and a

@@ -4,7 +4,13 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { policyFor, routeFor, teamById } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
 import { incidentWorkflow } from '../workflows/incident';
-import { addNoteSignal, alertsFiredSignal, alertsResolvedSignal, stateQuery } from '../workflows/messages';
+import {
+  addNoteSignal,
+  alertsFiredSignal,
+  alertsResolvedSignal,
+  emailRefusedSignal,
+  stateQuery,
+} from '../workflows/messages';
 import type { Alert, Severity } from '../workflows/model';
 import {
   incidentAssigneeKey,
@@ -364,6 +370,21 @@ export class IncidentService {
       if (description.status.name !== 'RUNNING')
         throw new HttpError(409, 'the incident is closed', 'InvalidMove');
       await handle.signal(addNoteSignal, { actor, requestId, text, source });
+    } catch (err) {
+      throw fromTemporal(err, id);
+    }
+  }
+
+  /**
+   * Puts an email that failed authentication on the incident's timeline (nothing else
+   * changes). A closed or unknown incident has no timeline to keep it: the caller logs it.
+   */
+  async recordRefusedEmail(
+    id: string,
+    refusal: { from: string; reason: string; requestId: string },
+  ): Promise<void> {
+    try {
+      await this.client.workflow.getHandle(id).signal(emailRefusedSignal, refusal);
     } catch (err) {
       throw fromTemporal(err, id);
     }

@@ -185,6 +185,64 @@ export const configSchema = z
               user: z.string().optional(),
               passwordEnv: envName.optional(),
             }),
+            /**
+             * Signs the action links and the reply addresses in Baton's emails. Without it
+             * emails carry no links and no reply address: nobody can act from email.
+             */
+            linkSecretEnv: envName.optional(),
+            /** How long an action link works after it was sent. */
+            linkTtl: duration.default(86_400_000),
+            /**
+             * The domain of reply addresses (`reply+<token>@<replyDomain>`): its MX points at
+             * Baton's inbound listener, or at a mail provider that posts to /email/inbound.
+             */
+            replyDomain: z
+              .string()
+              .regex(/^[a-z0-9.-]+\.[a-z]{2,}$|^localhost$/i, 'write a mail domain like reply.example.com')
+              .optional(),
+            /** Baton's own SMTP listener for replies; off unless configured. */
+            inbound: z
+              .strictObject({
+                host: z.string().min(1).default('127.0.0.1'),
+                port: z.number().int().min(0).max(65535),
+                /**
+                 * strict: the reply must also pass DKIM or SPF aligned with its From (DMARC);
+                 * token-and-sender: the signed address and the sender's address suffice.
+                 */
+                authentication: z.enum(['strict', 'token-and-sender']).default('strict'),
+                maxMessageBytes: z
+                  .number()
+                  .int()
+                  .min(1024)
+                  .default(1024 * 1024),
+                maxConnections: z.number().int().min(1).default(20),
+              })
+              .optional(),
+            /** POST /email/inbound (raw MIME from a mail provider), with its own bearer token. */
+            inboundRoute: z.strictObject(secretRef).optional(),
+          })
+          .superRefine((email, ctx) => {
+            if ((email.inbound || email.inboundRoute) && !email.linkSecretEnv) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['linkSecretEnv'],
+                message: 'replies need linkSecretEnv: it signs the reply addresses they come back to',
+              });
+            }
+            if ((email.inbound || email.inboundRoute) && !email.replyDomain) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['replyDomain'],
+                message: 'replies need replyDomain: the domain of the addresses they come back to',
+              });
+            }
+            if (email.inboundRoute && !email.inboundRoute.tokenEnv && !email.inboundRoute.tokenSha256) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['inboundRoute'],
+                message: 'give tokenEnv or tokenSha256 for the inbound route',
+              });
+            }
           })
           .optional(),
       })
@@ -214,6 +272,13 @@ export const configSchema = z
       .default({}),
   })
   .superRefine((config, ctx) => {
+    if (config.notifications.email?.linkSecretEnv && !config.api.publicUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'publicUrl'],
+        message: "email action links need api.publicUrl: the address people's browsers reach Baton at",
+      });
+    }
     const responders = new Map(config.responders.map((r) => [r.id, r]));
     const teams = new Set(config.teams.map((t) => t.id));
 

@@ -29,6 +29,10 @@ export interface Secrets {
   slackToken?: string;
   slackSigningSecret?: string;
   smtpPassword?: string;
+  /** Signs and checks email action links and reply addresses (notifications.email.linkSecretEnv). */
+  emailLinkSecret?: string;
+  /** Whether a bearer token is the one of POST /email/inbound; false when none is configured. */
+  checkEmailInbound(bearer: string | undefined): boolean;
   temporalApiKey?: string;
   /**
    * Responders (and the webhook) whose variable is named but unset. Start-up refuses them
@@ -67,6 +71,12 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
   const optionalEnv = (name: string | undefined): string | undefined =>
     name && env[name] ? env[name] : undefined;
 
+  const inboundRoute = config.notifications.email?.inboundRoute;
+  const inboundValue = optionalEnv(inboundRoute?.tokenEnv);
+  const inboundDigest = inboundRoute?.tokenSha256 ?? (inboundValue ? sha256Hex(inboundValue) : undefined);
+  if (inboundRoute && !inboundDigest)
+    missing.push(`email inbound route (${inboundRoute.tokenEnv} is not set)`);
+
   return {
     responderForToken(token) {
       const digest = sha256Hex(token);
@@ -92,6 +102,12 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
     slackToken: optionalEnv(config.notifications.slack?.tokenEnv),
     slackSigningSecret: optionalEnv(config.notifications.slack?.signingSecretEnv),
     smtpPassword: optionalEnv(config.notifications.email?.smtp.passwordEnv),
+    emailLinkSecret: optionalEnv(config.notifications.email?.linkSecretEnv),
+    checkEmailInbound(bearer) {
+      return (
+        inboundDigest !== undefined && bearer !== undefined && sameDigest(inboundDigest, sha256Hex(bearer))
+      );
+    },
     temporalApiKey: optionalEnv(config.temporal.apiKeyEnv),
     missing,
   };
@@ -173,6 +189,24 @@ function secretVariables(config: BatonConfig): SecretVariable[] {
     'notifications.email.smtp.passwordEnv',
     'the worker, to log in to the SMTP server',
     ['worker'],
+  );
+  add(
+    config.notifications.email?.linkSecretEnv,
+    'notifications.email.linkSecretEnv',
+    'the worker, to sign the links and reply addresses in emails',
+    ['worker'],
+  );
+  add(
+    config.notifications.email?.linkSecretEnv,
+    'notifications.email.linkSecretEnv',
+    'the API, to check email action links and replies',
+    ['api'],
+  );
+  add(
+    config.notifications.email?.inboundRoute?.tokenEnv,
+    'notifications.email.inboundRoute.tokenEnv',
+    "the API, to check the mail provider's token on /email/inbound",
+    ['api'],
   );
   add(config.temporal.apiKeyEnv, 'temporal.apiKeyEnv', 'the API and the worker, to connect to Temporal', [
     'api',

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import nodemailer from 'nodemailer';
 import { createActivities } from '../activities';
-import type { Mailer } from '../activities/email';
+import { mailerFor, type Mailer } from '../activities/mailer';
 import { DeliveryLedger } from '../activities/ledger';
 import { Outbox } from '../activities/outbox';
 import type { RetryPolicy } from '../activities/retry';
@@ -41,22 +40,6 @@ export function slackClientFor(config: BatonConfig, secrets: Secrets): WebClient
     timeout: 10_000,
     rejectRateLimitedCalls: true,
   });
-}
-
-export function mailerFor(config: BatonConfig, secrets: Secrets): Mailer | undefined {
-  const email = config.notifications.email;
-  if (!email) return undefined;
-  const { smtp } = email;
-  const transport = nodemailer.createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    ...(smtp.user ? { auth: { user: smtp.user, pass: secrets.smtpPassword ?? '' } } : {}),
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 20_000,
-  });
-  return { transport, from: email.from };
 }
 
 export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {

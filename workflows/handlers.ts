@@ -13,13 +13,15 @@ import type { Incident, ReadyIncident } from './incident-context';
 import {
   addNoteSchema,
   addNoteSignal,
+  emailRefusedSchema,
+  emailRefusedSignal,
   alertsFiredSignal,
   alertsResolvedSignal,
   alertsSchema,
   RefusalType,
   stateQuery,
 } from './messages';
-import { addNote } from './notes';
+import { addNote, recordRefusedEmail } from './notes';
 import type { z } from 'zod';
 import { throwIfRefused, type Refusal } from './rules';
 import { refusalOf, type Envelope, type Step } from './step';
@@ -42,6 +44,16 @@ export function registerHandlers(incident: Incident, publish: () => void): void 
   setHandler(addNoteSignal, (raw) => {
     const input = parseSignal(addNoteSchema, raw, 'addNote');
     if (input) return whenReady(incident, (ready) => onNote(ready, input));
+  });
+
+  setHandler(emailRefusedSignal, (raw) => {
+    const input = parseSignal(emailRefusedSchema, raw, 'emailRefused');
+    if (input)
+      return whenReady(incident, (ready) => {
+        const dropped = recordRefusedEmail(ready, input);
+        if (dropped) log.warn(dropped, { from: input.from });
+        else ready.fit();
+      });
   });
 
   setHandler(stateQuery, () => incident.state);

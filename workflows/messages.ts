@@ -137,6 +137,17 @@ export const addNoteSchema = z.strictObject({
   source: z.enum(NOTE_SOURCES).default('api'),
 });
 
+/**
+ * An email that named this incident and was not acted on because it failed authentication
+ * (a spoofed sender, a sender who is not the recipient its reply address was issued to).
+ * It changes nothing but the timeline, where the attempt stays on record.
+ */
+export const emailRefusedSchema = z.strictObject({
+  requestId: z.string().min(1).max(200),
+  from: text(320),
+  reason: text(1_000),
+});
+
 export type AcknowledgeInput = z.input<typeof acknowledgeSchema>;
 export type AssessInput = z.input<typeof assessSchema>;
 export type RecordActionInput = z.input<typeof recordActionSchema>;
@@ -151,6 +162,7 @@ export type RecordTrainingInput = z.input<typeof recordTrainingSchema>;
 export type WaiveFollowUpInput = z.input<typeof waiveFollowUpSchema>;
 export type AlertsInput = z.input<typeof alertsSchema>;
 export type AddNoteInput = z.input<typeof addNoteSchema>;
+export type EmailRefusedInput = z.input<typeof emailRefusedSchema>;
 
 // Updates: the caller needs to know whether the step was accepted, and why not. Each
 // answers a compact summary; the whole record is the `state` query.
@@ -174,6 +186,7 @@ export const waiveFollowUpUpdate = defineUpdate<StepResult, [WaiveFollowUpInput]
 export const alertsFiredSignal = defineSignal<[AlertsInput]>('alertsFired');
 export const alertsResolvedSignal = defineSignal<[AlertsInput]>('alertsResolved');
 export const addNoteSignal = defineSignal<[AddNoteInput]>('addNote');
+export const emailRefusedSignal = defineSignal<[EmailRefusedInput]>('emailRefused');
 
 export const stateQuery = defineQuery<IncidentState>('state');
 

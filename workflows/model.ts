@@ -152,7 +152,16 @@ export interface Notification {
    * Acknowledge): buttons on their Slack direct messages, carrying the phase they were
    * offered in, so a late click on a changed incident changes nothing.
    */
-  actions?: { phase: Phase; response: number; steps: ('acknowledge' | 'acceptHandover')[] };
+  actions?: {
+    phase: Phase;
+    response: number;
+    steps: ('acknowledge' | 'escalate' | 'acceptHandover' | 'resolve')[];
+  };
+  /**
+   * The handover meeting this notice calls (kind 'meeting'): emails carry it as a calendar
+   * invitation, its organizer the Level 2 holder.
+   */
+  meeting?: { at: string; minutes: number; organizer?: ResponderSnapshot; uid: string };
 }
 
 export interface DeliveryReport {

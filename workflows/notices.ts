@@ -40,14 +40,31 @@ function links(state: IncidentState): Notification['links'] {
   return result;
 }
 
-/** The notice offers its direct addressees this move, in the phase the incident is in now. */
+/** The notice offers its direct addressees these moves, in the phase the incident is in now. */
 function offering(
   notification: Notification,
   state: IncidentState,
-  step: NonNullable<Notification['actions']>['steps'][number],
+  ...steps: NonNullable<Notification['actions']>['steps']
 ): Notification {
   const response = state.reopenedCount ?? state.reopenings?.length ?? 0;
-  return { ...notification, actions: { phase: state.phase, response, steps: [step] } };
+  return { ...notification, actions: { phase: state.phase, response, steps } };
+}
+
+/**
+ * Everyone paging has reached so far: the escalation steps up to the current one (all of
+ * them once a round has gone by) and the Level 3 steps paged for a handover. They hear how
+ * the incident ends, so nobody paged is left wondering.
+ */
+export function pagedSoFar(state: IncidentState, policy: IncidentPolicy): string[] {
+  const steps = policy.escalation.steps;
+  const reached =
+    state.escalation.round > 0 || state.escalation.exhausted
+      ? steps
+      : steps.slice(0, state.escalation.step + 1);
+  const level3 = state.handover
+    ? policy.level3.slice(0, state.handover.exhausted ? undefined : state.handover.level3Step + 1)
+    : [];
+  return [...new Set([...reached, ...level3].flatMap((s) => s.notify))];
 }
 
 function notice(
@@ -122,7 +139,7 @@ export const notices = {
     return notice(state, 'update', 'Acknowledged', `${who} acknowledged and holds the incident.`, {
       responders: people(
         policy,
-        policy.escalation.steps.flatMap((s) => s.notify).filter((id) => id !== state.acknowledgedBy),
+        pagedSoFar(state, policy).filter((id) => id !== state.acknowledgedBy),
       ),
       slackChannels: [policy.team.channel],
       emails: [],
@@ -162,7 +179,7 @@ export const notices = {
 
   escalationNudge(state: IncidentState, policy: IncidentPolicy, openFor: number): Notification {
     const major = state.severity === 'SEV1' || state.severity === 'SEV2';
-    return notice(
+    const nudge = notice(
       state,
       'nudge',
       major ? 'Escalate to Level 3 now' : 'Consider escalating',
@@ -178,6 +195,8 @@ export const notices = {
         emails: [],
       },
     );
+    // The holder decides from the message: hand over to Level 3, or resolve.
+    return state.holder ? offering(nudge, state, 'escalate', 'resolve') : nudge;
   },
 
   handoverPackage(
@@ -198,7 +217,7 @@ export const notices = {
   },
 
   handoverMeeting(state: IncidentState, policy: IncidentPolicy, targets: string[]): Notification {
-    return notice(
+    const meeting = notice(
       state,
       'meeting',
       'Handover meeting',
@@ -209,6 +228,19 @@ export const notices = {
         emails: [],
       },
     );
+    const handover = state.handover;
+    if (!handover) return meeting;
+    const organizer = state.holder ? responderOf(policy, state.holder) : undefined;
+    return {
+      ...meeting,
+      meeting: {
+        at: handover.meetingAt,
+        minutes: 30,
+        ...(organizer ? { organizer } : {}),
+        // One invitation per handover: a resent invitation updates it in the calendar.
+        uid: `${state.id}-handover-${handover.requestedAt}`,
+      },
+    };
   },
 
   level3Page(
@@ -303,6 +335,7 @@ export const notices = {
           ...(state.acknowledgedBy ? [state.acknowledgedBy] : []),
           ...(state.handover?.acceptedBy ? [state.handover.acceptedBy] : []),
           ...policy.managers,
+          ...pagedSoFar(state, policy),
         ]),
         slackChannels: [policy.team.channel, ...stakeholderChannels(policy)],
         emails: stakeholderEmails(policy),

@@ -68,6 +68,8 @@ export type TimelineKind =
   | 'follow-up-overdue'
   | 'follow-up-waived'
   | 'notification-failed'
+  /** An email reply or action that failed authentication: on record, and nothing changed. */
+  | 'email-refused'
   | 'page-failed'
   | 'documentation-failed'
   | 'record-shortened'

@@ -1,0 +1,53 @@
+/**
+ * The SMTP side of email, built from notifications.email: the worker sends Baton's emails
+ * with it, and the API answers replies with it.
+ */
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { BatonConfig } from '../config/schema';
+import type { Secrets } from '../config/secrets';
+
+/** What signs the links and reply addresses in emails; absent, emails offer neither. */
+export interface EmailSigning {
+  secret: string;
+  /** Where people's browsers reach Baton (api.publicUrl): action links start with it. */
+  publicUrl: string;
+  linkTtlMs: number;
+  /** Reply addresses are `reply+<token>@<replyDomain>`; without it, replies go to From. */
+  replyDomain?: string;
+}
+
+export interface Mailer {
+  transport: Transporter;
+  from: string;
+  signing?: EmailSigning;
+}
+
+export function signingFor(config: BatonConfig, secrets: Secrets): EmailSigning | undefined {
+  const email = config.notifications.email;
+  const secret = secrets.emailLinkSecret;
+  const publicUrl = config.api.publicUrl;
+  if (!email || !secret || !publicUrl) return undefined;
+  return {
+    secret,
+    publicUrl,
+    linkTtlMs: email.linkTtl,
+    ...(email.replyDomain ? { replyDomain: email.replyDomain } : {}),
+  };
+}
+
+export function mailerFor(config: BatonConfig, secrets: Secrets): Mailer | undefined {
+  const email = config.notifications.email;
+  if (!email) return undefined;
+  const { smtp } = email;
+  const transport = nodemailer.createTransport({
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    ...(smtp.user ? { auth: { user: smtp.user, pass: secrets.smtpPassword ?? '' } } : {}),
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
+  });
+  const signing = signingFor(config, secrets);
+  return { transport, from: email.from, ...(signing ? { signing } : {}) };
+}
