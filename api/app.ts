@@ -13,7 +13,9 @@ import type { BatonConfig } from '../config/schema';
 import { requireWebhookAuth, type Secrets } from '../config/secrets';
 import { fromTemporal, HttpError } from './errors';
 import { IncidentService } from './incidents';
+import { UsedLinks } from './links/used-links';
 import { alertmanagerRoutes } from './routes/alertmanager';
+import { emailActionRoutes } from './routes/email-actions';
 import { healthRoutes } from './routes/health';
 import { incidentRoutes } from './routes/incidents';
 import { slackRoutes } from './routes/slack';
@@ -56,6 +58,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         : (logger ?? false),
     // Step bodies are small; the Alertmanager webhook sets a larger limit of its own.
     bodyLimit: 1024 * 1024,
+    // Email action links carry their signed token in the path (a few hundred characters);
+    // every route checks its parameters' own length.
+    maxParamLength: 4096,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -115,6 +120,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(alertmanagerRoutes({ secrets: deps.secrets, incidents, allowUnauthenticated }));
   await app.register(incidentRoutes({ secrets: deps.secrets, incidents }));
+  // Email action links exist only where Baton can check them and people's browsers reach it.
+  const email = deps.config.notifications.email;
+  const linkSecret = deps.secrets.emailLinkSecret;
+  const { publicUrl } = deps.config.api;
+  if (email && linkSecret && publicUrl) {
+    const used = new UsedLinks(deps.config.dataDir);
+    // A used link is refused for its expiry once it is older than any link lives.
+    used.prune(email.linkTtl + 86_400_000).catch((err: unknown) => {
+      app.log.warn({ err }, 'used email links could not be pruned');
+    });
+    await app.register(
+      emailActionRoutes({
+        config: deps.config,
+        incidents,
+        secret: linkSecret,
+        publicUrl,
+        linkTtlMs: email.linkTtl,
+        used,
+      }),
+    );
+  }
   // Slack's routes exist only with its signing secret: without it no request could be trusted.
   const signingSecret = deps.secrets.slackSigningSecret;
   if (signingSecret) {

@@ -6,7 +6,7 @@ import { events, firing, plainIncident, take } from './plain-incident';
 const TEAM = '#payments-incidents';
 
 describe('the steps, applied to a plain incident', () => {
-  it('acknowledge: the actor holds the incident and the paging policy is told, once, on the timeline', () => {
+  it('acknowledge: the actor holds the incident and everyone paged so far is told, once, on the timeline', () => {
     const incident = plainIncident();
     expect(take(incident, 'acknowledge', { actor: 'bob', note: 'on it' })).toBeUndefined();
     expect(incident.state).toMatchObject({ phase: 'acknowledged', holder: 'bob', acknowledgedBy: 'bob' });
@@ -19,9 +19,26 @@ describe('the steps, applied to a plain incident', () => {
       to: notice?.responders.map((r) => r.id),
       channels: notice?.slackChannels,
     });
-    expect(event?.details?.to).toEqual(['alice', 'dave']);
+    // Only the first step has been paged: the second step's people were never disturbed.
+    expect(event?.details?.to).toEqual(['alice']);
     expect(notice?.slackChannels).toEqual([TEAM]);
     expect(incident.documentationDue).toBe(true);
+  });
+
+  it('acknowledge after paging reached the third step tells every step paged', () => {
+    const incident = plainIncident();
+    incident.state.escalation.step = 2;
+    take(incident, 'acknowledge', { actor: 'bob' });
+    expect(events(incident, 'acknowledged')[0]?.details?.to).toEqual(['alice', 'dave']);
+  });
+
+  it('resolve tells everyone paged, so nobody paged is left wondering', () => {
+    const incident = plainIncident();
+    incident.state.escalation.round = 1;
+    take(incident, 'acknowledge', { actor: 'bob' });
+    take(incident, 'resolve', { actor: 'bob', summary: 'restarted the pool' });
+    const resolved = incident.outbox.find((n) => n.kind === 'resolved');
+    expect(resolved?.responders.map((r) => r.id)).toEqual(expect.arrayContaining(['alice', 'bob', 'dave']));
   });
 
   it('assess: a major severity reaches managers and stakeholders; the event points at the assessment', () => {

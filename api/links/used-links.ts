@@ -1,0 +1,77 @@
+/**
+ * Remembers which email action links were used, so each works once. One empty file per
+ * used link's nonce under `<dataDir>/email-links/used`, created exclusively: of two
+ * requests with the same link (a double click, two API instances sharing the folder), one
+ * creates the file and acts, the other finds it and is told the link was used.
+ */
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+const NONCE = /^[A-Za-z0-9_-]{8,64}$/;
+
+export class UsedLinks {
+  private readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = path.join(dataDir, 'email-links', 'used');
+  }
+
+  private fileFor(nonce: string): string {
+    if (!NONCE.test(nonce)) throw new Error('a link nonce is a short base64url word');
+    return path.join(this.dir, nonce);
+  }
+
+  async used(nonce: string): Promise<boolean> {
+    try {
+      await stat(this.fileFor(nonce));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /** Claims the link: true for the one caller that may act on it, false if it was used. */
+  async claim(nonce: string): Promise<boolean> {
+    await mkdir(this.dir, { recursive: true });
+    try {
+      const file = await open(this.fileFor(nonce), 'wx');
+      await file.sync();
+      await file.close();
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  }
+
+  /** Gives a claimed link back, when the step could not be tried (Temporal unavailable). */
+  async release(nonce: string): Promise<void> {
+    await rm(this.fileFor(nonce), { force: true });
+  }
+
+  /**
+   * Forgets links used longer ago than any link lives: an expired link is refused for its
+   * expiry whether or not it is remembered.
+   */
+  async prune(olderThanMs: number, now = Date.now()): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    let removed = 0;
+    for (const name of names) {
+      if (!NONCE.test(name)) continue;
+      const file = path.join(this.dir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info && now - info.mtimeMs > olderThanMs) {
+        await rm(file, { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+}
