@@ -83,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
     config.api.port = port;
   }
   slackFromEnvironment(config, env);
+  emailFromEnvironment(config, env);
   return { config, file, warnings: deprecationsIn(config) };
 }
 
@@ -108,5 +109,78 @@ function slackFromEnvironment(config: BatonConfig, env: NodeJS.ProcessEnv): void
     ...(env.SLACK_SIGNING_SECRET ? { signingSecretEnv: 'SLACK_SIGNING_SECRET' } : {}),
     ...(apiUrl ? { apiUrl } : {}),
     liveMessages: true,
+  };
+}
+
+function portFrom(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`${name} must be a port number, not "${text}"`);
+  }
+  return port;
+}
+
+/**
+ * A configuration without an email section (the demo's) sends email once the environment
+ * names an SMTP server (SMTP_HOST, SMTP_PORT, SMTP_USER with SMTP_PASSWORD, EMAIL_FROM).
+ * BATON_EMAIL_LINK_SECRET with BATON_PUBLIC_URL adds action links; EMAIL_REPLY_DOMAIN adds
+ * reply addresses, and EMAIL_INBOUND_PORT (with EMAIL_INBOUND_HOST and
+ * EMAIL_INBOUND_AUTHENTICATION) turns the reply listener on. BATON_PUBLIC_URL applies to any
+ * configuration. A file's own email section is left as it is.
+ */
+function emailFromEnvironment(config: BatonConfig, env: NodeJS.ProcessEnv): void {
+  const publicUrl = env.BATON_PUBLIC_URL?.trim();
+  if (publicUrl) {
+    if (!/^https?:\/\/\S+$/.test(publicUrl)) {
+      throw new ConfigError(`BATON_PUBLIC_URL must be an http(s) URL, not "${publicUrl}"`);
+    }
+    config.api.publicUrl = publicUrl;
+  }
+  const host = env.SMTP_HOST?.trim();
+  if (config.notifications.email || !host) return;
+  const linkSecret = env.BATON_EMAIL_LINK_SECRET ? 'BATON_EMAIL_LINK_SECRET' : undefined;
+  if (linkSecret && !config.api.publicUrl) {
+    throw new ConfigError(
+      "BATON_EMAIL_LINK_SECRET needs BATON_PUBLIC_URL: the address people's browsers reach Baton at",
+    );
+  }
+  const replyDomain = env.EMAIL_REPLY_DOMAIN?.trim();
+  const inboundPort = portFrom(env, 'EMAIL_INBOUND_PORT');
+  if (inboundPort !== undefined && !(linkSecret && replyDomain)) {
+    throw new ConfigError(
+      'EMAIL_INBOUND_PORT needs BATON_EMAIL_LINK_SECRET and EMAIL_REPLY_DOMAIN: replies come back to signed addresses',
+    );
+  }
+  const authentication = env.EMAIL_INBOUND_AUTHENTICATION?.trim() || 'strict';
+  if (authentication !== 'strict' && authentication !== 'token-and-sender') {
+    throw new ConfigError(
+      `EMAIL_INBOUND_AUTHENTICATION must be strict or token-and-sender, not "${authentication}"`,
+    );
+  }
+  const user = env.SMTP_USER?.trim();
+  config.notifications.email = {
+    from: env.EMAIL_FROM?.trim() || 'Baton <baton@localhost>',
+    smtp: {
+      host,
+      port: portFrom(env, 'SMTP_PORT') ?? 25,
+      secure: env.SMTP_SECURE === 'true',
+      ...(user ? { user, passwordEnv: 'SMTP_PASSWORD' } : {}),
+    },
+    linkTtl: 86_400_000,
+    ...(linkSecret ? { linkSecretEnv: linkSecret } : {}),
+    ...(replyDomain ? { replyDomain } : {}),
+    ...(inboundPort !== undefined
+      ? {
+          inbound: {
+            host: env.EMAIL_INBOUND_HOST?.trim() || '127.0.0.1',
+            port: inboundPort,
+            authentication,
+            maxMessageBytes: 1024 * 1024,
+            maxConnections: 20,
+          },
+        }
+      : {}),
   };
 }

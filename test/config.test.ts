@@ -6,9 +6,9 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { formatDuration, parseDuration } from '../config/duration';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, loadConfigFile, parseConfig } from '../config/load';
 import { policyFor, routeFor, teamById } from '../config/policy';
-import type { BatonConfig, BatonConfigInput } from '../config/schema';
+import { configSchema, type BatonConfig, type BatonConfigInput } from '../config/schema';
 import { loadSecrets, requireSecrets, requireWebhookAuth, sha256Hex } from '../config/secrets';
-import { testConfig } from './support/config';
+import { testConfig, testConfigInput } from './support/config';
 
 const DEMO_FILE = path.resolve('config', 'baton.yaml');
 const DEMO_TOKENS = {
@@ -348,6 +348,65 @@ describe('Slack from the environment', () => {
   it('refuses a SLACK_API_URL that is not an http(s) URL, naming it', () => {
     expect(() => loadConfig({ SLACK_BOT_TOKEN: 'x', SLACK_API_URL: 'file:///etc/passwd' })).toThrow(
       /SLACK_API_URL must be an http\(s\) URL/,
+    );
+  });
+});
+
+describe('email from the environment', () => {
+  it('turns email, links and the reply listener on for a configuration without an email section', () => {
+    expect(loadConfig({}).config.notifications.email).toBeUndefined();
+    const { config } = loadConfig({
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: '2525',
+      EMAIL_FROM: 'Baton <baton@example.test>',
+      BATON_PUBLIC_URL: 'https://baton.example.test',
+      BATON_EMAIL_LINK_SECRET: 'links',
+      EMAIL_REPLY_DOMAIN: 'reply.example.test',
+      EMAIL_INBOUND_PORT: '2526',
+      EMAIL_INBOUND_AUTHENTICATION: 'token-and-sender',
+    });
+    expect(config.api.publicUrl).toBe('https://baton.example.test');
+    expect(config.notifications.email).toEqual({
+      from: 'Baton <baton@example.test>',
+      smtp: { host: '127.0.0.1', port: 2525, secure: false },
+      linkTtl: 86_400_000,
+      linkSecretEnv: 'BATON_EMAIL_LINK_SECRET',
+      replyDomain: 'reply.example.test',
+      inbound: {
+        host: '127.0.0.1',
+        port: 2526,
+        authentication: 'token-and-sender',
+        maxMessageBytes: 1024 * 1024,
+        maxConnections: 20,
+      },
+    });
+    expect(loadSecrets(config, { BATON_EMAIL_LINK_SECRET: 'links' }).emailLinkSecret).toBe('links');
+  });
+
+  it('refuses settings that cannot work together, naming what is missing', () => {
+    expect(() => loadConfig({ SMTP_HOST: 'h', BATON_EMAIL_LINK_SECRET: 's' })).toThrow(
+      /BATON_EMAIL_LINK_SECRET needs BATON_PUBLIC_URL/,
+    );
+    expect(() => loadConfig({ SMTP_HOST: 'h', EMAIL_INBOUND_PORT: '25' })).toThrow(
+      /EMAIL_INBOUND_PORT needs BATON_EMAIL_LINK_SECRET and EMAIL_REPLY_DOMAIN/,
+    );
+    expect(() => loadConfig({ SMTP_HOST: 'h', SMTP_PORT: 'x' })).toThrow(/SMTP_PORT must be a port number/);
+    expect(() => loadConfig({ BATON_PUBLIC_URL: 'javascript:alert(1)' })).toThrow(/BATON_PUBLIC_URL must be/);
+  });
+
+  it('refuses a file whose replies have no signing secret or reply domain', () => {
+    const config = testConfigInput();
+    config.notifications = {
+      email: { from: 'b@example.test', smtp: { host: 'h', port: 25 }, inbound: { port: 0 } },
+    };
+    const result = configSchema.safeParse(config);
+    expect(result.success).toBe(false);
+    const messages = result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^notifications\.email\.linkSecretEnv: replies need linkSecretEnv/),
+        expect.stringMatching(/^notifications\.email\.replyDomain: replies need replyDomain/),
+      ]),
     );
   });
 });
