@@ -5,6 +5,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { BatonConfig } from '../config/schema';
 import type { Secrets } from '../config/secrets';
+import type { EmailTemplates } from './email-templates';
 
 /** What signs the links and reply addresses in emails; absent, emails offer neither. */
 export interface EmailSigning {
@@ -20,6 +21,8 @@ export interface Mailer {
   transport: Transporter;
   from: string;
   signing?: EmailSigning;
+  /** The templates emails are rendered with; the repository's when absent. */
+  templates?: EmailTemplates;
 }
 
 export function signingFor(config: BatonConfig, secrets: Secrets): EmailSigning | undefined {

@@ -155,7 +155,11 @@ export function createNotificationActivities(deps: NotificationDeps) {
             targets.push({
               channel: 'email',
               target,
-              send: (signal) => sendEmail(mailer, target, notification, signal),
+              send: (signal) =>
+                sendEmail(mailer, target, notification, signal, {
+                  onRenderError: (error) =>
+                    log('email sent as plain text: its template failed', { incidentId, kind, target, error }),
+                }),
               classify: classifySmtpError,
             });
           }

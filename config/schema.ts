@@ -186,6 +186,11 @@ export const configSchema = z
               passwordEnv: envName.optional(),
             }),
             /**
+             * A folder of email templates in place of the repository's templates/email (copy
+             * that folder to start: every kind falls back to its default).
+             */
+            templatesDir: z.string().min(1).optional(),
+            /**
              * Signs the action links and the reply addresses in Baton's emails. Without it
              * emails carry no links and no reply address: nobody can act from email.
              */

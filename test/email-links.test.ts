@@ -112,7 +112,9 @@ describe('email action links', () => {
     expect(done.statusCode).toBe(200);
     expect(done.body).toContain('Alice Ng acknowledged the incident');
     // The next moves are offered as fresh links, for the phase the incident is in now.
-    expect(done.body).toMatch(/href="https:\/\/baton\.example\.test\/email\/actions\/[^"]+"[^>]*>Escalate to Level 3</);
+    expect(done.body).toMatch(
+      /href="https:\/\/baton\.example\.test\/email\/actions\/[^"]+"[^>]*>Escalate to Level 3</,
+    );
     const after = await state(handle);
     expect(after).toMatchObject({ phase: 'acknowledged', acknowledgedBy: 'alice', holder: 'alice' });
     expect(eventsOf(after, 'acknowledged')).toHaveLength(1);

@@ -193,7 +193,7 @@ describe('with Slack and email delivering', () => {
     expect(mail?.to).toEqual(['alice@example.com']);
     expect(mail?.from).toBe('baton@example.com');
     expect(mail?.headers.from).toBe('Baton <baton@example.com>');
-    expect(mail?.subject).toBe(PAGE_SUBJECT);
+    expect(mail?.subject).toBe(`${PAGE_SUBJECT} (incident ${id})`);
     expect(mail?.subject).toContain('SEV2');
     expect(mail?.subject).toContain(TITLE);
     expect(mail?.headers['x-baton-kind']).toBe('page');
@@ -292,7 +292,7 @@ describe('when Slack refuses the team channel', () => {
     const [dm] = await slackRequests(slack, id, 1, (r) => r.response.ok);
     expect(dm?.channel).toBe('U01ALICE');
     const [toAlice] = await mails(smtp, id, 1);
-    expect(toAlice).toMatchObject({ to: ['alice@example.com'], subject: PAGE_SUBJECT });
+    expect(toAlice).toMatchObject({ to: ['alice@example.com'], subject: `${PAGE_SUBJECT} (incident ${id})` });
 
     // Nobody acknowledged within alice's 2s: the timer paged bob regardless.
     s = await waitForEvents(handle, 'paged', 2);
@@ -300,7 +300,7 @@ describe('when Slack refuses the team channel', () => {
     const bobDm = await slackRequests(slack, id, 1, (r) => r.channel === 'U01BOB');
     expect(bobDm[0]).toMatchObject({ token: BOT_TOKEN, response: { ok: true } });
     const [toBob] = await mails(smtp, id, 1, (m) => m.to.includes('bob@example.com'));
-    expect(toBob).toMatchObject({ to: ['bob@example.com'], subject: PAGE_SUBJECT });
+    expect(toBob).toMatchObject({ to: ['bob@example.com'], subject: `${PAGE_SUBJECT} (incident ${id})` });
     expect(toBob?.text).toContain('step 2 of 3');
 
     // Bob's page hit the same dead channel; that is on the timeline too.
@@ -417,7 +417,7 @@ describe('with a wrong Slack token', () => {
     }
 
     const [mail] = await mails(smtp, id, 1);
-    expect(mail).toMatchObject({ to: ['alice@example.com'], subject: PAGE_SUBJECT });
+    expect(mail).toMatchObject({ to: ['alice@example.com'], subject: `${PAGE_SUBJECT} (incident ${id})` });
 
     const [entry] = await waitForOutbox(w, id, (e) => e.some(ofKind('page')));
     expect(entry?.report.delivered).toEqual([{ channel: 'email', target: 'alice@example.com' }]);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { loadEmailTemplates } from '../activities/email-templates';
 import { mailerFor, type Mailer } from '../activities/mailer';
 import { DeliveryLedger } from '../activities/ledger';
 import { Outbox } from '../activities/outbox';
@@ -49,7 +50,13 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
     ((message: string, fields: Record<string, unknown>) =>
       console.log(JSON.stringify({ message, ...fields })));
   const slack = deps.slack ?? slackClientFor(config, deps.secrets);
-  const mailer = deps.mailer ?? mailerFor(config, deps.secrets);
+  const built = deps.mailer ?? mailerFor(config, deps.secrets);
+  // Loaded now, so that a template that does not compile stops the worker with the file named.
+  const templatesDir = config.notifications.email?.templatesDir;
+  const mailer =
+    built && !built.templates
+      ? { ...built, templates: loadEmailTemplates(...(templatesDir ? [path.resolve(templatesDir)] : [])) }
+      : built;
   // Each incident keeps one live message per channel unless the configuration says not to.
   const liveMessages = Boolean(slack) && config.notifications.slack?.liveMessages !== false;
   const activities = createActivities({

@@ -1,11 +1,11 @@
 /**
  * A real SMTP server (the `smtp-server` package) on loopback that keeps every message it
- * accepts: the envelope as the client gave it and the headers and text body parsed from the
- * raw DATA. The parser is deliberately small: it handles what a single-part text message
- * carries (folded headers, RFC 2047 encoded words, 7bit / 8bit / quoted-printable / base64
- * bodies) and refuses anything else rather than guess.
+ * accepts: the envelope as the client gave it, and the headers, text, HTML and calendar parts
+ * parsed from the raw DATA by mailparser, as a mail client would read them. A message it
+ * cannot parse is refused at the end of DATA, so that a test fails loudly.
  */
 import type { AddressInfo } from 'node:net';
+import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
 export interface ReceivedMail {
@@ -16,8 +16,14 @@ export interface ReceivedMail {
   /** Header names in lower case; a repeated header keeps its first value. */
   headers: Record<string, string>;
   subject: string;
-  /** The decoded text body. */
+  /** The decoded text body (the text/plain part of a multipart message). */
   text: string;
+  /** The decoded HTML part, if the message has one. */
+  html?: string;
+  /** The iCalendar content of a text/calendar part (or an application/ics attachment). */
+  calendar?: string;
+  /** Every part that is neither the text nor the HTML body, as mailparser gives them. */
+  attachments: Attachment[];
   raw: string;
   /** When the server accepted it (answered the end of DATA), in epoch milliseconds. */
   acceptedAt?: number;
@@ -35,76 +41,48 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** RFC 2047 encoded words (=?charset?B|Q?...?=), as nodemailer writes non-ASCII headers. */
-function decodeWords(value: string): string {
-  // Whitespace between two adjacent encoded words is not part of the text.
-  const joined = value.replace(/(\?=)\s+(=\?)/g, '$1$2');
-  return joined.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_all, charset: string, enc: string, data) => {
-    if (!/^utf-?8$/i.test(charset) && !/^us-ascii$/i.test(charset)) {
-      throw new Error(`unexpected header charset ${charset}`);
-    }
-    const bytes =
-      enc.toUpperCase() === 'B'
-        ? Buffer.from(data as string, 'base64')
-        : qpBytes((data as string).replace(/_/g, ' '));
-    return bytes.toString('utf8');
-  });
-}
-
-function qpBytes(text: string): Buffer {
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i += 1) {
-    const char = text[i] as string;
-    if (char === '=' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(...Buffer.from(char, 'utf8'));
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-/** Quoted-printable body: soft line breaks (=CRLF) joined, =XX octets decoded. */
-function decodeQuotedPrintable(body: string): Buffer {
-  return qpBytes(body.replace(/=\r?\n/g, ''));
-}
-
-export function parseMail(raw: string): { headers: Record<string, string>; text: string } {
-  const split = raw.search(/\r?\n\r?\n/);
-  if (split < 0) throw new Error('message without a header/body separator');
-  const head = raw.slice(0, split);
-  const body = raw.slice(split).replace(/^\r?\n\r?\n/, '');
-
+/** Header names in lower case, each with its first value as written (unfolded, not decoded). */
+function headersOf(parsed: ParsedMail): Record<string, string> {
   const headers: Record<string, string> = {};
-  // Unfold: a line that starts with whitespace continues the previous header.
-  for (const line of head.replace(/\r?\n(?=[ \t])/g, '').split(/\r?\n/)) {
+  for (const { key, line } of parsed.headerLines) {
+    const name = key.toLowerCase();
+    if (name in headers) continue;
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new Error(`malformed header line: ${line}`);
-    const name = line.slice(0, colon).trim().toLowerCase();
-    if (!(name in headers)) headers[name] = line.slice(colon + 1).trim();
+    headers[name] = line
+      .slice(colon + 1)
+      .replace(/\r?\n(?=[ \t])/g, '')
+      .trim();
   }
+  return headers;
+}
 
-  const contentType = (headers['content-type'] ?? 'text/plain').toLowerCase();
-  if (!contentType.startsWith('text/plain')) {
-    throw new Error(`expected a single text/plain part, got ${contentType}`);
-  }
-  const charset = /charset="?([^";\s]+)"?/.exec(contentType)?.[1] ?? 'us-ascii';
-  if (!/^(utf-?8|us-ascii)$/.test(charset)) throw new Error(`unexpected body charset ${charset}`);
+const contentType = (a: Attachment): string => a.contentType.toLowerCase();
 
-  const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
-  // A message ends with a line break (nodemailer adds one when the text has none), so the
-  // last one ends the final line rather than being part of the text.
-  const lines = body.replace(/\r?\n$/, '');
-  let bytes: Buffer;
-  if (encoding === 'quoted-printable') bytes = decodeQuotedPrintable(lines);
-  else if (encoding === 'base64') bytes = Buffer.from(body.replace(/\s+/g, ''), 'base64');
-  else if (encoding === '7bit' || encoding === '8bit') bytes = Buffer.from(lines, 'utf8');
-  else throw new Error(`unexpected transfer encoding ${encoding}`);
-
-  // SMTP carries lines ending in CRLF; the text was written with LF.
-  const text = bytes.toString('utf8').replace(/\r\n/g, '\n');
-  return { headers, text };
+/** Reads a message as a mail client would (mailparser): multipart, encodings, encoded words. */
+export async function parseMail(
+  message: Buffer | string,
+): Promise<Omit<ReceivedMail, 'from' | 'to' | 'acceptedAt'>> {
+  // The bytes, not a string of them: an 8bit part in another charset decodes as its header says.
+  const parsed = await simpleParser(message, { skipTextToHtml: true, skipImageLinks: true });
+  const headers = headersOf(parsed);
+  // A single-part message ends with a line break (nodemailer adds one when the text has none),
+  // which ends the final line rather than being part of the text. In a multipart message the
+  // line break before a boundary belongs to the boundary, and mailparser leaves it out already.
+  const multipart = (headers['content-type'] ?? '').toLowerCase().startsWith('multipart/');
+  const text = (parsed.text ?? '').replace(/\r\n/g, '\n');
+  // The invitation goes both as a text/calendar alternative and as an .ics attachment.
+  const calendar =
+    parsed.attachments.find((a) => contentType(a) === 'text/calendar') ??
+    parsed.attachments.find((a) => contentType(a) === 'application/ics');
+  return {
+    headers,
+    subject: parsed.subject ?? '',
+    text: multipart ? text : text.replace(/\n$/, ''),
+    ...(typeof parsed.html === 'string' ? { html: parsed.html } : {}),
+    ...(calendar ? { calendar: calendar.content.toString('utf8') } : {}),
+    attachments: parsed.attachments,
+    raw: Buffer.isBuffer(message) ? message.toString('utf8') : message,
+  };
 }
 
 export interface SmtpSinkOptions {
@@ -174,34 +152,28 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', (err) => later(() => callback(err)));
       stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        let mail: ReceivedMail;
-        try {
-          const { headers, text } = parseMail(raw);
-          const { mailFrom, rcptTo } = session.envelope;
-          mail = {
-            from: mailFrom ? mailFrom.address : '',
-            to: rcptTo.map((r) => r.address),
-            headers,
-            subject: decodeWords(headers.subject ?? ''),
-            text,
-            raw,
-          };
-        } catch (err) {
+        const { mailFrom, rcptTo } = session.envelope;
+        parseMail(Buffer.concat(chunks)).then(
+          (parsed) => {
+            const mail: ReceivedMail = {
+              from: mailFrom ? mailFrom.address : '',
+              to: rcptTo.map((r) => r.address),
+              ...parsed,
+            };
+            // Kept when it is accepted, the moment the client hears so.
+            const accept = (): void => {
+              if (gone.has(session.id)) return;
+              messages.push({ ...mail, acceptedAt: Date.now() });
+              callback();
+            };
+            if (options.acceptDelayMs) {
+              options.onDataEnd?.(mail);
+              setTimeout(() => later(accept), options.acceptDelayMs).unref();
+            } else later(accept);
+          },
           // Refused at the SMTP level, so a message the test cannot read fails loudly.
-          later(() => callback(err as Error));
-          return;
-        }
-        // Kept when it is accepted, the moment the client hears so.
-        const accept = (): void => {
-          if (gone.has(session.id)) return;
-          messages.push({ ...mail, acceptedAt: Date.now() });
-          callback();
-        };
-        if (options.acceptDelayMs) {
-          options.onDataEnd?.(mail);
-          setTimeout(() => later(accept), options.acceptDelayMs).unref();
-        } else later(accept);
+          (err: unknown) => later(() => callback(err instanceof Error ? err : new Error(String(err)))),
+        );
       });
     },
   });

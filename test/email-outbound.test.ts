@@ -1,0 +1,191 @@
+/**
+ * Baton's emails on the wire: notices built as the workflow builds them, sent by the real
+ * nodemailer transport the worker builds from its configuration, to a real SMTP server that
+ * reads them back as a mail client would. No Temporal: sendEmail is called directly.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendEmail } from '../activities/email';
+import { checkLink, checkReplyAddress } from '../activities/email-tokens';
+import { mailerFor, type Mailer } from '../activities/mailer';
+import { loadSecrets } from '../config/secrets';
+import type { Notification } from '../workflows/model';
+import { notices } from '../workflows/notices';
+import { testConfig } from './support/config';
+import { mailAbout, startSmtpSink, type ReceivedMail, type SmtpSink } from './support/smtp';
+import { plainIncident, take } from './unit/plain-incident';
+
+const SECRET = 'outbound-test-link-secret';
+const PUBLIC_URL = 'https://baton.example.com';
+const REPLY_DOMAIN = 'reply.example.com';
+
+let smtp: SmtpSink;
+let mailer: Mailer;
+
+beforeAll(async () => {
+  smtp = await startSmtpSink();
+  const config = testConfig((input) => {
+    input.api = { ...input.api, publicUrl: PUBLIC_URL };
+    input.notifications = {
+      email: {
+        from: 'Baton <baton@example.com>',
+        smtp: { host: smtp.host, port: smtp.port, secure: false },
+        linkSecretEnv: 'BATON_EMAIL_LINK_SECRET',
+        linkTtl: '1h',
+        replyDomain: REPLY_DOMAIN,
+      },
+    };
+  });
+  const built = mailerFor(config, loadSecrets(config, { BATON_EMAIL_LINK_SECRET: SECRET }));
+  if (!built?.signing) throw new Error('the configuration should give a signing mailer');
+  mailer = built;
+});
+
+afterAll(async () => {
+  mailer?.transport.close();
+  await smtp?.close();
+});
+
+/** An incident of its own for each test, as the workflow would hold it. */
+function incident() {
+  const plain = plainIncident();
+  plain.state.id = `incident-test-${randomUUID()}`;
+  plain.state.links.temporalUi = `http://127.0.0.1:8233/namespaces/default/workflows/${plain.state.id}`;
+  return plain;
+}
+
+/** Sends to every target, as the notify activity does, and returns what the server accepted. */
+async function deliver(notification: Notification, id: string = randomUUID()): Promise<ReceivedMail[]> {
+  const withId = { ...notification, id };
+  const targets = [...withId.emails, ...withId.responders.flatMap((r) => (r.email ? [r.email] : []))];
+  for (const to of targets) await sendEmail(mailer, to, withId);
+  return mailAbout(smtp.messages, notification.incidentId).filter(
+    (m) => m.headers['message-id'] === `<${id}@baton>`,
+  );
+}
+
+describe('outbound email', () => {
+  it('pages alice with a text and an HTML part, the incident id in the subject and signed links and reply address', async () => {
+    const { state, policy } = incident();
+    const page = notices.page(state, policy, ['alice'], 'round 1 of 1, step 1 of 3');
+    const [mail, ...more] = await deliver(page);
+    expect(more).toEqual([]);
+
+    expect(mail?.to).toEqual(['alice@example.com']);
+    expect(mail?.headers['content-type']).toMatch(/^multipart\/alternative;/);
+    expect(mail?.subject).toBe(
+      `[SEV2] Incident needs acknowledgement: ${state.title} (incident ${state.id})`,
+    );
+    expect(mail?.text).toContain(
+      'You are paged (round 1 of 1, step 1 of 3). Acknowledge to take the incident.',
+    );
+    expect(mail?.html).toContain(
+      'You are paged (round 1 of 1, step 1 of 3). Acknowledge to take the incident.',
+    );
+    expect(mail?.html).toContain(`href='${state.links.temporalUi}'`);
+    expect(mail?.headers['auto-submitted']).toBe('auto-generated');
+    expect(mail?.headers['x-baton-kind']).toBe('page');
+
+    // The button and the text link are the same signed link, for alice, to acknowledge.
+    const [, token] = /\/email\/actions\/([A-Za-z0-9_.-]+)/.exec(String(mail?.html)) ?? [];
+    expect(mail?.text).toContain(`Acknowledge: ${PUBLIC_URL}/email/actions/${token}`);
+    expect(checkLink(String(token), SECRET)).toMatchObject({
+      ok: true,
+      claims: {
+        incident: state.id,
+        responder: 'alice',
+        step: 'acknowledge',
+        phase: 'triggered',
+        response: 0,
+      },
+    });
+
+    const replyTo = String(mail?.headers['reply-to']);
+    expect(replyTo).toMatch(new RegExp(`^reply\\+[a-z2-7]+@${REPLY_DOMAIN.replace(/\./g, '\\.')}$`));
+    expect(checkReplyAddress(replyTo, SECRET)).toEqual({ incident: state.id, recipient: 'alice' });
+  });
+
+  it('threads two notices of one incident on one root, each with its own Message-ID', async () => {
+    const plain = incident();
+    const { state, policy } = plain;
+    const first = await deliver(notices.page(state, policy, ['alice'], 'round 1 of 1, step 1 of 3'), 'n-1');
+    take(plain, 'acknowledge', { actor: 'alice' });
+    const second = await deliver(notices.assessReminder(plain.state, policy, 3_600_000), 'n-2');
+
+    const root = `<${state.id}@baton>`;
+    const thread = [...first, ...second];
+    expect(thread.map((m) => [m.to, m.headers['message-id']])).toEqual([
+      [['alice@example.com'], '<n-1@baton>'],
+      [['alice@example.com'], '<n-2@baton>'],
+    ]);
+    for (const mail of thread) {
+      expect(mail.headers['in-reply-to']).toBe(root);
+      expect(mail.headers.references).toBe(root);
+      expect(mail.subject.endsWith(` (incident ${state.id})`)).toBe(true);
+      expect(mail.subject.split(state.id)).toHaveLength(2);
+    }
+    // Reminders offer nothing to click.
+    expect(second[0]?.text).not.toContain('/email/actions/');
+    // Another incident has another root.
+    const other = incident();
+    const [elsewhere] = await deliver(notices.page(other.state, other.policy, ['alice'], 'round 1 of 1'));
+    expect(elsewhere?.headers['in-reply-to']).toBe(`<${other.state.id}@baton>`);
+  });
+
+  it('invites Level 2 and Level 3 to the handover meeting with a METHOD:REQUEST calendar', async () => {
+    const plain = incident();
+    take(plain, 'acknowledge', { actor: 'alice' });
+    take(plain, 'escalate', { actor: 'alice', reason: 'the restart did not help' });
+    const meeting = notices.handoverMeeting(plain.state, plain.policy, ['carol']);
+    const at = String(meeting.meeting?.at);
+    const mails = await deliver(meeting);
+    expect(
+      mails
+        .map((m) => m.to)
+        .flat()
+        .sort(),
+    ).toEqual(['alice@example.com', 'carol@example.com']);
+
+    for (const mail of mails) {
+      const part = mail.attachments.find((a) => a.contentType === 'text/calendar');
+      expect(part?.headers.get('content-type')).toMatchObject({ params: { method: 'REQUEST' } });
+      expect(mail.attachments.some((a) => a.contentType === 'application/ics')).toBe(true);
+
+      const ics = String(mail.calendar).replace(/\r\n[ \t]/g, '');
+      expect(ics).toContain('METHOD:REQUEST');
+      expect(ics).toContain(`UID:${meeting.meeting?.uid}`);
+      const dtstart = new Date(at)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
+      expect(ics).toContain(`DTSTART:${dtstart}`);
+      expect(ics).toMatch(/ORGANIZER;CN="Alice Ng":mailto:alice@example\.com/i);
+      expect(ics).toMatch(/ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=TRUE;CN="Alice Ng":mailto:alice@example\.com/i);
+      expect(ics).toMatch(
+        /ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=TRUE;CN="Carol Diaz":mailto:carol@example\.com/i,
+      );
+      expect(ics).toContain(`${PUBLIC_URL}/api/v1/incidents/${plain.state.id}`);
+      expect(mail.text).toContain('The calendar invitation is attached');
+      expect(mail.headers['in-reply-to']).toBe(`<${plain.state.id}@baton>`);
+    }
+  });
+
+  it('sends customers the approved text only: no id, links, reply address or thread', async () => {
+    const { state, policy } = incident();
+    const message =
+      'Some card payments are failing since 10:02 UTC.\nThe next update follows within 30 minutes.';
+    const [mail, ...more] = await deliver(notices.externalUpdate(state, policy, message));
+    expect(more).toEqual([]);
+    expect(mail?.to).toEqual(['status-subscribers@example.com']);
+    expect(mail?.subject).toBe('Service notice: payments');
+    expect(mail?.text).toBe(message);
+    expect(mail?.html).toContain('Some card payments are failing since 10:02 UTC.<br />');
+    for (const part of [String(mail?.text), String(mail?.html)]) {
+      expect(part).not.toContain(state.id);
+      expect(part).not.toMatch(/https?:\/\//);
+    }
+    expect(mail?.headers['reply-to']).toBeUndefined();
+    expect(mail?.headers['in-reply-to']).toBeUndefined();
+    expect(mail?.headers.references).toBeUndefined();
+  });
+});
