@@ -9,9 +9,12 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import { mailerFor, type Mailer } from '../activities/mailer';
 import type { BatonConfig } from '../config/schema';
 import { requireWebhookAuth, type Secrets } from '../config/secrets';
 import { fromTemporal, HttpError } from './errors';
+import { startInboundListener, type InboundListener, type InboundListenerDeps } from './email/listener';
+import { emailRoutes } from './email/route';
 import { IncidentService } from './incidents';
 import { UsedLinks } from './links/used-links';
 import { alertmanagerRoutes } from './routes/alertmanager';
@@ -33,6 +36,18 @@ export interface AppDeps {
    * views.open, conversations.replies); built from notifications.slack when not given.
    */
   slack?: WebClient;
+  /** Answers email replies (a refusal, a confirmation); built from notifications.email when not given. */
+  mailer?: Mailer;
+  /** mailauth's DNS resolver for replies' DKIM, SPF and DMARC; the system's when not given (tests sign with their own key). */
+  emailResolver?: InboundListenerDeps['resolver'];
+}
+
+const listeners = new WeakMap<FastifyInstance, InboundListener>();
+
+/** Where the app's email reply listener listens, if notifications.email.inbound turned it on. */
+export function emailListenerOf(app: FastifyInstance): { host: string; port: number } | undefined {
+  const listener = listeners.get(app);
+  return listener ? { host: listener.host, port: listener.port } : undefined;
 }
 
 /** What the API says when it starts with an open webhook. */
@@ -140,6 +155,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         used,
       }),
     );
+  }
+  // Replies to Baton's emails: from its own SMTP listener, or posted by a mail provider.
+  if (email && (email.inbound || email.inboundRoute)) {
+    const mailer = deps.mailer ?? mailerFor(deps.config, deps.secrets);
+    const inboundDeps = {
+      config: deps.config,
+      incidents,
+      secrets: deps.secrets,
+      mailer,
+      log: app.log,
+      ...(deps.emailResolver ? { resolver: deps.emailResolver } : {}),
+    };
+    if (email.inboundRoute) await app.register(emailRoutes(inboundDeps));
+    if (email.inbound) {
+      const listener = await startInboundListener(inboundDeps);
+      listeners.set(app, listener);
+      app.log.info({ host: listener.host, port: listener.port }, 'email reply listener started');
+      app.addHook('onClose', async () => {
+        await listener.close();
+      });
+    }
+    if (mailer && !deps.mailer) app.addHook('onClose', () => mailer.transport.close());
   }
   // Slack's routes exist only with its signing secret: without it no request could be trusted.
   const signingSecret = deps.secrets.slackSigningSecret;

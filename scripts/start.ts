@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, UNAUTHENTICATED_WEBHOOK } from '../api/app';
+import { buildApp, emailListenerOf, UNAUTHENTICATED_WEBHOOK } from '../api/app';
 import { createTemporalClient } from '../api/temporal';
 import { ConfigError, loadConfig } from '../config/load';
 import type { BatonConfig } from '../config/schema';
@@ -230,6 +230,7 @@ async function main(): Promise<void> {
       `  Temporal UI    ${up.devServer?.uiUrl ?? config.temporal.uiUrl}`,
       `  Worker         task queue ${config.temporal.taskQueue}`,
       `  Configuration  ${file}`,
+      ...emailLines(config, up.app),
       `  Outbox         ${path.join(dataDir, 'outbox')} (notifications without Slack or SMTP)`,
       `  Records        ${path.join(dataDir, 'incidents')}`,
       'Press Ctrl-C to stop.',
@@ -237,6 +238,20 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   if (config.api.allowUnauthenticated) console.warn(`WARNING: ${UNAUTHENTICATED_WEBHOOK}`);
+}
+
+function emailLines(config: BatonConfig, app: FastifyInstance | undefined): string[] {
+  const email = config.notifications.email;
+  if (!email) return [];
+  const listener = app ? emailListenerOf(app) : undefined;
+  return [
+    `  Email out      smtp://${email.smtp.host}:${email.smtp.port} from ${email.from}${email.linkSecretEnv ? ' (with action links)' : ''}`,
+    ...(listener
+      ? [
+          `  Email replies  smtp://${listener.host}:${listener.port} for reply+…@${email.replyDomain ?? '?'} (${email.inbound?.authentication ?? 'strict'})`,
+        ]
+      : []),
+  ];
 }
 
 function webhookAuthOf(config: BatonConfig): string {

@@ -1,0 +1,159 @@
+/**
+ * Baton's own SMTP listener for replies (notifications.email.inbound): the MX of the reply
+ * domain. It takes mail for signed reply addresses only, refused at RCPT TO otherwise (550),
+ * so it relays nothing; one reply address per message (a second gets 452, and the sending
+ * MTA delivers it in another transaction). No AUTH (it is an MX) and no STARTTLS (no
+ * certificate is configured: put a TLS-terminating MTA in front where that matters).
+ *
+ * The answer to DATA comes once the message has been handled: 250 when it was taken, refused
+ * for good or ignored; 451 when it could not be handled now (Temporal unavailable, a DNS
+ * failure), so that the sending MTA retries; 552 past maxMessageBytes.
+ */
+import type { AddressInfo } from 'node:net';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { handleInbound, inboundContext, type InboundDeps, type InboundOutcome } from './act';
+import { checkAddress } from './reply';
+
+export interface InboundListener {
+  host: string;
+  /** The port it listens on: the one bound when the configuration says 0. */
+  port: number;
+  /** Stops taking connections; open ones get closeTimeoutMs to finish. */
+  close(): Promise<void>;
+}
+
+export interface InboundListenerDeps extends InboundDeps {
+  /** How long close() lets open connections finish before it ends them. */
+  closeTimeoutMs?: number;
+}
+
+function smtpError(responseCode: number, message: string): Error {
+  return Object.assign(new Error(message), { responseCode });
+}
+
+/** IPv4 clients of a dual-stack socket show as ::ffff:a.b.c.d; SPF wants a.b.c.d. */
+function plainIp(address: string): string {
+  return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+}
+
+function dataAnswer(outcome: InboundOutcome): { error?: Error; message?: string } {
+  if (outcome.outcome === 'deferred') {
+    return { error: smtpError(451, `4.3.0 ${outcome.reason}`) };
+  }
+  return { message: `2.0.0 message handled (${outcome.outcome})` };
+}
+
+export async function startInboundListener(deps: InboundListenerDeps): Promise<InboundListener> {
+  const inbound = deps.config.notifications.email?.inbound;
+  if (!inbound) throw new Error('notifications.email.inbound is not configured');
+  const ctx = inboundContext(deps);
+  const { log } = deps;
+
+  const onData = (
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    callback: (err?: Error | null, message?: string) => void,
+  ): void => {
+    const chunks: Buffer[] = [];
+    let answered = false;
+    const done = (err?: Error | null, message?: string): void => {
+      if (answered) return;
+      answered = true;
+      callback(err, message);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      // Past the limit, keep reading (the client is still sending) but keep nothing.
+      if (!stream.sizeExceeded) chunks.push(chunk);
+    });
+    stream.once('error', (err) => {
+      log.warn({ err, session: session.id }, 'an inbound email stream failed');
+      done(smtpError(451, '4.3.0 the message could not be received; try again later'));
+    });
+    stream.once('end', () => {
+      if (stream.sizeExceeded) {
+        done(smtpError(552, `5.3.4 the message is larger than ${inbound.maxMessageBytes} bytes`));
+        return;
+      }
+      const { mailFrom, rcptTo } = session.envelope;
+      handleInbound(ctx, {
+        raw: Buffer.concat(chunks),
+        smtp: {
+          mailFrom: mailFrom ? mailFrom.address : '',
+          rcptTo: rcptTo.map((r) => r.address),
+          remoteAddress: plainIp(session.remoteAddress),
+          helo: session.hostNameAppearsAs || '',
+        },
+      })
+        .then((outcome) => {
+          log.info(
+            { session: session.id, remoteAddress: session.remoteAddress, ...outcome },
+            'inbound email handled',
+          );
+          const { error, message } = dataAnswer(outcome);
+          done(error ?? null, message);
+        })
+        .catch((err: unknown) => {
+          // handleInbound does not throw; this guards the answer itself.
+          log.error({ err }, 'an inbound email failed');
+          done(smtpError(451, '4.3.0 Baton failed to handle the message; try again later'));
+        });
+    });
+  };
+
+  const server = new SMTPServer({
+    name: ctx.replyDomain,
+    banner: 'Baton replies',
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    size: inbound.maxMessageBytes,
+    maxClients: inbound.maxConnections,
+    maxRecipients: 1,
+    logger: false,
+    // Nothing reads the client's reverse name; SPF checks the address itself.
+    disableReverseLookup: true,
+    closeTimeout: deps.closeTimeoutMs ?? 10_000,
+    onRcptTo(address, _session, callback) {
+      try {
+        if (checkAddress(address.address, ctx)) {
+          callback();
+          return;
+        }
+        callback(smtpError(550, '5.1.1 no such mailbox here'));
+      } catch (err) {
+        log.error({ err }, 'an inbound recipient could not be checked');
+        callback(smtpError(451, '4.3.0 try again later'));
+      }
+    },
+    onData(stream, session, callback) {
+      try {
+        onData(stream, session, callback);
+      } catch (err) {
+        log.error({ err }, 'an inbound email failed');
+        stream.resume();
+        callback(smtpError(451, '4.3.0 Baton failed to handle the message; try again later'));
+      }
+    },
+  });
+  // A client that misbehaves (a reset connection, a protocol error) ends its connection, not Baton.
+  server.on('error', (err) => log.warn({ err }, 'inbound SMTP connection error'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(inbound.port, inbound.host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.server.address() as AddressInfo;
+  log.info({ host: inbound.host, port, authentication: ctx.mode }, 'listening for email replies');
+
+  let closing: Promise<void> | undefined;
+  return {
+    host: inbound.host,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      return closing;
+    },
+  };
+}
