@@ -6,11 +6,6 @@
  * through the API with the same messages. Every test checks the record: what changed, who
  * did it, and that a refused message changed nothing.
  */
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replyAddress } from '../activities/email-tokens';
@@ -24,6 +19,7 @@ import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
 import type { IncidentState } from '../workflows/state';
 import { buildApp } from '../api/app';
+import { swaks } from './support/swaks';
 import { TOKEN_ENV } from './support/app';
 import { testConfig } from './support/config';
 import { domainKey, message, signed, TestDns, type MessageSpec } from './support/dkim';
@@ -46,7 +42,6 @@ let lenient: InboundListener;
 let app: FastifyInstance;
 let mailer: Mailer | undefined;
 let config: BatonConfig;
-let dir: string;
 const handles: IncidentHandle[] = [];
 const key = domainKey('example.com');
 const dns = new TestDns().publishKey(key);
@@ -80,7 +75,6 @@ function emailConfig(smtpPort: number, authentication: 'strict' | 'token-and-sen
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'baton-email-inbound-'));
   sink = await startSmtpSink();
   // The worker sends no email: everything the sink receives is an answer to a reply.
   w = await startTestWorker(testConfig(), 'email-inbound');
@@ -121,7 +115,6 @@ afterAll(async () => {
   mailer?.transport.close();
   await sink?.close();
   await w?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function incident(): Promise<IncidentHandle> {
@@ -143,41 +136,6 @@ async function reply(
   return { raw: sign ? await signed(built.raw, key) : built.raw, messageId: built.messageId };
 }
 
-/** One SMTP conversation with swaks; its exit code and transcript. */
-async function swaks(
-  listener: InboundListener,
-  envelope: { from: string; to: string },
-  data: string,
-): Promise<{ code: number | null; transcript: string }> {
-  const file = path.join(dir, `${randomUUID()}.eml`);
-  writeFileSync(file, data);
-  const args = [
-    '--server',
-    '127.0.0.1',
-    '--port',
-    String(listener.port),
-    '--helo',
-    'mail.example.com',
-    '--from',
-    envelope.from,
-    '--to',
-    envelope.to,
-    '--data',
-    `@${file}`,
-    '--timeout',
-    '60',
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('swaks', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let transcript = '';
-    child.stdout.on('data', (chunk: Buffer) => (transcript += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (transcript += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, transcript }));
-  });
-}
-
-/** Sends a message from alice's mailbox and expects the listener to take it (250). */
 async function deliver(listener: InboundListener, to: string, raw: string, from = 'alice@example.com') {
   const result = await swaks(listener, { from, to }, raw);
   expect(result.code, result.transcript).toBe(0);
