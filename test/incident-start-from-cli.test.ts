@@ -100,8 +100,8 @@ describe('an incident started from the Temporal CLI', () => {
     const sent = (await waitForOutbox(w, s.id, (o) => o.length >= 2)).map(addressed);
     expect(sent[0]).toMatchObject({ kind: 'page', to: ['alice'], channels: ['#payments-incidents'] });
     expect(sent[0]?.subject).toMatch(/^\[SEV1\]/);
-    // Everyone on the paging policy but the acknowledger hears who holds it.
-    expect(sent[1]).toMatchObject({ kind: 'update', to: ['bob', 'dave'] });
+    // Everyone paged so far but the acknowledger hears who holds it: here, nobody else was.
+    expect(sent[1]).toMatchObject({ kind: 'update', to: [], channels: ['#payments-incidents'] });
 
     const description = await handle.describe();
     expect(description.searchAttributes).toMatchObject({

@@ -132,6 +132,10 @@ describe('the live incident message', () => {
     const live = createSlackLiveActivities({ slack: client, log: () => undefined });
     const sync = (input: SlackSyncInput): Promise<SlackSyncResult> => live.syncSlackMessages(input);
     const record = await state(await startIncident(w).then((h) => (started.push(h), h)));
+    // The incident's own worker posts its live message as well; counted once it has.
+    await eventually(() =>
+      slack.posted().find((r) => about(record.id)(r) && r.channel === TEAM && r.args.thread_ts === undefined),
+    );
     // The first attempt posted the message and heartbeat it, then its worker died.
     const posted = await client.chat.postMessage({ channel: TEAM, text: 'first attempt' });
     const earlier = {
