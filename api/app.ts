@@ -141,10 +141,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { publicUrl } = deps.config.api;
   if (email && linkSecret && publicUrl) {
     const used = new UsedLinks(deps.config.dataDir);
-    // A used link is refused for its expiry once it is older than any link lives.
-    used.prune(email.linkTtl + 86_400_000).catch((err: unknown) => {
-      app.log.warn({ err }, 'used email links could not be pruned');
-    });
+    // A used link is refused for its expiry once it is older than any link lives: at start
+    // and every hour, the ones past that are forgotten.
+    const prune = (): void => {
+      used.prune(email.linkTtl + 3_600_000).catch((err: unknown) => {
+        app.log.warn({ err }, 'used email links could not be pruned');
+      });
+    };
+    prune();
+    const pruning = setInterval(prune, 3_600_000);
+    pruning.unref();
+    app.addHook('onClose', async () => clearInterval(pruning));
     await app.register(
       emailActionRoutes({
         config: deps.config,

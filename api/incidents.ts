@@ -341,11 +341,21 @@ export class IncidentService {
     update: UpdateDefinition<StepResult, [TArg]>,
     arg: TArg & { requestId: string },
   ): Promise<IncidentState> {
+    await this.update(id, update, arg);
+    return this.get(id);
+  }
+
+  /** The step alone: its compact answer, without reading the whole record afterwards. */
+  async update<TArg>(
+    id: string,
+    update: UpdateDefinition<StepResult, [TArg]>,
+    arg: TArg & { requestId: string },
+  ): Promise<StepResult> {
     try {
       // The update id names the step too: Temporal answers a repeated update id with the
       // first result, so a key reused for another step must reach the workflow to be refused.
       const updateId = `${update.name}:${arg.requestId}`;
-      await this.client.withDeadline(Date.now() + this.answerWithinMs, () =>
+      return await this.client.withDeadline(Date.now() + this.answerWithinMs, () =>
         this.client.workflow.getHandle(id).executeUpdate(update, { args: [arg], updateId }),
       );
     } catch (err) {
@@ -353,7 +363,6 @@ export class IncidentService {
       if (mapped instanceof HttpError && mapped.statusCode === 404) throw await this.closedOrMissing(id);
       throw mapped;
     }
-    return this.get(id);
   }
 
   /** Notes are signals: accepted now, on the timeline as soon as the workflow runs. */

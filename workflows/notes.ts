@@ -20,17 +20,30 @@ export function addNote(incident: ReadyIncident, input: Required<AddNoteInput>):
   return undefined;
 }
 
+/** How many refused emails one incident puts on its timeline; later ones are only counted. */
+export const REFUSED_EMAILS_RECORDED = 20;
+
 /**
  * An email that failed authentication goes on the timeline (never into notes: its text is
- * not trusted). A retried signal is recorded once; a full record drops it.
+ * not trusted). Anyone who has seen a reply address can send such mail, so it neither takes
+ * a place in the request-id memory (which would push out real requests' ids) nor fills the
+ * timeline: a redelivery is recognised among the recent refusals, and past a few refusals
+ * they are only counted.
  */
 export function recordRefusedEmail(
   incident: ReadyIncident,
   input: Required<EmailRefusedInput>,
 ): string | undefined {
-  if (incident.usedFor(input.requestId) !== undefined) return undefined;
+  const { state } = incident;
+  const recent = state.timeline.some(
+    (e) => e.kind === 'email-refused' && e.details?.requestId === input.requestId,
+  );
+  if (recent) return undefined;
+  state.emailRefusals = (state.emailRefusals ?? 0) + 1;
+  if (state.emailRefusals > REFUSED_EMAILS_RECORDED) {
+    return `refused email from ${input.from} counted, not recorded: ${state.emailRefusals} so far`;
+  }
   if (incident.full()) return 'refused email not recorded: the incident record is at its size limit';
-  incident.remember(input.requestId, 'emailRefused');
   incident.log(
     'email-refused',
     SYSTEM,
@@ -38,6 +51,10 @@ export function recordRefusedEmail(
     {
       from: input.from,
       reason: input.reason,
+      requestId: input.requestId,
+      ...(state.emailRefusals === REFUSED_EMAILS_RECORDED
+        ? { note: `later refused emails are counted in emailRefusals, not recorded` }
+        : {}),
     },
   );
   return undefined;

@@ -52,7 +52,8 @@ function offering(
 
 /**
  * Everyone paging has reached so far: the escalation steps up to the current one (all of
- * them once a round has gone by) and the Level 3 steps paged for a handover. They hear how
+ * them once a round has gone by), the Level 3 steps paged for a handover, and the managers
+ * once either ran out. They hear how
  * the incident ends, so nobody paged is left wondering.
  */
 export function pagedSoFar(state: IncidentState, policy: IncidentPolicy): string[] {
@@ -64,7 +65,9 @@ export function pagedSoFar(state: IncidentState, policy: IncidentPolicy): string
   const level3 = state.handover
     ? policy.level3.slice(0, state.handover.exhausted ? undefined : state.handover.level3Step + 1)
     : [];
-  return [...new Set([...reached, ...level3].flatMap((s) => s.notify))];
+  // Paging that ran out reached the managers too (nobody acknowledged, nobody from Level 3).
+  const managers = state.escalation.exhausted || state.handover?.exhausted ? policy.managers : [];
+  return [...new Set([...[...reached, ...level3].flatMap((s) => s.notify), ...managers])];
 }
 
 function notice(

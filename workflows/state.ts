@@ -160,6 +160,8 @@ export interface IncidentState {
   alerts: Alert[];
   /** Alerts beyond the record's limit, counted but not kept. */
   alertsOmitted?: number;
+  /** Emails refused for failed authentication (only the first few are on the timeline). */
+  emailRefusals?: number;
   /** Alerts Alertmanager itself left out of the group's last notification (its max_alerts). */
   alertsTruncated?: number;
   runbooks: { alertname: string; url: string; steps: string[] }[];

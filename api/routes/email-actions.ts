@@ -226,9 +226,9 @@ export const emailActionRoutes =
         if (!(await used.claim(claims.nonce))) {
           return send(reply, ALREADY_USED.status, ALREADY_USED.page);
         }
-        let after: IncidentState;
+        let result: StepResult;
         try {
-          after = await deps.incidents.step(claims.incident, UPDATES[claims.step], arg);
+          result = await deps.incidents.update(claims.incident, UPDATES[claims.step], arg);
         } catch (err) {
           const mapped = fromTemporal(err, claims.incident);
           if (mapped instanceof HttpError && mapped.statusCode < 500) {
@@ -239,16 +239,34 @@ export const emailActionRoutes =
               refusalPage('Not done', mapped.message, line(claims.incident, state)),
             );
           }
-          // Not tried, or not known to be: the link stays usable (the request id keeps a
-          // second try from acting twice).
-          await used.release(claims.nonce);
           request.log.warn({ err, incident: claims.incident }, 'an email action could not be taken');
+          if (mapped instanceof HttpError && mapped.statusCode === 504) {
+            // Temporal has the step and may still apply it: the link stays used, so that it
+            // cannot act a second time once the first has.
+            return send(
+              reply,
+              504,
+              refusalPage(
+                'Not confirmed',
+                'The incident did not answer in time; the step may still be applied. Check the incident before you act again.',
+                line(claims.incident, state),
+              ),
+            );
+          }
+          // The step never reached the incident: the link works again.
+          await used.release(claims.nonce);
           const reason =
             mapped instanceof HttpError
               ? mapped.message
               : 'Baton could not reach the incident just now. Try the link again in a minute.';
           return send(reply, 503, refusalPage('Not done yet', reason, line(claims.incident, state)));
         }
+        const after: IncidentLine = {
+          id: claims.incident,
+          title: result.title,
+          severity: result.severity,
+          phase: result.phase,
+        };
         const next = NEXT[claims.step].map((step) => ({
           step,
           url: linkUrl(
@@ -258,8 +276,9 @@ export const emailActionRoutes =
                 incident: claims.incident,
                 responder: claims.responder,
                 step,
-                phase: after.phase,
-                response: after.reopenedCount ?? after.reopenings?.length ?? 0,
+                phase: result.phase,
+                // A step from a link never reopens the incident.
+                response: claims.response,
                 expiresAt: now() + deps.linkTtlMs,
                 nonce: newNonce(),
               },
@@ -272,7 +291,7 @@ export const emailActionRoutes =
           200,
           donePage({
             step: claims.step,
-            incident: line(claims.incident, after),
+            incident: after,
             responderName: names.get(claims.responder) ?? claims.responder,
             next,
           }),

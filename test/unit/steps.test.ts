@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alertsFired, alertsResolved, pageOnRefire, reopen, takeInitialAlerts } from '../../workflows/alerts';
-import { addNote } from '../../workflows/notes';
+import { addNote, recordRefusedEmail, REFUSED_EMAILS_RECORDED } from '../../workflows/notes';
 import { events, firing, plainIncident, take } from './plain-incident';
 
 const TEAM = '#payments-incidents';
@@ -30,6 +30,19 @@ describe('the steps, applied to a plain incident', () => {
     incident.state.escalation.step = 2;
     take(incident, 'acknowledge', { actor: 'bob' });
     expect(events(incident, 'acknowledged')[0]?.details?.to).toEqual(['alice', 'dave']);
+  });
+
+  it('once paging ran out, the managers it reached hear of the acknowledgement too', () => {
+    const incident = plainIncident({
+      config: (c) => {
+        const team = c.teams[0];
+        if (team) team.escalation.steps = team.escalation.steps.slice(0, 2);
+      },
+    });
+    incident.state.escalation = { ...incident.state.escalation, round: 1, exhausted: true };
+    take(incident, 'acknowledge', { actor: 'alice' });
+    expect(events(incident, 'acknowledged')[0]?.details?.to).toEqual(['bob', 'dave']);
+    expect(incident.policy.managers).toEqual(['dave']);
   });
 
   it('resolve tells everyone paged, so nobody paged is left wondering', () => {
@@ -250,6 +263,21 @@ describe('alerts and notes, applied to a plain incident', () => {
       /unknown actor "mallory"/,
     );
     expect(incident.state.notes).toHaveLength(1);
+  });
+
+  it('records a refused email once, without taking a request id, and only counts them past a few', () => {
+    const incident = plainIncident();
+    const refusal = { requestId: 'email-1', from: 'mallory@evil.example', reason: 'no aligned DKIM' };
+    expect(recordRefusedEmail(incident, refusal)).toBeUndefined();
+    expect(recordRefusedEmail(incident, refusal)).toBeUndefined();
+    expect(events(incident, 'email-refused')).toHaveLength(1);
+    expect(incident.usedFor('email-1')).toBeUndefined();
+    for (let i = 2; i <= REFUSED_EMAILS_RECORDED + 5; i += 1) {
+      recordRefusedEmail(incident, { ...refusal, requestId: `email-${i}` });
+    }
+    expect(events(incident, 'email-refused')).toHaveLength(REFUSED_EMAILS_RECORDED);
+    expect(incident.state.emailRefusals).toBe(REFUSED_EMAILS_RECORDED + 5);
+    expect(incident.state.phase).toBe('triggered');
   });
 
   it('reopens a resolved incident on a re-fire: a person’s resolution restarts paging, noise resumes it', () => {
