@@ -24,6 +24,7 @@ const REFUSAL_STATUS: Record<RefusalType, number> = {
   [RefusalType.notPermitted]: 403,
   [RefusalType.unknownActor]: 403,
   [RefusalType.invalidInput]: 400,
+  [RefusalType.notMember]: 404,
 };
 
 // gRPC status codes that mean "Temporal is not there right now", not "you asked wrongly".
@@ -70,6 +71,9 @@ export function fromTemporal(err: unknown, incidentId?: string): unknown {
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
     const type = err.cause.type as RefusalType | undefined;
     const status = type ? REFUSAL_STATUS[type] : undefined;
+    // Another team's incident is answered as if it did not exist: its existence is not told.
+    if (type === RefusalType.notMember)
+      return new HttpError(404, `no incident "${incidentId ?? '?'}"`, 'NotFound');
     if (status) return new HttpError(status, err.cause.message, type);
   }
   if (namespaceMissing(err)) {

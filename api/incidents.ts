@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import { policyFor, routeFor, teamById } from '../config/policy';
+import { policyFor, routeFor, teamById, teamMembers, teamsOf } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
 import { incidentWorkflow } from '../workflows/incident';
 import {
@@ -128,6 +128,14 @@ export class IncidentService {
       const found = this.config.teams.find((t) => t.id === body.team);
       if (!found) throw new HttpError(400, `unknown team "${body.team}"`, 'InvalidInput');
       team = found;
+    }
+    // A responder declares incidents for the teams they are on (where they can then act).
+    if (!this.canSee(team.id, actor)) {
+      throw new HttpError(
+        403,
+        `${actor} is not on team ${team.id}${body.team ? '' : ` (where service ${body.service} routes)`}; name one of your teams`,
+        'NotPermitted',
+      );
     }
     const id = idempotencyKey
       ? `incident-${digest('declare', actor, idempotencyKey)}`
@@ -279,16 +287,43 @@ export class IncidentService {
     return firing.filter((a) => !known.has(`${a.fingerprint}|${a.startsAt}`));
   }
 
-  async list(filter: {
-    status?: string;
-    severity?: string;
-    service?: string;
-    team?: string;
-    assignee?: string;
-    limit: number;
-  }): Promise<IncidentSummary[]> {
+  /**
+   * Whether a responder sees an incident of this team: its members and managers do, and the
+   * managers who oversee every team. Everyone else is told there is no such incident.
+   */
+  canSee(team: string, responder: string): boolean {
+    const config = this.config.responders.find((r) => r.id === responder);
+    if (!config) return false;
+    if (config.allTeams) return true;
+    const found = this.config.teams.find((t) => t.id === team);
+    return found !== undefined && teamMembers(this.config, found).includes(responder);
+  }
+
+  /** The teams whose incidents a responder sees; undefined for one who sees every team. */
+  teamsVisibleTo(responder: string): string[] | undefined {
+    if (this.config.responders.find((r) => r.id === responder)?.allTeams) return undefined;
+    return teamsOf(this.config, responder);
+  }
+
+  async list(
+    filter: {
+      status?: string;
+      severity?: string;
+      service?: string;
+      team?: string;
+      assignee?: string;
+      limit: number;
+    },
+    viewer?: string,
+  ): Promise<IncidentSummary[]> {
     // A long incident continues as new; only its latest run speaks for it.
     const clauses = [`WorkflowType = 'incidentWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
+    const teams = viewer === undefined ? undefined : this.teamsVisibleTo(viewer);
+    if (teams) {
+      if (teams.length === 0) return [];
+      // Team ids are configuration ids: lower-case letters, digits, "-" and "_".
+      clauses.push(`${incidentTeamKey.name} IN (${teams.map((t) => `'${t}'`).join(', ')})`);
+    }
     // Values were checked to be plain words before they reach this query.
     if (filter.status) clauses.push(`${incidentStatusKey.name} = '${filter.status}'`);
     if (filter.severity) clauses.push(`${incidentSeverityKey.name} = '${filter.severity}'`);
@@ -321,14 +356,20 @@ export class IncidentService {
     return result;
   }
 
-  async get(id: string): Promise<IncidentState> {
+  /** The incident's record; as `viewer`, only an incident of a team they see (404 otherwise). */
+  async get(id: string, viewer?: string): Promise<IncidentState> {
+    let state: IncidentState;
     try {
-      return await this.client.withDeadline(Date.now() + this.answerWithinMs, () =>
+      state = await this.client.withDeadline(Date.now() + this.answerWithinMs, () =>
         this.client.workflow.getHandle(id).query(stateQuery),
       );
     } catch (err) {
       throw fromTemporal(err, id);
     }
+    if (viewer !== undefined && !this.canSee(state.team, viewer)) {
+      throw new HttpError(404, `no incident "${id}"`, 'NotFound');
+    }
+    return state;
   }
 
   /**
@@ -342,7 +383,7 @@ export class IncidentService {
     arg: TArg & { requestId: string },
   ): Promise<IncidentState> {
     await this.update(id, update, arg);
-    return this.get(id);
+    return this.get(id, (arg as { actor?: unknown }).actor as string | undefined);
   }
 
   /** The step alone: its compact answer, without reading the whole record afterwards. */
@@ -360,7 +401,9 @@ export class IncidentService {
       );
     } catch (err) {
       const mapped = fromTemporal(err, id);
-      if (mapped instanceof HttpError && mapped.statusCode === 404) throw await this.closedOrMissing(id);
+      if (mapped instanceof HttpError && mapped.statusCode === 404) {
+        throw await this.closedOrMissing(id, (arg as { actor?: unknown }).actor as string | undefined);
+      }
       throw mapped;
     }
   }
@@ -376,6 +419,10 @@ export class IncidentService {
     try {
       const handle = this.client.workflow.getHandle(id);
       const description = await handle.describe();
+      const team = description.searchAttributes[incidentTeamKey.name]?.[0];
+      if (typeof team === 'string' && !this.canSee(team, actor)) {
+        throw new HttpError(404, `no incident "${id}"`, 'NotFound');
+      }
       if (description.status.name !== 'RUNNING')
         throw new HttpError(409, 'the incident is closed', 'InvalidMove');
       await handle.signal(addNoteSignal, { actor, requestId, text, source });
@@ -400,10 +447,12 @@ export class IncidentService {
   }
 
   /** An update to a finished workflow looks like "not found"; say which it is. */
-  private async closedOrMissing(id: string): Promise<HttpError> {
+  private async closedOrMissing(id: string, actor?: string): Promise<HttpError> {
     try {
       const description = await this.client.workflow.getHandle(id).describe();
-      if (description.status.name !== 'RUNNING') {
+      const team = description.searchAttributes[incidentTeamKey.name]?.[0];
+      const hidden = actor !== undefined && typeof team === 'string' && !this.canSee(team, actor);
+      if (!hidden && description.status.name !== 'RUNNING') {
         return new HttpError(
           409,
           `the incident is closed (${description.status.name.toLowerCase()})`,

@@ -39,6 +39,28 @@ function teamManagers(config: BatonConfig, team: TeamConfig): string[] {
   return own.length > 0 ? own : all;
 }
 
+/**
+ * Who belongs to a team: everyone its paging, Level 3 and approver lists name, its managers,
+ * its explicit `members`, and the managers who oversee every team (`allTeams`).
+ */
+export function teamMembers(config: BatonConfig, team: TeamConfig): string[] {
+  const named = new Set([
+    ...team.escalation.steps.flatMap((s) => s.notify),
+    ...team.level3.flatMap((s) => s.notify),
+    ...team.stakeholders.external.approvers,
+    ...teamManagers(config, team),
+    ...team.members,
+    ...config.responders.filter((r) => r.allTeams).map((r) => r.id),
+  ]);
+  // In the configuration's order, so that a policy is the same however it was built.
+  return config.responders.map((r) => r.id).filter((id) => named.has(id));
+}
+
+/** The teams whose incidents a responder sees and acts on. */
+export function teamsOf(config: BatonConfig, responder: string): string[] {
+  return config.teams.filter((t) => teamMembers(config, t).includes(responder)).map((t) => t.id);
+}
+
 /** The snapshot of rules an incident carries for its whole life. */
 export function policyFor(config: BatonConfig, team: TeamConfig): IncidentPolicy {
   const responders: Record<string, ResponderSnapshot> = {};
@@ -69,6 +91,7 @@ export function policyFor(config: BatonConfig, team: TeamConfig): IncidentPolicy
     },
     level3: team.level3.map((s) => ({ notify: s.notify, acceptTimeoutMs: s.acceptTimeout })),
     managers: teamManagers(config, team),
+    members: teamMembers(config, team),
     responders,
     severities: {
       SEV1: severity(config.severities.SEV1),

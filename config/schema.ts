@@ -44,6 +44,8 @@ const responder = z.strictObject({
   level: z.enum(LEVELS),
   email: z.email().optional(),
   slackUserId: z.string().min(1).optional(),
+  /** A manager who oversees every team: sees and may act on every team's incidents. */
+  allTeams: z.boolean().default(false),
   ...secretRef,
 });
 
@@ -76,6 +78,11 @@ const team = z.strictObject({
     repeat: z.number().int().min(1).max(10).default(1),
   }),
   level3: z.array(level3Step).min(1),
+  /**
+   * Who else belongs to the team, besides those its paging, Level 3 and approver lists name:
+   * only members (and the team's managers) see and act on its incidents.
+   */
+  members: z.array(id).default([]),
   stakeholders: z
     .strictObject({
       internal: z.array(stakeholder).default([]),
@@ -348,6 +355,17 @@ export const configSchema = z
       t.stakeholders.external.approvers.forEach((ref, ri) =>
         knownResponder(ref, ['teams', ti, 'stakeholders', 'external', 'approvers', ri], ['manager']),
       );
+      t.members.forEach((ref, ri) => knownResponder(ref, ['teams', ti, 'members', ri]));
+    });
+
+    config.responders.forEach((r, index) => {
+      if (r.allTeams && r.level !== 'manager') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['responders', index, 'allTeams'],
+          message: `only managers may oversee every team; ${r.id} is ${r.level}`,
+        });
+      }
     });
 
     config.followUps.overdueNotify.forEach((ref, ri) =>

@@ -436,7 +436,7 @@ describe.concurrent('post-incident follow-ups', () => {
     expect(resolved.followUps.map((f) => [f.id, f.owner, f.status])).toEqual([
       ['report', 'bob', 'open'],
       ['lessons', 'bob', 'open'],
-      ['training', 'bob', 'open'],
+      ['training', 'dave', 'open'],
     ]);
     const report = resolved.followUps[0];
 
@@ -484,7 +484,7 @@ describe.concurrent('post-incident follow-ups', () => {
       args: [{ ...by('bob'), lessons: ['canary deploys'] }],
     });
     await handle.executeUpdate(recordTrainingUpdate, {
-      args: [{ ...by('bob'), date: '2026-12-01', attendees: ['alice', 'bob'], material: 'rollback drill' }],
+      args: [{ ...by('dave'), date: '2026-12-01', attendees: ['alice', 'bob'], material: 'rollback drill' }],
     });
 
     const final = await handle.result();

@@ -25,7 +25,7 @@ import { step } from './step';
 const submitReport = step({
   update: submitReportUpdate,
   schema: submitReportSchema,
-  check: ({ state }) => rules.submitReport(state),
+  check: ({ state, policy }, m) => rules.submitReport(state, policy, m.actor),
   apply(incident, m) {
     incident.state.report = {
       summary: m.summary,
@@ -49,6 +49,7 @@ const recordLessons = step({
       state,
       policy,
       (m.actionItems ?? []).map((item) => item.owner),
+      m.actor,
     ),
   apply(incident, m) {
     const { state } = incident;
@@ -82,7 +83,7 @@ const recordLessons = step({
 const completeActionItem = step({
   update: completeActionItemUpdate,
   schema: completeActionItemSchema,
-  check: ({ state }, m) => rules.completeActionItem(state, m.itemId),
+  check: ({ state, policy }, m) => rules.completeActionItem(state, policy, m.itemId, m.actor),
   apply(incident, m) {
     const item = incident.state.followUps.find((f) => f.id === m.itemId);
     if (!item) return;
@@ -99,7 +100,7 @@ const completeActionItem = step({
 const recordTraining = step({
   update: recordTrainingUpdate,
   schema: recordTrainingSchema,
-  check: ({ state }) => rules.recordTraining(state),
+  check: ({ state, policy }, m) => rules.recordTraining(state, policy, m.actor),
   apply(incident, m) {
     incident.state.training = {
       date: m.date,

@@ -196,5 +196,7 @@ export const RefusalType = {
   notPermitted: 'NotPermitted',
   unknownActor: 'UnknownActor',
   invalidInput: 'InvalidInput',
+  /** The actor is not on the incident's team: the API answers 404, as for no incident at all. */
+  notMember: 'NotMember',
 } as const;
 export type RefusalType = (typeof RefusalType)[keyof typeof RefusalType];

@@ -80,6 +80,12 @@ export interface IncidentPolicy {
   escalation: { steps: EscalationStep[]; repeat: number };
   level3: Level3Step[];
   managers: string[];
+  /**
+   * Who belongs to the team: only they (and its managers) see and act on the incident, and
+   * follow-ups go by role (workflows/rules.ts). Absent in incidents that started before
+   * teams were enforced: they keep the rules they started with.
+   */
+  members?: string[];
   responders: Record<string, ResponderSnapshot>;
   severities: Record<Severity, SeverityPolicy>;
   followUps: FollowUpPolicy;

@@ -5,13 +5,16 @@
  */
 import { excerpt, now, SYSTEM, type ReadyIncident } from './incident-context';
 import type { AddNoteInput, EmailRefusedInput } from './messages';
-import { checkActor } from './rules';
+import { checkActor, checkMember } from './rules';
 
 /** Adds the note; returns why it was dropped, if it was (a retry is dropped silently). */
 export function addNote(incident: ReadyIncident, input: Required<AddNoteInput>): string | undefined {
   const { state } = incident;
   if (incident.usedFor(input.requestId) !== undefined) return undefined;
   if (checkActor(incident.policy, input.actor)) return `note from an unknown actor "${input.actor}" ignored`;
+  if (checkMember(incident.policy, input.actor)) {
+    return `note from ${input.actor}, who is not on team ${incident.policy.team.id}, ignored`;
+  }
   if (state.phase === 'closed') return undefined;
   if (incident.full()) return 'note dropped: the incident record is at its size limit';
   incident.remember(input.requestId, 'addNote');

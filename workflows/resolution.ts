@@ -66,8 +66,9 @@ function scheduleFollowUps(incident: ReadyIncident, resolvedAt: string, noiseOnl
         id: 'training',
         kind: 'training',
         title: 'Training on this incident',
-        // Level 2 trains Level 2: the acknowledger, even when Level 3 holds the incident.
-        owner: state.acknowledgedBy ?? owner,
+        // A manager answers for every team member being trained, and records it; incidents
+        // from before team roles leave it with the acknowledger, as they always did.
+        owner: policy.members ? (policy.managers[0] ?? owner) : (state.acknowledgedBy ?? owner),
         dueAt: due(policy.followUps.trainingDueMs),
         status: 'open',
       },

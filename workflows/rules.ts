@@ -50,6 +50,48 @@ export function checkActor(policy: IncidentPolicy, actor: string): Refusal | und
   return undefined;
 }
 
+/**
+ * Whether the actor belongs to the incident's team (or is one of its managers). Incidents
+ * whose policy predates teams (no `members`) let every known responder in, as they did.
+ */
+export function isMember(policy: IncidentPolicy, actor: string): boolean {
+  if (!policy.members) return responderOf(policy, actor) !== undefined;
+  return policy.members.includes(actor) || policy.managers.includes(actor);
+}
+
+/** Only the incident's team sees it or acts on it; to anyone else it does not exist. */
+export function checkMember(policy: IncidentPolicy, actor: string): Refusal | undefined {
+  if (isMember(policy, actor)) return undefined;
+  return { type: RefusalType.notMember, message: `${actor} is not on team ${policy.team.id}` };
+}
+
+/** Whether the incident runs by team roles (its policy names the team's members). */
+function byRoles(policy: IncidentPolicy): boolean {
+  return policy.members !== undefined;
+}
+
+function levelOf(policy: IncidentPolicy, actor: string): Level | undefined {
+  return responderOf(policy, actor)?.level;
+}
+
+/**
+ * The final report and the lessons: the incident's holder, a Level 3 of its team or a
+ * manager (the people who know what happened, or answer for it).
+ */
+function checkWriter(
+  state: IncidentState,
+  policy: IncidentPolicy,
+  actor: string,
+  what: string,
+): Refusal | undefined {
+  if (!byRoles(policy)) return undefined;
+  const level = levelOf(policy, actor);
+  if (actor === state.holder || level === 'L3' || level === 'manager') return undefined;
+  return notPermitted(
+    `only the incident's holder (${state.holder ?? 'nobody'}), Level 3 or a manager can ${what}; ${actor} is ${level ? LEVEL_NAMES[level] : 'not a known responder'}`,
+  );
+}
+
 /** Nothing changes a closed incident; said first, whatever else would be wrong. */
 export function checkNotClosed(state: IncidentState): Refusal | undefined {
   return state.phase === 'closed'
@@ -162,15 +204,24 @@ export const rules = {
     return whileOpen(state, 'resolve it again');
   },
 
-  submitReport(state: IncidentState): Refusal | undefined {
+  submitReport(state: IncidentState, policy: IncidentPolicy, actor: string): Refusal | undefined {
     return (
-      postIncident(state, 'submit the final report') ?? openFollowUp(state, 'report', 'the final report')
+      postIncident(state, 'submit the final report') ??
+      openFollowUp(state, 'report', 'the final report') ??
+      checkWriter(state, policy, actor, 'submit the final report')
     );
   },
 
-  recordLessons(state: IncidentState, policy: IncidentPolicy, owners: string[]): Refusal | undefined {
+  recordLessons(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    owners: string[],
+    actor: string,
+  ): Refusal | undefined {
     const refusal =
-      postIncident(state, 'record lessons learned') ?? openFollowUp(state, 'lessons', 'lessons learned');
+      postIncident(state, 'record lessons learned') ??
+      openFollowUp(state, 'lessons', 'lessons learned') ??
+      checkWriter(state, policy, actor, 'record lessons learned');
     if (refusal) return refusal;
     const unknown = owners.filter((owner) => !responderOf(policy, owner));
     if (unknown.length > 0) {
@@ -179,20 +230,40 @@ export const rules = {
         message: `action item owners must be responders; unknown: ${unknown.join(', ')}`,
       };
     }
+    // An action item belongs to someone who can see the incident it came from.
+    const outsiders = byRoles(policy) ? owners.filter((owner) => !isMember(policy, owner)) : [];
+    if (outsiders.length > 0) {
+      return {
+        type: RefusalType.invalidInput,
+        message: `action item owners must be on team ${policy.team.id}; not on it: ${outsiders.join(', ')}`,
+      };
+    }
     return undefined;
   },
 
-  completeActionItem(state: IncidentState, itemId: string): Refusal | undefined {
+  completeActionItem(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    itemId: string,
+    actor: string,
+  ): Refusal | undefined {
     const refusal = postIncident(state, 'complete an action item');
     if (refusal) return refusal;
     const item = state.followUps.find((f) => f.id === itemId && f.kind === 'action-item');
     if (!item) return invalidMove(`there is no action item "${itemId}"`);
     if (item.status !== 'open') return invalidMove(`action item "${itemId}" is already ${item.status}`);
+    if (byRoles(policy) && actor !== item.owner && levelOf(policy, actor) !== 'manager') {
+      return notPermitted(`action item "${itemId}" is completed by its owner (${item.owner}) or a manager`);
+    }
     return undefined;
   },
 
-  recordTraining(state: IncidentState): Refusal | undefined {
-    return postIncident(state, 'record training') ?? openFollowUp(state, 'training', 'the training');
+  recordTraining(state: IncidentState, policy: IncidentPolicy, actor: string): Refusal | undefined {
+    return (
+      postIncident(state, 'record training') ??
+      openFollowUp(state, 'training', 'the training') ??
+      (byRoles(policy) ? requireLevel(policy, actor, ['manager'], 'record the training') : undefined)
+    );
   },
 
   waiveFollowUp(

@@ -6,7 +6,7 @@
 import type { UpdateDefinition } from '@temporalio/common';
 import type { ZodType } from 'zod';
 import type { ReadyIncident } from './incident-context';
-import { checkActor, checkNotClosed, type Refusal } from './rules';
+import { checkActor, checkMember, checkNotClosed, type Refusal } from './rules';
 import type { StepResult } from './state';
 
 /** What every step's input carries: who takes it, and an id that makes a retry harmless. */
@@ -30,8 +30,8 @@ export function step<TInput extends Envelope, TRaw>(definition: Step<TInput, TRa
 }
 
 /**
- * Why the step is refused for this input, if it is: an unknown actor first, then a closed
- * incident, then the step's own rule.
+ * Why the step is refused for this input, if it is: an unknown actor first, then someone
+ * not on the incident's team, then a closed incident, then the step's own rule.
  */
 export function refusalOf<TInput extends Envelope, TRaw>(
   step: Step<TInput, TRaw>,
@@ -39,6 +39,9 @@ export function refusalOf<TInput extends Envelope, TRaw>(
   input: TInput,
 ): Refusal | undefined {
   return (
-    checkActor(incident.policy, input.actor) ?? checkNotClosed(incident.state) ?? step.check(incident, input)
+    checkActor(incident.policy, input.actor) ??
+    checkMember(incident.policy, input.actor) ??
+    checkNotClosed(incident.state) ??
+    step.check(incident, input)
   );
 }

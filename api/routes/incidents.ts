@@ -113,7 +113,8 @@ export const incidentRoutes =
       {
         schema: {
           summary: 'List incidents',
-          description: 'Filter by status (phase), severity, service, team and assignee.',
+          description:
+            "Filter by status (phase), severity, service, team and assignee. Only the caller's teams' incidents are listed (every team's for a manager with allTeams).",
           tags: ['incidents'],
           querystring: listQuery,
           response: {
@@ -124,7 +125,7 @@ export const incidentRoutes =
           },
         },
       },
-      async (request) => ({ incidents: await incidents.list(request.query) }),
+      async (request) => ({ incidents: await incidents.list(request.query, actorOf(request).id) }),
     );
 
     app.get(
@@ -143,7 +144,7 @@ export const incidentRoutes =
           },
         },
       },
-      async (request) => toView(await incidents.get(request.params.id)),
+      async (request) => toView(await incidents.get(request.params.id, actorOf(request).id)),
     );
 
     const step = (definition: Step): void => {

@@ -5,7 +5,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { escapeMrkdwn } from '../../activities/slack-blocks';
-import { addNote, openIncidents, readIncident, takeStep, teamsOf, type SlackContext } from './context';
+import { addNote, openIncidents, readIncident, takeStep, type SlackContext } from './context';
 import { failed, listText, notFound, refused, statusText, stepDone } from './messages';
 import type { SlashCommand } from './payloads';
 
@@ -65,15 +65,15 @@ export async function onCommand(
   if (!who.ok) return who.reason;
   const actor = who.responder.id;
   if (command.kind === 'list') {
-    const teams = teamsOf(ctx.config, actor);
-    const found = await openIncidents(ctx, teams, log);
+    const teams = ctx.incidents.teamsVisibleTo(actor) ?? ctx.config.teams.map((t) => t.id);
+    const found = await openIncidents(ctx, actor, log);
     return found.ok ? listText(found.value, teams) : refused(found.reason);
   }
   const unknown = `${notFound(command.id)}\n${usage(form.command)}`;
   const requestId = `slack:${form.trigger_id}`;
   switch (command.kind) {
     case 'status': {
-      const found = await readIncident(ctx, command.id, log);
+      const found = await readIncident(ctx, command.id, actor, log);
       if (found.ok) return statusText(found.value, ctx.names);
       return found.status === 404 ? unknown : refused(found.reason);
     }

@@ -91,10 +91,11 @@ export async function takeStep(
 export async function readIncident(
   ctx: SlackContext,
   id: string,
+  viewer: string,
   log: FastifyBaseLogger,
 ): Promise<Outcome<IncidentState>> {
   try {
-    return { ok: true, value: await ctx.incidents.get(id) };
+    return { ok: true, value: await ctx.incidents.get(id, viewer) };
   } catch (err) {
     return failure(err, id, log);
   }
@@ -118,34 +119,18 @@ export async function addNote(
   }
 }
 
-/**
- * The teams a responder works for: those whose paging, Level 3 or approvers name them; every
- * team for someone no team names (a manager overseeing them all).
- */
-export function teamsOf(config: BatonConfig, responder: string): string[] {
-  const named = config.teams.filter(
-    (t) =>
-      t.escalation.steps.some((s) => s.notify.includes(responder)) ||
-      t.level3.some((s) => s.notify.includes(responder)) ||
-      t.stakeholders.external.approvers.includes(responder),
-  );
-  return (named.length > 0 ? named : config.teams).map((t) => t.id);
-}
-
-/** Open incidents (not yet resolved) of these teams, newest first. */
+/** Open incidents (not yet resolved) of the teams a responder sees, newest first. */
 export async function openIncidents(
   ctx: SlackContext,
-  teams: string[],
+  viewer: string,
   log: FastifyBaseLogger,
   limit = 20,
 ): Promise<Outcome<IncidentSummary[]>> {
   try {
-    const lists = await Promise.all(OPEN_PHASES.map((status) => ctx.incidents.list({ status, limit: 50 })));
-    const wanted = new Set(teams);
-    const found = lists
-      .flat()
-      .filter((i) => wanted.has(i.team))
-      .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    const lists = await Promise.all(
+      OPEN_PHASES.map((status) => ctx.incidents.list({ status, limit: 50 }, viewer)),
+    );
+    const found = lists.flat().sort((a, b) => b.startedAt.localeCompare(a.startedAt));
     return { ok: true, value: found.slice(0, limit) };
   } catch (err) {
     return failure(err, 'list', log);

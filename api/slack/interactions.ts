@@ -51,7 +51,7 @@ async function checked(
     await ctx.answers.ephemeral(to, who.reason, log);
     return undefined;
   }
-  const current = await readIncident(ctx, incident, log);
+  const current = await readIncident(ctx, incident, who.responder.id, log);
   if (!current.ok) {
     await ctx.answers.ephemeral(
       to,

@@ -59,9 +59,9 @@ describe('which moves the process allows', () => {
 
   it('refuses follow-ups before resolution and a waiver by anyone but a manager', () => {
     const incident = plainIncident();
-    expect(rules.submitReport(incident.state)?.message).toMatch(/not resolved yet/);
+    expect(rules.submitReport(incident.state, incident.policy, 'dave')?.message).toMatch(/not resolved yet/);
     take(incident, 'resolve', { actor: 'alice', summary: 'restarted' });
-    expect(rules.submitReport(incident.state)).toBeUndefined();
+    expect(rules.submitReport(incident.state, incident.policy, 'dave')).toBeUndefined();
     expect(rules.waiveFollowUp(incident.state, incident.policy, 'alice', 'report')?.type).toBe(
       RefusalType.notPermitted,
     );

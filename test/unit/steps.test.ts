@@ -163,7 +163,8 @@ describe('the steps, applied to a plain incident', () => {
     expect(incident.state.followUps.map((f) => [f.id, f.owner, f.status])).toEqual([
       ['report', 'bob', 'open'],
       ['lessons', 'bob', 'open'],
-      ['training', 'bob', 'open'],
+      // A manager answers for the training and records it.
+      ['training', 'dave', 'open'],
     ]);
     const resolvedAt = Date.parse(incident.state.resolution?.at ?? '');
     expect(Date.parse(incident.state.followUps[0]?.dueAt ?? '')).toBe(resolvedAt + 2 * 86_400_000);
