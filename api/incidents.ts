@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import { policyFor, routeFor, teamById, teamMembers, teamsOf } from '../config/policy';
+import { routeFor, teamMembers, teamsOf } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
 import { incidentWorkflow } from '../workflows/incident';
 import {
@@ -110,7 +110,7 @@ export class IncidentService {
         { key: incidentStatusKey, value: 'triggered' },
         { key: incidentSeverityKey, value: input.severity ?? 'SEV4' },
         { key: incidentServiceKey, value: input.service },
-        { key: incidentTeamKey, value: input.policy?.team.id ?? '' },
+        { key: incidentTeamKey, value: input.team ?? input.policy?.team.id ?? '' },
         { key: incidentAssigneeKey, value: 'unassigned' },
       ],
     };
@@ -147,7 +147,9 @@ export class IncidentService {
       ...(body.description ? { description: body.description } : {}),
       origin: { kind: 'manual', declaredBy: actor },
       alerts: [],
-      policy: policyFor(this.config, teamById(this.config, team.id)),
+      // The team only: the workflow takes the team's policy from its worker's configuration,
+      // so an API and workers a deploy apart still agree on every incident's rules.
+      team: team.id,
       temporalUiUrl: this.uiLink(id),
     };
     try {
@@ -197,7 +199,6 @@ export class IncidentService {
           group.commonAnnotations.summary ??
           `${labels.alertname ?? 'Alert'} on ${service}${firing.length > 1 ? ` (${firing.length} alerts)` : ''}`
         ).slice(0, 300);
-        const policy = policyFor(this.config, route.team);
         // Every chunk starts the incident or joins it: one that closed in between does not
         // turn the rest of the group into a "not found".
         const chunks = chunkAlerts(firing);
@@ -215,7 +216,7 @@ export class IncidentService {
             },
             alerts: chunk,
             labels,
-            policy,
+            team: route.team.id,
             temporalUiUrl: this.uiLink(workflowId),
           };
           await this.client.workflow.signalWithStart(incidentWorkflow, {

@@ -48,13 +48,17 @@ async function post(
 describe('the incident API', () => {
   it('declares an incident that starts paging and can be read back', async () => {
     const id = await declare();
-    const response = await app.inject({
-      method: 'GET',
-      url: `/api/v1/incidents/${id}`,
-      headers: auth('bob'),
+    // Its first task takes the team's policy from the configuration, then pages.
+    const state = await eventually(async () => {
+      const response = await app.inject({
+        method: 'GET',
+        url: `/api/v1/incidents/${id}`,
+        headers: auth('bob'),
+      });
+      expect(response.statusCode).toBe(200);
+      const read = response.json<IncidentState>();
+      return read.timeline.length >= 2 ? read : undefined;
     });
-    expect(response.statusCode).toBe(200);
-    const state = response.json<IncidentState>();
     expect(state).toMatchObject({
       id,
       phase: 'triggered',

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadSecrets } from '../config/secrets';
@@ -16,6 +16,7 @@ import { createBatonWorker } from '../worker/worker';
 import { incidentWorkflow } from '../workflows/incident';
 import { acknowledgeUpdate, type AcknowledgeInput } from '../workflows/messages';
 import type { IncidentInput, StepResult } from '../workflows/state';
+import { policyFor, teamById } from '../config/policy';
 import { testConfig } from './support/config';
 import { by, state, type IncidentHandle } from './support/incidents';
 import {
@@ -52,6 +53,28 @@ function operatorInput(extra: Partial<IncidentInput> = {}): IncidentInput {
 }
 
 /** `temporal workflow start` against the test server; returns a handle to the incident. */
+/** Starts with the CLI and returns why the workflow failed: at once, with a named field. */
+async function refusedStart(input: unknown): Promise<ApplicationFailure> {
+  const handle = await startWithCli(input as IncidentInput);
+  const outcome = await handle.result().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(outcome).toBeInstanceOf(WorkflowFailedError);
+  const failure = (outcome as WorkflowFailedError).cause;
+  expect(failure).toBeInstanceOf(ApplicationFailure);
+  expect((failure as ApplicationFailure).type).toBe('InvalidIncidentInput');
+  expect((failure as ApplicationFailure).nonRetryable).toBe(true);
+  // Failed at once: nobody was paged, and no workflow task failed over and over.
+  const history = await handle.fetchHistory();
+  expect(history.events?.some((e) => e.workflowTaskFailedEventAttributes)).toBe(false);
+  const activities = (history.events ?? []).flatMap(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+  );
+  expect(activities.filter((name) => name !== 'resolveIncidentPolicy')).toEqual([]);
+  return failure as ApplicationFailure;
+}
+
 async function startWithCli(input: IncidentInput, taskQueue = w.taskQueue): Promise<IncidentHandle> {
   const workflowId = `incident-cli-${randomUUID()}`;
   await run(inject('temporalCli'), [
@@ -126,21 +149,29 @@ describe('an incident started from the Temporal CLI', () => {
     ]);
   });
 
-  it('fails with UnknownTeam when the operator names a team the configuration does not have', async () => {
-    const handle = await startWithCli(operatorInput({ team: 'billing' }));
-    const outcome = await handle.result().then(
-      () => undefined,
-      (err: unknown) => err,
+  it('fails at once, naming input.team, when the operator names a team the configuration does not have', async () => {
+    const failure = await refusedStart(operatorInput({ team: 'billing' }));
+    expect(failure.message).toBe(
+      'the incident cannot start: input.team: unknown team "billing"; configured teams: payments',
     );
-    expect(outcome).toBeInstanceOf(WorkflowFailedError);
-    const activity = (outcome as WorkflowFailedError).cause;
-    expect(activity).toBeInstanceOf(ActivityFailure);
-    const failure = (activity as ActivityFailure).cause;
-    expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect((failure as ApplicationFailure).type).toBe('UnknownTeam');
-    expect((failure as ApplicationFailure).message).toMatch(
-      /unknown team "billing"; configured teams: payments/,
+  });
+
+  it('fails at once, naming the field, on a severity that does not exist', async () => {
+    const failure = await refusedStart({ ...operatorInput(), severity: 'SEV9' });
+    expect(failure.message).toMatch(/^the incident cannot start: input\.severity: Invalid option/);
+  });
+
+  it('refuses a policy that is not the configuration’s, and state it did not carry itself', async () => {
+    const config = testConfig();
+    const forged = policyFor(config, teamById(config, 'payments'));
+    forged.managers = ['alice'];
+    forged.stakeholders.external.email = ['attacker@evil.example'];
+    const failure = await refusedStart({ ...operatorInput({}), policy: forged });
+    expect(failure.message).toMatch(
+      /policy differs from Baton's configuration for team payments at policy\.managers\[0\]/,
     );
+    const carried = await refusedStart({ ...operatorInput({}), carried: { state: {} } });
+    expect(carried.message).toMatch(/input\.carried .* only Baton continues an incident as new/);
   });
 });
 

@@ -33,22 +33,44 @@ import {
 } from './support/timeline';
 import { startTestWorker, type TestWorker } from './support/worker';
 
-let w: TestWorker;
+/**
+ * An incident runs by its worker's configuration (the workflow takes its policy from there),
+ * so each test's timings get a worker of their own, started once per configuration.
+ */
+const workers = new Map<string, Promise<TestWorker>>();
 const started: IncidentHandle[] = [];
 
+/** Every worker's outbox at once: each incident lives on exactly one of them. */
+const w: Pick<TestWorker, 'outbox'> = {
+  outbox: (incidentId: string) => [...settled.values()].flatMap((worker) => worker.outbox(incidentId)),
+};
+const settled = new Map<string, TestWorker>();
+
+async function workerFor(change: (c: BatonConfigInput) => void): Promise<TestWorker> {
+  const config = testConfig(change);
+  const key = JSON.stringify(config);
+  let worker = workers.get(key);
+  if (!worker) {
+    worker = startTestWorker(config, `timers-${workers.size}`);
+    workers.set(key, worker);
+    settled.set(key, await worker);
+  }
+  return worker;
+}
+
 beforeAll(async () => {
-  w = await startTestWorker(testConfig(), 'timers');
+  await workerFor(() => undefined);
 });
 afterAll(async () => {
   await terminateAll(started);
-  await w?.stop();
+  await Promise.all([...workers.values()].map(async (worker) => (await worker).stop()));
 });
 
 async function open(
   change: (c: BatonConfigInput) => void,
   options: { severity?: Severity; alerts?: Alert[] } = {},
 ): Promise<IncidentHandle> {
-  const handle = await startIncident(w, { ...options, config: testConfig(change) });
+  const handle = await startIncident(await workerFor(change), options);
   started.push(handle);
   return handle;
 }

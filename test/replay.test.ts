@@ -256,7 +256,9 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
       c.severities.SEV2 = { assessWithin: '2s', stakeholderUpdateEvery: '3s', nudgeEscalationAfter: '4s' };
       c.severities.SEV1 = { assessWithin: '2s', stakeholderUpdateEvery: '2s', nudgeEscalationAfter: '3s' };
     });
-    const handle = await startIncident(w, { config, severity: 'SEV2' });
+    // The incident runs by its worker's configuration: these timings get a worker of their own.
+    const timed = await startTestWorker(config, 'replay-reminders');
+    const handle = await startIncident(timed, { severity: 'SEV2' });
     await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
     const seen = (kind: string, count = 1) =>
       eventually(async () =>
@@ -282,6 +284,7 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
       });
     }
     await save('reminders-while-open', handle);
+    await timed.stop();
   });
 
   it('records alerts that fire again after the incident was resolved', async () => {

@@ -23,6 +23,7 @@ import { takeInitialAlerts } from './alerts';
 import { deliverNotifications, documentIncident, documented } from './delivery';
 import { enforceFollowUps, keep, keepDutiesAfterReopening, openIncidentDuties } from './duties';
 import { registerHandlers } from './handlers';
+import { checkIncidentInput, policyDifference, policyRefused, unknownTeamRefused } from './input';
 import { keepSlackCurrent } from './slack-sync';
 import { Incident, SYSTEM, now, type ReadyIncident } from './incident-context';
 import { notices } from './notices';
@@ -42,8 +43,19 @@ const { resolveIncidentPolicy } = proxyActivities<Activities>({
 /** History length past which the incident moves to a fresh run, unless the server says sooner. */
 const HISTORY_LIMIT = 8_000;
 
-export async function incidentWorkflow(input: IncidentInput): Promise<IncidentState> {
-  const incident = Incident.fromInput(input, workflowInfo(), uuid4);
+export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentState> {
+  // Anyone with access to the namespace can start one: the input is checked, and a new
+  // incident's policy comes from Baton's configuration, never from the starter alone.
+  const checked = patched('checked-input-and-configured-policy');
+  const input = checked
+    ? checkIncidentInput(raw, workflowInfo().continuedFromExecutionRunId !== undefined)
+    : raw;
+  const fromConfiguration = checked && !input.carried;
+  const incident = Incident.fromInput(
+    fromConfiguration ? { ...input, policy: undefined } : input,
+    workflowInfo(),
+    uuid4,
+  );
   // Incidents that started before record limits were counted in bytes keep the old ones.
   incident.legacyLimits = !patched('record-limits-in-bytes');
   incident.signalsAtOnce = patched('signals-handled-at-once');
@@ -51,10 +63,26 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   const publish = searchAttributePublisher(incident);
   registerHandlers(incident, publish);
 
-  // A start from the Temporal CLI leaves the policy out; it is resolved from configuration.
-  const ready = incident.ready()
-    ? incident
-    : adoptPolicy(incident, input, await resolveIncidentPolicy(routingOf(input)));
+  let ready: ReadyIncident;
+  if (fromConfiguration) {
+    // An activity, not a local one: the patch checks that follow must fall in the next
+    // workflow task for a replay to meet them where the history has them.
+    const routed = await resolveIncidentPolicy(routingOf(input)).catch((err: unknown) => {
+      throw unknownTeamRefused(err);
+    });
+    const given = input.policy as unknown;
+    const different = given === undefined ? undefined : policyDifference(given, routed.policy);
+    if (different) throw policyRefused(different, routed.policy.team.id);
+    ready = adoptPolicy(incident, input, routed);
+    // The first page goes out now, a moment after the start: its ack timeout counts from here.
+    ready.state.escalation.pagedAt = now();
+  } else {
+    // Before the policy was checked: a start from the Temporal CLI left it out, and it was
+    // resolved from configuration; a start with a policy took it as given.
+    ready = incident.ready()
+      ? incident
+      : adoptPolicy(incident, input, await resolveIncidentPolicy(routingOf(input)));
+  }
   if (input.carried) log.info('incident continued in a new run', { historyOf: ready.state.id });
   else announce(ready, input);
   publish();
@@ -111,9 +139,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
 /** What routes an incident started without a policy: its labels, service and team. */
 function routingOf(input: IncidentInput): Parameters<Activities['resolveIncidentPolicy']>[0] {
+  // A starter that passed a policy named its team there.
+  const team = input.team ?? (input.policy as { team?: { id?: unknown } } | undefined)?.team?.id;
   return {
     labels: { ...(input.labels ?? {}), service: input.service },
-    ...(input.team ? { team: input.team } : {}),
+    ...(typeof team === 'string' ? { team } : {}),
   };
 }
 

@@ -116,7 +116,7 @@ export const stringMapSchema = z
   )
   .transform((value) => Object.fromEntries(Object.entries(value)) as Record<string, string>);
 
-const alertSchema = z.object({
+export const alertSchema = z.object({
   fingerprint: text(200),
   status: z.enum(['firing', 'resolved']),
   labels: stringMapSchema,

@@ -82,13 +82,16 @@ function checkWriter(
   state: IncidentState,
   policy: IncidentPolicy,
   actor: string,
+  kind: 'report' | 'lessons',
   what: string,
 ): Refusal | undefined {
   if (!byRoles(policy)) return undefined;
   const level = levelOf(policy, actor);
-  if (actor === state.holder || level === 'L3' || level === 'manager') return undefined;
+  // The follow-up's owner is the holder, or whoever was paged first when nobody held it.
+  const owner = state.followUps.find((f) => f.kind === kind)?.owner;
+  if (actor === state.holder || actor === owner || level === 'L3' || level === 'manager') return undefined;
   return notPermitted(
-    `only the incident's holder (${state.holder ?? 'nobody'}), Level 3 or a manager can ${what}; ${actor} is ${level ? LEVEL_NAMES[level] : 'not a known responder'}`,
+    `only the incident's holder (${owner ?? state.holder ?? 'nobody'}), Level 3 or a manager can ${what}; ${actor} is ${level ? LEVEL_NAMES[level] : 'not a known responder'}`,
   );
 }
 
@@ -208,7 +211,7 @@ export const rules = {
     return (
       postIncident(state, 'submit the final report') ??
       openFollowUp(state, 'report', 'the final report') ??
-      checkWriter(state, policy, actor, 'submit the final report')
+      checkWriter(state, policy, actor, 'report', 'submit the final report')
     );
   },
 
@@ -221,7 +224,7 @@ export const rules = {
     const refusal =
       postIncident(state, 'record lessons learned') ??
       openFollowUp(state, 'lessons', 'lessons learned') ??
-      checkWriter(state, policy, actor, 'record lessons learned');
+      checkWriter(state, policy, actor, 'lessons', 'record lessons learned');
     if (refusal) return refusal;
     const unknown = owners.filter((owner) => !responderOf(policy, owner));
     if (unknown.length > 0) {

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { policyFor, teamById } from '../../config/policy';
-import type { BatonConfig } from '../../config/schema';
 import { incidentWorkflow } from '../../workflows/incident';
 import { stateQuery } from '../../workflows/messages';
 import type { Alert, Severity } from '../../workflows/model';
 import type { IncidentInput, IncidentState } from '../../workflows/state';
-import type { TestWorker } from './worker';
+import { eventually, type TestWorker } from './worker';
 
 export type IncidentHandle = WorkflowHandle<typeof incidentWorkflow>;
 
@@ -21,16 +20,20 @@ export function alert(name: string, fingerprint: string, labels: Record<string, 
   };
 }
 
+/**
+ * Starts an incident of team payments as the API does (with the policy of the worker's own
+ * configuration, which the workflow checks against it), and waits until it is open: its
+ * first task has taken the policy and paged, so a test's "before" is the incident as opened.
+ */
 export async function startIncident(
   w: TestWorker,
   options: {
     severity?: Severity;
     alerts?: Alert[];
-    config?: BatonConfig;
     input?: Partial<IncidentInput>;
   } = {},
 ): Promise<IncidentHandle> {
-  const config = options.config ?? w.config;
+  const config = w.config;
   const alerts = options.alerts ?? [];
   const input: IncidentInput = {
     title: 'Payments API error rate above 5%',
@@ -43,11 +46,13 @@ export async function startIncident(
     policy: policyFor(config, teamById(config, 'payments')),
     ...options.input,
   };
-  return w.client.workflow.start(incidentWorkflow, {
+  const handle = await w.client.workflow.start(incidentWorkflow, {
     taskQueue: w.taskQueue,
     workflowId: `incident-test-${randomUUID()}`,
     args: [input],
   });
+  await eventually(async () => ((await state(handle)).timeline.length > 0 ? true : undefined));
+  return handle;
 }
 
 export function state(handle: IncidentHandle): Promise<IncidentState> {

@@ -28,7 +28,7 @@ export function waitForEvents(
 
 /** Polls the outbox until `check` accepts it; returns the entries. */
 export function waitForOutbox(
-  w: TestWorker,
+  w: Pick<TestWorker, 'outbox'>,
   incidentId: string,
   check: (entries: OutboxEntry[]) => boolean,
   timeoutMs = 30_000,
