@@ -190,6 +190,15 @@ function secretVariables(config: BatonConfig): SecretVariable[] {
     'the worker, to log in to the SMTP server',
     ['worker'],
   );
+  const email = config.notifications.email;
+  if (email?.inbound || email?.inboundRoute) {
+    add(
+      email.smtp.passwordEnv,
+      'notifications.email.smtp.passwordEnv',
+      'the API, to log in to the SMTP server (it answers email replies)',
+      ['api'],
+    );
+  }
   add(
     config.notifications.email?.linkSecretEnv,
     'notifications.email.linkSecretEnv',

@@ -634,6 +634,32 @@ describe('start-up refuses missing secrets and an open webhook nobody asked for'
     expect(() => requireSecrets(testConfig(), ['worker'], {})).not.toThrow();
   });
 
+  it('asks the API for the SMTP password when it takes email replies (it answers them)', () => {
+    const replies = (inbound: 'listener' | 'route' | 'neither') =>
+      testConfig((c) => {
+        withChannels(c);
+        c.api = { ...c.api, publicUrl: 'https://baton.example.com' };
+        const email = c.notifications?.email;
+        if (!email) throw new Error('withChannels configures email');
+        email.linkSecretEnv = 'LINK_SECRET';
+        email.replyDomain = 'reply.example.com';
+        if (inbound === 'listener') email.inbound = { port: 2525 };
+        if (inbound === 'route') email.inboundRoute = { tokenEnv: 'INBOUND_TOKEN' };
+      });
+    const env = { ...everything, LINK_SECRET: 'l', INBOUND_TOKEN: 't', SMTP_PW: undefined };
+    for (const inbound of ['listener', 'route'] as const) {
+      expect(
+        messageOf(() => requireSecrets(replies(inbound), ['api'], env)),
+        inbound,
+      ).toContain(
+        'SMTP_PW: needed by the API, to log in to the SMTP server (it answers email replies) ' +
+          '(notifications.email.smtp.passwordEnv)',
+      );
+    }
+    expect(() => requireSecrets(replies('neither'), ['api'], env)).not.toThrow();
+    expect(() => requireSecrets(replies('listener'), ['api'], { ...env, SMTP_PW: 'p' })).not.toThrow();
+  });
+
   it('needs the webhook credentials or allowUnauthenticated: true, not neither and not both', () => {
     expect(messageOf(() => requireWebhookAuth(testConfig(), 'baton.yaml'))).toMatch(
       /^the Alertmanager webhook has no credentials: set api\.alertmanager in baton\.yaml .*or api\.allowUnauthenticated: true/,

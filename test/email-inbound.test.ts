@@ -117,6 +117,11 @@ afterAll(async () => {
   await w?.stop();
 });
 
+/** The record once the incident has started (its policy read, its first page sent). */
+function started(handle: IncidentHandle): Promise<IncidentState> {
+  return waitForEvents(handle, 'paged');
+}
+
 async function incident(): Promise<IncidentHandle> {
   const handle = await startIncident(w);
   handles.push(handle);
@@ -254,7 +259,7 @@ describe('the SMTP listener', () => {
 
   it('refuses a reply from another address, records the attempt and answers nobody', async () => {
     const handle = await incident();
-    const before = steps(await state(handle));
+    const before = steps(await started(handle));
     const to = addressFor(handle);
     // Bob is a responder and example.com signs his mail: he is just not who this address was for.
     const { raw, messageId } = await reply({ to, from: 'bob@example.com', text: 'resolve nothing to see' });
@@ -262,7 +267,7 @@ describe('the SMTP listener', () => {
 
     const s = await waitForEvents(handle, 'email-refused');
     expect(steps(s)).toEqual(before);
-    expect(eventsOf(s, 'email-refused').map((e) => e.details)).toEqual([
+    expect(eventsOf(s, 'email-refused').map((e) => e.details)).toMatchObject([
       { from: 'bob@example.com', reason: 'sent from bob@example.com, which is not the address of alice' },
     ]);
     expect(answersTo(messageId)).toEqual([]);
@@ -271,7 +276,7 @@ describe('the SMTP listener', () => {
 
   it('refuses unsigned mail in strict mode: nothing changes, the attempt is on record', async () => {
     const handle = await incident();
-    const before = steps(await state(handle));
+    const before = steps(await started(handle));
     const to = addressFor(handle);
     const { raw, messageId } = await reply({ to, text: 'resolve spoofed' }, false);
     expect(await deliver(strict, to, raw)).toContain('(rejected)');
@@ -284,9 +289,62 @@ describe('the SMTP listener', () => {
     expect(answersTo(messageId)).toEqual([]);
   });
 
+  it("refuses a signed reply replayed to another incident, with that incident's address on top", async () => {
+    const first = await incident();
+    const second = await incident();
+    const toFirst = addressFor(first);
+    const toSecond = addressFor(second);
+    const before = steps(await started(second));
+    const { raw } = await reply({ to: toFirst, text: 'resolve rolled back the deploy' });
+    expect(await deliver(strict, toFirst, raw)).toContain('(acted)');
+    expect((await state(first)).phase).toBe('post-incident');
+
+    // Whoever gets hold of the signed reply (a mail archive, a forwarded copy) and alice's
+    // address for the second incident puts that address on top of the signed To.
+    const replayed = `To: ${toSecond}\r\n${raw}`;
+    const transcript = await deliver(strict, toSecond, replayed, 'mallory@attacker.example');
+    expect(transcript).toContain('(rejected)');
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/email/inbound',
+      headers: { 'content-type': 'message/rfc822', authorization: `Bearer ${ROUTE_TOKEN}` },
+      payload: replayed,
+    });
+    expect(posted.json()).toMatchObject({
+      outcome: 'rejected',
+      reason: 'the message has more than one To header',
+    });
+
+    const s = await waitForEvents(second, 'email-refused');
+    expect(steps(s)).toEqual(before);
+    expect(s.resolution).toBeUndefined();
+    // One refusal a minute per incident and sender is recorded; the other was only logged.
+    expect(eventsOf(s, 'email-refused').map((e) => e.details?.reason)).toEqual([
+      'the message has more than one To header',
+    ]);
+  });
+
+  it('refuses a signed reply sent again under a new Message-ID, and takes a redelivery once', async () => {
+    const handle = await incident();
+    const to = addressFor(handle);
+    const { raw } = await reply({ to, text: 'Failover started at 10:02.' });
+    expect(await deliver(strict, to, raw)).toContain('(note)');
+    expect(await deliver(strict, to, raw)).toContain('(note)');
+    const again = `Message-ID: <again-${Date.now()}@attacker.example>\r\n${raw}`;
+    expect(await deliver(strict, to, again, 'mallory@attacker.example')).toContain('(rejected)');
+
+    const s = await waitForEvents(handle, 'email-refused');
+    expect(s.notes.filter((n) => n.source === 'email').map((n) => n.text)).toEqual([
+      'Failover started at 10:02.',
+    ]);
+    expect(eventsOf(s, 'email-refused').map((e) => e.details?.reason)).toEqual([
+      'the message has more than one Message-ID header',
+    ]);
+  });
+
   it('refuses a tampered reply address at RCPT TO', async () => {
     const handle = await incident();
-    const before = steps(await state(handle));
+    const before = steps(await started(handle));
     const to = addressFor(handle);
     const at = to.indexOf('@');
     const tampered = `${to.slice(0, at - 1)}${to[at - 1] === 'a' ? 'b' : 'a'}${to.slice(at)}`;
@@ -363,6 +421,42 @@ describe('the SMTP listener', () => {
     expect(await deliver(lenient, otherTo, bob.raw, 'bob@example.com')).toContain('(rejected)');
     const s = await waitForEvents(other, 'email-refused');
     expect(s.acknowledgedBy).toBeUndefined();
+  });
+});
+
+describe('the limits per remote address', () => {
+  let limited: InboundListener;
+
+  beforeAll(async () => {
+    limited = await startInboundListener({
+      config,
+      incidents: new IncidentService(w.client, config),
+      secrets: loadSecrets(config, ENV),
+      log,
+      resolver: dns.resolver,
+      closeTimeoutMs: 1_000,
+      perAddress: { connections: 3, messages: 2, windowMs: 60_000 },
+    });
+  });
+
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  it('defers a message past the limit with 450, then refuses connections with 421', async () => {
+    const to = replyAddress({ incident: 'incident-limits', recipient: 'alice' }, SECRET, DOMAIN);
+    // Auto-replies: handled (ignored) without Temporal.
+    const { raw } = await reply({ to, text: 'ack', headers: { 'Auto-Submitted': 'auto-replied' } }, false);
+    expect(await deliver(limited, to, raw)).toContain('(ignored)');
+    expect(await deliver(limited, to, raw)).toContain('(ignored)');
+    const third = await swaks(limited, { from: 'alice@example.com', to }, raw);
+    expect(third.code).not.toBe(0);
+    expect(third.transcript).toMatch(/<\*\* +450 4\.7\.1 too many messages from your address/);
+    const fourth = await swaks(limited, { from: 'alice@example.com', to }, raw);
+    expect(fourth.code).not.toBe(0);
+    expect(fourth.transcript).toMatch(/<\*\* +421 4\.7\.0 too many connections from your address/);
+    // Other listeners count their own.
+    expect(await deliver(strict, to, raw)).toContain('(ignored)');
   });
 });
 

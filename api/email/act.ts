@@ -1,8 +1,8 @@
 /**
  * What becomes of an inbound email, for the SMTP listener and the provider route alike:
- * read it (reply.ts), authenticate it (authenticate.ts), then take its command as the
- * responder through the same workflow updates (and so the same rules and refusal reasons)
- * as the HTTP API and Slack.
+ * read its headers (reply.ts), authenticate it (authenticate.ts), and only then read its text
+ * for the command, which it takes as the responder through the same workflow updates (and so
+ * the same rules and refusal reasons) as the HTTP API and Slack.
  *
  * Answers: a reply that acted gets a short confirmation, a note too (so that a mistyped
  * command is not taken silently for a note); a reply the incident refused gets the reason.
@@ -20,7 +20,15 @@ import type { IncidentState } from '../../workflows/state';
 import { fromTemporal, HttpError } from '../errors';
 import type { IncidentService } from '../incidents';
 import { authenticateReply, type AuthenticationMode, type Connection } from './authenticate';
-import { readReply, type Envelope, type Reply, type ReplyCommand, type ReplySettings } from './reply';
+import { WindowLimiter } from './limits';
+import {
+  commandOf,
+  readReply,
+  type Envelope,
+  type Reply,
+  type ReplyCommand,
+  type ReplySettings,
+} from './reply';
 
 /** The part of the incident service email uses. */
 export type EmailIncidents = Pick<IncidentService, 'step' | 'note' | 'recordRefusedEmail'>;
@@ -41,6 +49,8 @@ export interface InboundDeps {
   log: EmailLog;
   /** mailauth's DNS resolver (TXT for DKIM keys, SPF and DMARC); the system's by default. */
   resolver?: DNSResolver;
+  /** Which refused emails go on the incident's record; REFUSALS_RECORDED by default. */
+  refusals?: WindowLimiter;
 }
 
 export interface InboundContext extends ReplySettings {
@@ -50,7 +60,15 @@ export interface InboundContext extends ReplySettings {
   mailer?: Mailer | undefined;
   log: EmailLog;
   resolver?: DNSResolver;
+  refusals: WindowLimiter;
 }
+
+/**
+ * One refused email a minute per incident and sender goes on the incident's record, for the
+ * whole process (the listener and the provider route alike); the rest are only logged. Forged
+ * mail then cannot fill an incident's record, nor keep the workflow busy.
+ */
+export const REFUSALS_RECORDED = new WindowLimiter({ limit: 1, windowMs: 60_000 });
 
 /** Replies need the signing secret and the reply domain; both are checked once, at start. */
 export function inboundContext(deps: InboundDeps): InboundContext {
@@ -70,6 +88,7 @@ export function inboundContext(deps: InboundDeps): InboundContext {
     mailer: deps.mailer,
     log: deps.log,
     ...(deps.resolver ? { resolver: deps.resolver } : {}),
+    refusals: deps.refusals ?? REFUSALS_RECORDED,
   };
 }
 
@@ -132,12 +151,12 @@ function describe(command: ReplyCommand): string {
 
 async function takeStep(
   ctx: InboundContext,
-  reply: ReplyMessage,
+  incident: string,
+  command: ReplyCommand,
   actor: string,
+  requestId: string,
 ): Promise<IncidentState | undefined> {
-  const { incident } = reply.claims;
-  const envelope = { actor, requestId: reply.requestId };
-  const { command } = reply;
+  const envelope = { actor, requestId };
   switch (command.kind) {
     case 'acknowledge':
       return ctx.incidents.step(incident, acknowledgeUpdate, {
@@ -149,7 +168,7 @@ async function takeStep(
     case 'resolve':
       return ctx.incidents.step(incident, resolveUpdate, { ...envelope, summary: command.summary });
     case 'note':
-      await ctx.incidents.note(incident, actor, command.text, reply.requestId, 'email');
+      await ctx.incidents.note(incident, actor, command.text, requestId, 'email');
       return undefined;
     default:
       throw new Error(`not a command: ${command.kind}`);
@@ -189,7 +208,10 @@ async function answer(
   }
 }
 
-/** Puts a reply that failed authentication on the incident's timeline; nothing else changes. */
+/**
+ * Puts a reply that failed authentication on the incident's timeline, at most one a minute per
+ * incident and sender (REFUSALS_RECORDED); nothing else changes. Every one is logged.
+ */
 async function recordRefusal(
   ctx: InboundContext,
   reply: ReplyMessage,
@@ -198,12 +220,23 @@ async function recordRefusal(
   const { incident } = reply.claims;
   const from = (reply.from.join(', ') || '(no From address)').slice(0, 320);
   ctx.log.warn({ incident, from, reason }, 'an email reply failed authentication');
+  const key = `${incident}\u0000${from}`;
+  if (!ctx.refusals.take(key)) {
+    ctx.log.info(
+      { incident, from },
+      'a refused email was not recorded: one a minute per incident and sender',
+    );
+    return { outcome: 'rejected', reason, incident };
+  }
   try {
     await ctx.incidents.recordRefusedEmail(incident, { from, reason, requestId: reply.requestId });
   } catch (err) {
     const failure = classify(err, incident, ctx.log);
-    // Temporal away: the attempt must still reach the record, so the sender retries later.
-    if (!failure.permanent) return { outcome: 'deferred', reason: failure.reason, incident };
+    if (!failure.permanent) {
+      // Temporal away: the attempt must still reach the record, so the sender retries later.
+      ctx.refusals.giveBack(key);
+      return { outcome: 'deferred', reason: failure.reason, incident };
+    }
     ctx.log.warn({ incident, from, reason: failure.reason }, 'a refused email could not be recorded');
   }
   return { outcome: 'rejected', reason, incident };
@@ -230,7 +263,12 @@ async function act(ctx: InboundContext, message: InboundMessage): Promise<Inboun
 
   const { incident } = reply.claims;
   const connection: Connection | undefined = message.smtp
-    ? { ip: message.smtp.remoteAddress, helo: message.smtp.helo, sender: message.smtp.mailFrom }
+    ? {
+        ip: message.smtp.remoteAddress,
+        helo: message.smtp.helo,
+        sender: message.smtp.mailFrom,
+        recipients: message.smtp.rcptTo,
+      }
     : undefined;
   const auth = await authenticateReply({
     raw: message.raw,
@@ -245,9 +283,11 @@ async function act(ctx: InboundContext, message: InboundMessage): Promise<Inboun
     if (auth.transient) return { outcome: 'deferred', reason: auth.reason, incident };
     return recordRefusal(ctx, reply, auth.reason);
   }
-  const { responder } = auth;
-  const { command } = reply;
-  const fields = { incident, actor: responder.id, requestId: reply.requestId, via: auth.via };
+  const { responder, requestId } = auth;
+  // Only now is the body read: what a stranger sends costs no more than parsing the MIME and
+  // checking the signatures (reply.ts bounds the text the command is read from, too).
+  const command = commandOf(mail);
+  const fields = { incident, actor: responder.id, requestId, via: auth.via };
   if (command.kind === 'invalid') {
     ctx.log.info({ ...fields, reason: command.reason }, 'an email reply was not a command Baton can take');
     await answer(ctx, reply, responder, `Baton did not act on your reply: ${command.reason}.\n\n${HOW_TO}\n`);
@@ -256,7 +296,7 @@ async function act(ctx: InboundContext, message: InboundMessage): Promise<Inboun
 
   let state: IncidentState | undefined;
   try {
-    state = await takeStep(ctx, reply, responder.id);
+    state = await takeStep(ctx, incident, command, responder.id, requestId);
   } catch (err) {
     const failure = classify(err, incident, ctx.log);
     if (!failure.permanent) return { outcome: 'deferred', reason: failure.reason, incident };

@@ -1,11 +1,24 @@
 /**
- * Whether a reply may act as the responder its reply address names. Three checks:
+ * Whether a reply may act as the responder its reply address names. The checks:
  *
  * (a) the reply address is one Baton signed (reply.ts found its claims);
- * (b) the From address is that responder's configured email (case-insensitive);
- * (c) in `strict` mode, the domain vouches for the From address: DMARC passes, or a DKIM
- *     signature that passes is aligned with the From domain, or SPF passes for an envelope
- *     domain aligned with it. `token-and-sender` stops after (b).
+ * (b) the message has one From, To, Cc, Message-ID, Subject and Date header at most, and its
+ *     one From address is that responder's configured email (case-insensitive);
+ * (c) in `strict` mode, the responder's domain vouches for this message, sent to this reply
+ *     address: either
+ *     - a DKIM signature passes, aligned with the From domain, with no l= tag (all of the
+ *       body signed), that covers the From header, the To or Cc header that holds the reply
+ *       address, and the Message-ID (the request id comes from that signed Message-ID); or
+ *     - on Baton's SMTP listener only, SPF passes for an envelope sender aligned with the
+ *       From domain, and the message was delivered (RCPT TO) to the reply address.
+ *   DMARC passing is not enough on its own: it passes on an aligned signature whatever that
+ *   signature covers, or on SPF, which the provider route cannot check.
+ * `token-and-sender` stops after (b).
+ *
+ * Why the signature must cover To and Message-ID: the responder's signed reply to incident A
+ * is otherwise a reusable credential. Sent again to incident B's reply address, or with a new
+ * Message-ID on top (a new request id), it would act again. Each of those headers appears once
+ * (b), so the copy that was signed is the copy that is read.
  *
  * Alignment here is relaxed in a simple way: the two domains are equal, or one is a
  * subdomain of the other (a suffix check on whole labels). DMARC's relaxed alignment
@@ -15,8 +28,9 @@
  * domain's DNS, which only its owner controls.
  */
 import { authenticate, type AuthenticateResult, type DNSResolver } from 'mailauth';
+import addressparser from 'nodemailer/lib/addressparser';
 import type { BatonConfig, ResponderConfig } from '../../config/schema';
-import type { Reply } from './reply';
+import { requestIdOf, type Reply } from './reply';
 
 export type AuthenticationMode = 'strict' | 'token-and-sender';
 
@@ -28,12 +42,21 @@ export interface Connection {
   helo: string;
   /** MAIL FROM. */
   sender: string;
+  /** RCPT TO: where the listener delivered the message. */
+  recipients: string[];
 }
 
 export type Authentication =
-  | { ok: true; responder: ResponderConfig; via: string }
+  /** `requestId`: the request id the steps take (see readReply and judge). */
+  | { ok: true; responder: ResponderConfig; via: string; requestId: string }
   /** `transient`: a DNS failure; the same message may pass later. */
   | { ok: false; reason: string; transient?: boolean };
+
+/** A header field a signature covers: its name in lower case, its value unfolded. */
+export interface SignedHeader {
+  key: string;
+  value: string;
+}
 
 /** What the decision needs of mailauth's result, so that it can be tested without DNS. */
 export interface AuthResults {
@@ -42,28 +65,48 @@ export interface AuthResults {
   dkim: {
     signingDomain: string;
     result: string;
-    /** Header names the signature covers, in lower case. */
-    signedHeaders: string[];
-    /** The l= tag left part of the body unsigned. */
+    /** The header fields the signature covers, as mailauth verified them. */
+    signedHeaders: SignedHeader[];
+    /** An l= tag: the signature covers the body up to a length, and more may follow unsigned. */
     partialBody: boolean;
   }[];
   spf?: { domain: string; result: string };
   dmarc?: { result: string };
 }
 
+/** "To: Baton\r\n <reply+…@…>" as { key: 'to', value: 'Baton <reply+…@…>' }. */
+function signedHeader(line: string): SignedHeader {
+  const colon = line.indexOf(':');
+  return {
+    key: line
+      .slice(0, colon < 0 ? 0 : colon)
+      .trim()
+      .toLowerCase(),
+    value: line
+      .slice(colon + 1)
+      .replace(/\s+/g, ' ')
+      .trim(),
+  };
+}
+
+/** The parts of mailauth's DKIM result its type declarations leave out (mailauth 4: dkim-verifier.js). */
+interface DkimDetails {
+  /** The header lines the signature covers, as found in the message (the last copy of each). */
+  signingHeaders?: { headers?: string[] };
+  /** The signature has an l= tag. */
+  canonBodyLengthLimited?: boolean;
+}
+
 export function summarize(result: AuthenticateResult): AuthResults {
   return {
     headerFrom: result.dkim.headerFrom ?? [],
     dkim: (result.dkim.results ?? []).map((r) => {
-      const signing = (r as { signingHeaders?: { keys?: string } }).signingHeaders;
+      const details = r as DkimDetails;
       return {
         signingDomain: r.signingDomain ?? '',
         result: r.status?.result ?? 'none',
-        signedHeaders: (signing?.keys ?? '')
-          .split(':')
-          .map((k) => k.trim().toLowerCase())
-          .filter(Boolean),
-        partialBody: Boolean(r.status?.underSized),
+        signedHeaders: (details.signingHeaders?.headers ?? []).map(signedHeader),
+        partialBody: details.canonBodyLengthLimited === true || Boolean(r.status?.underSized),
       };
     }),
     ...(result.spf ? { spf: { domain: result.spf.domain, result: result.spf.status.result } } : {}),
@@ -88,30 +131,84 @@ export function aligned(fromDomain: string, other: string): boolean {
   return short.includes('.') && long.endsWith(`.${short}`);
 }
 
-/** Decides (c) from mailauth's results for a From address (b) already matched. */
-export function judge(
-  from: string,
-  results: AuthResults,
-  options: { spfChecked: boolean },
-): { ok: true; via: string } | { ok: false; reason: string; transient?: boolean } {
-  const address = from.toLowerCase();
+/** The addresses of an address header's value, in lower case. */
+function addressesIn(value: string): string[] {
+  return addressparser(value, { flatten: true }).map((a) => a.address.toLowerCase());
+}
+
+/** What a reply must be bound to for (c). */
+export interface Expected {
+  /** The one From address, which (b) matched with the responder. */
+  from: string;
+  /** The reply address the message came back to (its claims name the incident). */
+  address: string;
+  /** RCPT TO, on the SMTP listener. */
+  recipients?: string[];
+}
+
+type Verdict =
+  { ok: true; via: string; requestId?: string } | { ok: false; reason: string; transient?: boolean };
+
+/**
+ * What a passing, aligned DKIM signature leaves out that would bind the message to this
+ * sender, reply address and request; or, when it leaves out nothing, the Message-ID it signs.
+ * The addresses expected are in lower case.
+ */
+function unbound(
+  dkim: AuthResults['dkim'][number],
+  expected: Expected,
+): { missing: string } | { messageId: string } {
+  if (dkim.partialBody) return { missing: 'all of the body (it has an l= tag)' };
+  const signed = (key: string): string | undefined => dkim.signedHeaders.find((h) => h.key === key)?.value;
+  const from = signed('from');
+  if (from === undefined || !addressesIn(from).includes(expected.from)) return { missing: 'the From header' };
+  const to = ['to', 'cc'].some((key) => addressesIn(signed(key) ?? '').includes(expected.address));
+  if (!to) return { missing: 'the To or Cc header with the reply address' };
+  const messageId = signed('message-id');
+  if (!messageId) return { missing: 'the Message-ID' };
+  return { messageId };
+}
+
+/**
+ * Decides (c) from mailauth's results. A DKIM pass gives the request id: the hash of the
+ * Message-ID the signature covers. An SPF pass gives none (the caller's, from the unsigned
+ * Message-ID, stands).
+ */
+export function judge(expected: Expected, results: AuthResults, options: { spfChecked: boolean }): Verdict {
+  const address = expected.from.toLowerCase();
   const fromDomain = address.slice(address.lastIndexOf('@') + 1);
+  const replyAddress = expected.address.toLowerCase();
   // The same From for both readers: a message whose From mailauth reads differently
   // (two From headers, an address hidden in a display name) could pass DMARC for another domain.
   if (results.headerFrom.length !== 1 || results.headerFrom[0]?.toLowerCase() !== address) {
     return { ok: false, reason: 'the From header is ambiguous' };
   }
-  if (results.dmarc?.result === 'pass') return { ok: true, via: 'dmarc=pass' };
-  const dkim = results.dkim.find(
-    (d) =>
-      d.result === 'pass' &&
-      !d.partialBody &&
-      d.signedHeaders.includes('from') &&
-      aligned(fromDomain, d.signingDomain),
-  );
-  if (dkim) return { ok: true, via: `dkim=pass (d=${dkim.signingDomain})` };
+  const candidates = results.dkim.filter((d) => d.result === 'pass' && aligned(fromDomain, d.signingDomain));
+  let shortfall: string | undefined;
+  for (const dkim of candidates) {
+    const binding = unbound(dkim, { from: address, address: replyAddress });
+    if ('messageId' in binding) {
+      return {
+        ok: true,
+        via: `dkim=pass (d=${dkim.signingDomain})`,
+        requestId: requestIdOf(binding.messageId, ''),
+      };
+    }
+    shortfall ??= `the DKIM signature of ${dkim.signingDomain} passes but does not cover ${binding.missing}`;
+  }
+  // SPF vouches for the connection, not for the message: on the listener only, and only for a
+  // message delivered (RCPT TO) to the reply address itself, so that the incident is the one
+  // the message really went to; the request id stays the one of the (unsigned) Message-ID.
+  // Residual risk, accepted: SPF proves only that the sending host is one the domain lists.
+  // Whoever can send through such a host with an envelope sender of the domain (a shared
+  // provider that does not hold its customers to their own domains, say) can write the
+  // responder's reply outright, and so can also send a reply again under a new Message-ID to
+  // have it taken twice. Behind a TLS-terminating front MTA, SPF is checked against the front
+  // MTA's address and never passes: only DKIM counts there.
   if (options.spfChecked && results.spf?.result === 'pass' && aligned(fromDomain, results.spf.domain)) {
-    return { ok: true, via: `spf=pass (${results.spf.domain})` };
+    const delivered = (expected.recipients ?? []).some((r) => r.toLowerCase() === replyAddress);
+    if (delivered) return { ok: true, via: `spf=pass (${results.spf.domain})` };
+    shortfall ??= 'SPF passes but the message was not delivered to the reply address';
   }
   const seen = [
     results.dkim.length === 0
@@ -126,12 +223,20 @@ export function judge(
     results.dkim.some((d) => /^temperr/.test(d.result)) ||
     (options.spfChecked && /^temperr/.test(results.spf?.result ?? '')) ||
     /^temperr/.test(results.dmarc?.result ?? '');
-  return {
-    ok: false,
-    reason: `${fromDomain} did not vouch for the sender: no aligned DKIM signature, SPF or DMARC pass (${seen})`,
-    ...(transient ? { transient: true } : {}),
-  };
+  const reason = shortfall
+    ? `${fromDomain} did not vouch for this reply: ${shortfall} (${seen})`
+    : `${fromDomain} did not vouch for the sender: no aligned DKIM signature or SPF pass (${seen})`;
+  return { ok: false, reason, ...(transient ? { transient: true } : {}) };
 }
+
+const HEADER_NAMES: Record<string, string> = {
+  from: 'From',
+  to: 'To',
+  cc: 'Cc',
+  'message-id': 'Message-ID',
+  subject: 'Subject',
+  date: 'Date',
+};
 
 /** Checks (b), then (c) unless the mode says the token and the sender are enough. */
 export async function authenticateReply(input: {
@@ -157,27 +262,37 @@ export async function authenticateReply(input: {
       reason: count === 0 ? 'the message has no From address' : `the message has ${count} From addresses`,
     };
   }
+  if (reply.repeatedHeaders.length > 0) {
+    const names = reply.repeatedHeaders.map((h) => HEADER_NAMES[h] ?? h);
+    return { ok: false, reason: `the message has more than one ${names.join(', ')} header` };
+  }
   const from = reply.from[0] as string;
   if (!responder.email || responder.email.toLowerCase() !== from) {
     return { ok: false, reason: `sent from ${from}, which is not the address of ${responder.id}` };
   }
-  if (input.mode === 'token-and-sender') return { ok: true, responder, via: 'token and sender' };
+  if (input.mode === 'token-and-sender') {
+    return { ok: true, responder, via: 'token and sender', requestId: reply.requestId };
+  }
 
   // A signed reply replayed to another of the responder's reply addresses would carry the
   // first incident's address in its (signed) To or Cc, not this one.
   if (!reply.addressInHeaders) {
     return { ok: false, reason: 'the reply address is not in the To or Cc of the message' };
   }
+  const { connection } = input;
   const result = await authenticate(input.raw, {
-    ...(input.connection
-      ? { ip: input.connection.ip, helo: input.connection.helo, sender: input.connection.sender }
-      : {}),
+    ...(connection ? { ip: connection.ip, helo: connection.helo, sender: connection.sender } : {}),
     ...(input.resolver ? { resolver: input.resolver } : {}),
     ...(input.mta ? { mta: input.mta } : {}),
     // ARC would mean trusting what intermediaries say they saw; BIMI is about logos.
     disableArc: true,
     disableBimi: true,
   });
-  const verdict = judge(from, summarize(result), { spfChecked: input.connection !== undefined });
-  return verdict.ok ? { ok: true, responder, via: verdict.via } : verdict;
+  const verdict = judge(
+    { from, address: reply.address, ...(connection ? { recipients: connection.recipients } : {}) },
+    summarize(result),
+    { spfChecked: connection !== undefined },
+  );
+  if (!verdict.ok) return verdict;
+  return { ok: true, responder, via: verdict.via, requestId: verdict.requestId ?? reply.requestId };
 }

@@ -8,10 +8,16 @@
  * The answer to DATA comes once the message has been handled: 250 when it was taken, refused
  * for good or ignored; 451 when it could not be handled now (Temporal unavailable, a DNS
  * failure), so that the sending MTA retries; 552 past maxMessageBytes.
+ *
+ * Each remote address gets a number of connections and of messages (MAIL FROM) a minute
+ * (PER_ADDRESS): past them, a connection is refused with 421 and a message with 450, both of
+ * which a sending MTA retries later. Behind a front MTA every message comes from its address,
+ * so a burst of replies waits a minute or so rather than being lost.
  */
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { handleInbound, inboundContext, type InboundDeps, type InboundOutcome } from './act';
+import { WindowLimiter } from './limits';
 import { checkAddress } from './reply';
 
 export interface InboundListener {
@@ -22,9 +28,21 @@ export interface InboundListener {
   close(): Promise<void>;
 }
 
+/** What one remote address may do in a window. */
+export interface PerAddressLimits {
+  connections: number;
+  /** Transactions (MAIL FROM), each one message. */
+  messages: number;
+  windowMs: number;
+}
+
+export const PER_ADDRESS: PerAddressLimits = { connections: 60, messages: 30, windowMs: 60_000 };
+
 export interface InboundListenerDeps extends InboundDeps {
   /** How long close() lets open connections finish before it ends them. */
   closeTimeoutMs?: number;
+  /** PER_ADDRESS by default. */
+  perAddress?: PerAddressLimits;
 }
 
 function smtpError(responseCode: number, message: string): Error {
@@ -48,6 +66,11 @@ export async function startInboundListener(deps: InboundListenerDeps): Promise<I
   if (!inbound) throw new Error('notifications.email.inbound is not configured');
   const ctx = inboundContext(deps);
   const { log } = deps;
+  const perAddress = deps.perAddress ?? PER_ADDRESS;
+  const connections = new WindowLimiter({ limit: perAddress.connections, windowMs: perAddress.windowMs });
+  const messages = new WindowLimiter({ limit: perAddress.messages, windowMs: perAddress.windowMs });
+  // One log line per address and window says it is being held back, not one per attempt.
+  const warned = new WindowLimiter({ limit: 1, windowMs: perAddress.windowMs });
 
   const onData = (
     stream: SMTPServerDataStream,
@@ -112,6 +135,28 @@ export async function startInboundListener(deps: InboundListenerDeps): Promise<I
     // Nothing reads the client's reverse name; SPF checks the address itself.
     disableReverseLookup: true,
     closeTimeout: deps.closeTimeoutMs ?? 10_000,
+    onConnect(session, callback) {
+      const address = plainIp(session.remoteAddress);
+      if (connections.take(address)) {
+        callback();
+        return;
+      }
+      if (warned.take(`connections ${address}`)) {
+        log.warn({ remoteAddress: address }, 'inbound SMTP connections refused: too many from this address');
+      }
+      callback(smtpError(421, '4.7.0 too many connections from your address; try again later'));
+    },
+    onMailFrom(_address, session, callback) {
+      const address = plainIp(session.remoteAddress);
+      if (messages.take(address)) {
+        callback();
+        return;
+      }
+      if (warned.take(`messages ${address}`)) {
+        log.warn({ remoteAddress: address }, 'inbound emails deferred: too many from this address');
+      }
+      callback(smtpError(450, '4.7.1 too many messages from your address; try again later'));
+    },
     onRcptTo(address, _session, callback) {
       try {
         if (checkAddress(address.address, ctx)) {

@@ -2,10 +2,16 @@
  * What a reply to one of Baton's emails says, read from the parsed message alone: which
  * signed reply address it came back to, whether a machine sent it (an auto-reply, a bounce),
  * the text the person wrote above the quoted history, and the command that text gives.
- * Nothing here trusts the sender: authenticate.ts decides that.
+ * Nothing here trusts the sender: authenticate.ts decides that, and act.ts reads the command
+ * (commandOf) only of a reply that passed.
+ *
+ * Everything here runs on what anyone can send, so it takes time in proportion to the
+ * message: the text read for a command is cut to MAX_TEXT first (boundedText), and every
+ * pattern below looks at one line, anchored at its start, with no two quantifiers that can
+ * match the same characters. (email-reply-parser, which this used to hand the text to, takes
+ * seconds on 20 KB of blank lines, and minutes on 64 KB of some single lines of text.)
  */
 import { createHash } from 'node:crypto';
-import EmailReplyParser from 'email-reply-parser';
 import type { AddressObject, EmailAddress, ParsedMail } from 'mailparser';
 import { checkReplyAddress, type ReplyClaims } from '../../activities/email-tokens';
 import { acknowledgeSchema, addNoteSchema, escalateSchema, resolveSchema } from '../../workflows/messages';
@@ -43,18 +49,30 @@ export type Reply =
       claims: ReplyClaims;
       /** The reply address the message came back to. */
       address: string;
-      /** Whether the address is in the To or Cc header too (headers a DKIM signature covers). */
+      /**
+       * Whether the address is in the To or Cc header too. In strict mode authenticate.ts
+       * also asks that a DKIM signature covers that header.
+       */
       addressInHeaders: boolean;
       /** The From addresses, in lower case: a reply that can act has exactly one. */
       from: string[];
       /** How many From header lines the message has. */
       fromHeaders: number;
-      /** Derived from the Message-ID: a redelivered message is the same request. */
+      /**
+       * Headers RFC 5322 allows once (From, To, Cc, Message-ID, Subject, Date) that the message
+       * has more than once, in lower case. Such a message is refused: DKIM verifies the last
+       * copy of a header and mailparser reads the first (or all), so a copy added on top of a
+       * signed message would be read and never checked.
+       */
+      repeatedHeaders: string[];
+      /**
+       * Derived from the Message-ID: a redelivered message is the same request. In strict mode
+       * authenticate.ts gives the request id instead, from the Message-ID the signature covers.
+       */
       requestId: string;
       messageId?: string;
       references: string[];
       subject: string;
-      command: ReplyCommand;
     };
 
 export interface ReplySettings {
@@ -91,6 +109,16 @@ function domainOf(address: string): string {
 export function checkAddress(address: string, settings: ReplySettings): ReplyClaims | undefined {
   if (!address.includes('@') || domainOf(address) !== settings.replyDomain.toLowerCase()) return undefined;
   return checkReplyAddress(address, settings.secret);
+}
+
+/** The headers a message may have once only (RFC 5322 section 3.6) that Baton reads. */
+export const SINGLE_HEADERS = ['from', 'to', 'cc', 'message-id', 'subject', 'date'] as const;
+
+/** The headers of SINGLE_HEADERS the message has more than once. */
+export function repeatedHeaders(mail: Pick<ParsedMail, 'headerLines'>): string[] {
+  const counts = new Map<string, number>();
+  for (const { key } of mail.headerLines) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return SINGLE_HEADERS.filter((name) => (counts.get(name) ?? 0) > 1);
 }
 
 /** The envelope's recipients first (where the message was delivered), then To and Cc. */
@@ -144,38 +172,131 @@ export function autoReplyReason(
   return undefined;
 }
 
-/** Lines that start a quoted history the parser may have left visible. */
-const HISTORY_START = [
-  /^on\b.*\bwrote:$/i,
-  /^-{2,}\s*(original|forwarded) message\s*-{2,}/i,
-  /^_{10,}$/,
-  /^>/,
+/**
+ * The most of a message's text read for a command. The longest text a command carries is a
+ * note of 20,000 characters (workflows/messages.ts); what the person wrote comes first, and
+ * the quoted history below it need not be read to its end.
+ */
+export const MAX_TEXT = 64 * 1024;
+
+/**
+ * The text a command is read from: the text part (or mailparser's conversion of an HTML-only
+ * message, which renders <blockquote> history as "> " lines), cut to MAX_TEXT before anything
+ * else looks at it, with line ends and no-break spaces made plain.
+ */
+export function boundedText(text: string | undefined): string {
+  let cut = (text ?? '').slice(0, MAX_TEXT);
+  const last = cut.charCodeAt(cut.length - 1);
+  // Not half of a character outside the Basic Multilingual Plane.
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return cut.replace(/\r\n?/g, '\n').replace(/\u00a0/g, ' ');
+}
+
+/** The words that open an "On <date>, <name> wrote:" line, in the languages mail clients write it in. */
+const ATTRIBUTION_START = /^(on|le|el|il|em|am|den|op|pe|dnia|w dniu|in data)\s/;
+/** The verbs that end it ("… wrote:", "… a écrit :"). */
+const ATTRIBUTION_END = [
+  'wrote',
+  'écrit',
+  'escribió',
+  'scritto',
+  'escreveu',
+  'kirjoitti',
+  'pisze',
+  'napisał',
+  'napisała',
+];
+/** The verbs followed by the name ("Am … schrieb Baton <baton@example.com>:"). */
+const ATTRIBUTION_MIDDLE = [' schrieb ', ' skrev ', ' schreef '];
+
+/** Whether text ends with a word: "…> wrote" and "…>wrote" do, "…rewrote" does not. */
+function endsWithWord(text: string, word: string): boolean {
+  return text.endsWith(word) && !/\p{L}/u.test(text.charAt(text.length - word.length - 1));
+}
+
+/** An attribution line (lower case, trimmed), or two joined: "On …, Baton <…> wrote:". */
+function isAttribution(line: string): boolean {
+  if (!line.endsWith(':') || !ATTRIBUTION_START.test(line)) return false;
+  const body = line.slice(0, -1).trimEnd();
+  return (
+    ATTRIBUTION_END.some((verb) => endsWithWord(body, verb)) ||
+    ATTRIBUTION_MIDDLE.some((verb) => body.includes(verb))
+  );
+}
+
+/** The separators of a forwarded or quoted message, without their dashes ("-----Original Message-----"). */
+const SEPARATORS = new Set([
+  'original message',
+  'forwarded message',
+  'ursprüngliche nachricht',
+  "message d'origine",
+  'oprindelig besked',
+  'mensaje original',
+  'messaggio originale',
+]);
+
+function isSeparator(line: string): boolean {
+  if (!line.startsWith('--')) return false;
+  let start = 0;
+  let end = line.length;
+  while (start < end && (line[start] === '-' || line[start] === ' ')) start += 1;
+  while (end > start && (line[end - 1] === '-' || line[end - 1] === ' ')) end -= 1;
+  return SEPARATORS.has(line.slice(start, end));
+}
+
+/** Outlook's header block: "From: …" (or its translations) then "Sent: …", "To: …" and so on. */
+const BLOCK_FROM = /^(from|von|de|da|van|från|fra)\s?:\s/;
+const BLOCK_NEXT =
+  /^(sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|objet|enviado|para|asunto|inviato|a|oggetto|verzonden|aan|onderwerp|skickat|till|ämne|sendt|til|emne)\s?:\s/;
+
+/** Lines that start a quoted history the person's text sits above. */
+function startsHistory(lines: string[], index: number): boolean {
+  const line = lines[index]?.trim().toLowerCase() ?? '';
+  const next = (n: number): string => lines[index + n]?.trim().toLowerCase() ?? '';
+  if (line.startsWith('>') || /^_{10,}$/.test(line) || isSeparator(line)) return true;
+  if (isAttribution(line)) return true;
+  // "On Thu, 26 Nov 2026 at 10:00, Baton <baton@example.com>" then "wrote:" on the next line.
+  if (ATTRIBUTION_START.test(line) && isAttribution(`${line} ${next(1)}`)) return true;
+  return BLOCK_FROM.test(line) && [1, 2, 3].some((n) => BLOCK_NEXT.test(next(n)));
+}
+
+/** What mobile clients add under the text ("Sent from my iPhone"), as the line starts. */
+const SENT_FROM = [
+  'Sent from ',
+  'Get Outlook for ',
+  'Envoyé de mon ',
+  'Envoyé depuis ',
+  'Enviado desde ',
+  'Von meinem ',
+  'Gesendet von ',
+  'Verzonden vanaf ',
+  'Verstuurd vanaf ',
+  'Sendt fra ',
 ];
 
-function startsHistory(lines: string[], index: number): boolean {
-  const line = lines[index]?.trim() ?? '';
-  const next = (n: number): string => lines[index + n]?.trim() ?? '';
-  if (HISTORY_START.some((start) => start.test(line))) return true;
-  // "On Thu, 26 Nov 2026 at 10:00, Baton <baton@example.com>" then "wrote:" on the next line.
-  if (/^on\b/i.test(line) && /^\S*\s*wrote:$/i.test(next(1))) return true;
-  // Outlook's header block: "From: …" followed by "Sent: …", "Date: …", "To: …".
-  return /^from:\s/i.test(line) && [1, 2, 3].some((n) => /^(sent|date|to|subject):\s/i.test(next(n)));
+/** Lines that start a signature: a separator ("-- "), a "Sent from …" line, a closing ("Regards,"). */
+function startsSignature(raw: string): boolean {
+  if (raw === '-- ') return true;
+  const line = raw.trim();
+  if (/^(-{2,4}|_{2,4}|\+{2,4}|={2,4})$/.test(line)) return true;
+  if (line.length > 80) return false;
+  if (SENT_FROM.some((start) => line.startsWith(start))) return true;
+  return /^((best|kind|warm|warmest|many)\s)?(regards|cheers|best wishes|cordialement)[,.!]*$/i.test(line);
 }
 
 /**
- * What the person wrote: the text part, or for an HTML-only message mailparser's conversion
- * of the HTML (it renders <blockquote> history as "> " lines), with the quoted history and
- * the signature removed by email-reply-parser. What the parser leaves of a history ("On … wrote:"
- * split over two lines, Outlook's "From: … Sent: …" block) is cut here.
+ * What the person wrote: the bounded text above the first line that starts a quoted history
+ * ("On … wrote:", split over two lines or not, and its translations; "> " lines; Outlook's
+ * "From: … Sent: …" block; "-----Original Message-----") or a signature.
  */
 export function visibleText(mail: Pick<ParsedMail, 'text'>): string {
-  const text = (mail.text ?? '').replace(/\r\n?/g, '\n').replace(/\u00a0/g, ' ');
-  const lines = new EmailReplyParser().read(text).getVisibleText().split('\n');
-  const cut = lines.findIndex((_line, index) => startsHistory(lines, index));
+  const lines = boundedText(mail.text).split('\n');
+  const cut = lines.findIndex((line, index) => startsHistory(lines, index) || startsSignature(line));
   return (cut < 0 ? lines : lines.slice(0, cut)).join('\n').trim();
 }
 
-const COMMAND = /^(ack|acknowledge|escalate|resolve)(?=$|[\s:.!,;])[\s:.!,;]*(.*)$/i;
+/** The command word, and the separators after it (what follows is the rest of the line). */
+const COMMAND = /^(ack|acknowledge|escalate|resolve)(?=$|[\s:.!,;])[\s:.!,;]*/i;
 
 function tooLong(what: string, limit: number): ReplyCommand {
   return { kind: 'invalid', reason: `${what} is longer than ${limit} characters` };
@@ -191,13 +312,14 @@ export function parseCommand(visible: string): ReplyCommand {
   const lines = visible.replace(/\r\n?/g, '\n').split('\n');
   const start = lines.findIndex((line) => line.trim() !== '');
   if (start < 0) return { kind: 'invalid', reason: 'the reply has no text above the quoted message' };
-  const match = COMMAND.exec(lines[start]?.trim() ?? '');
+  const first = lines[start]?.trim() ?? '';
+  const match = COMMAND.exec(first);
   if (!match) {
     const text = visible.trim();
     return { kind: 'note', text: text.length > LIMITS.note ? `${text.slice(0, LIMITS.note - 2)} …` : text };
   }
   const word = (match[1] ?? '').toLowerCase();
-  const rest = [match[2] ?? '', ...lines.slice(start + 1)].join('\n').trim();
+  const rest = [first.slice(match[0].length), ...lines.slice(start + 1)].join('\n').trim();
   if (word === 'ack' || word === 'acknowledge') {
     if (rest.length > LIMITS.ackNote) return tooLong('the note after ack', LIMITS.ackNote);
     return rest ? { kind: 'acknowledge', note: rest } : { kind: 'acknowledge' };
@@ -218,7 +340,9 @@ export function parseCommand(visible: string): ReplyCommand {
  */
 export function requestIdOf(messageId: string | undefined, raw: Buffer | string): string {
   const hash = createHash('sha256');
-  if (messageId?.trim()) hash.update(`message-id\u0000${messageId.trim()}`);
+  // Spaces as DKIM's relaxed canonicalization sees them: a signed value can be refolded.
+  const id = messageId?.replace(/\s+/g, ' ').trim();
+  if (id) hash.update(`message-id\u0000${id}`);
   else hash.update('raw\u0000').update(raw);
   return `email-${hash.digest('hex').slice(0, 24)}`;
 }
@@ -228,7 +352,10 @@ function referencesOf(mail: Pick<ParsedMail, 'references'>): string[] {
   return Array.isArray(references) ? references : references ? [references] : [];
 }
 
-/** Reads a parsed message: a reply to act on, one to ignore, or one not sent to a reply address. */
+/**
+ * Reads a parsed message's headers: a reply to authenticate, one to ignore, or one not sent to
+ * a reply address. The body is not read here: commandOf reads it once the reply has passed.
+ */
 export function readReply(
   mail: ParsedMail,
   raw: Buffer | string,
@@ -247,10 +374,15 @@ export function readReply(
     addressInHeaders: found.inHeaders,
     from: addressesOf(mail.from).map((a) => a.toLowerCase()),
     fromHeaders: mail.headerLines.filter((h) => h.key === 'from').length,
+    repeatedHeaders: repeatedHeaders(mail),
     requestId: requestIdOf(mail.messageId, raw),
     ...(mail.messageId ? { messageId: mail.messageId } : {}),
     references: referencesOf(mail),
     subject: mail.subject ?? '',
-    command: parseCommand(visibleText(mail)),
   };
+}
+
+/** The command of a reply that passed authentication: its visible text, read. */
+export function commandOf(mail: Pick<ParsedMail, 'text'>): ReplyCommand {
+  return parseCommand(visibleText(mail));
 }

@@ -5,9 +5,10 @@
  *
  * The same handling as Baton's SMTP listener, with one difference: the route never sees the
  * connection the message came in on, so SPF (which checks the sending IP against the
- * envelope domain) cannot be checked here. In `strict` mode a reply must pass DKIM aligned
- * with its From, or DMARC (which then rests on DKIM too). The provider's own verdicts
- * (Authentication-Results, ARC) are not trusted. The reply address is read from To and Cc.
+ * envelope domain) cannot be checked here. In `strict` mode a reply must carry a passing DKIM
+ * signature aligned with its From that covers From, the To or Cc with the reply address, and
+ * the Message-ID (authenticate.ts). The provider's own verdicts (Authentication-Results, ARC)
+ * are not trusted. The reply address is read from To and Cc.
  *
  * A message that was handled answers 200 whatever became of it (a provider retries anything
  * else); one that could not be handled now answers 503, to be retried.
@@ -58,8 +59,8 @@ export const emailRoutes =
         schema: {
           summary: 'Receive a reply to a Baton email from a mail provider (raw MIME, message/rfc822)',
           description:
-            'Acts on the reply as the responder its reply address names, once authenticated (DKIM or ' +
-            'DMARC in strict mode; SPF cannot be checked here). Answers 200 for every message handled, ' +
+            'Acts on the reply as the responder its reply address names, once authenticated (DKIM in ' +
+            'strict mode; SPF cannot be checked here). Answers 200 for every message handled, ' +
             'whatever its outcome; 503 when it should be retried.',
           tags: ['email'],
           response: {

@@ -79,12 +79,33 @@ export function message(spec: MessageSpec): { raw: string; messageId: string } {
   return { raw: lines.join('\r\n'), messageId };
 }
 
+export interface SignOptions {
+  /**
+   * The headers to sign (h=). By default mailauth's list, of which a message has From, To,
+   * Cc, Subject, Date, Message-ID and the MIME headers: what Gmail signs too.
+   */
+  headerList?: string[];
+  /** An l= tag: only this many bytes of the (canonical) body are signed. */
+  maxBodyLength?: number;
+}
+
 /** The message with a DKIM-Signature of the key's domain prepended. */
-export async function signed(raw: string, key: DomainKey): Promise<string> {
-  const signature = { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKey };
+export async function signed(raw: string, key: DomainKey, options: SignOptions = {}): Promise<string> {
+  const signature = {
+    signingDomain: key.domain,
+    selector: key.selector,
+    privateKey: key.privateKey,
+    ...(options.maxBodyLength !== undefined ? { maxBodyLength: options.maxBodyLength } : {}),
+  };
   // mailauth signs with the entries of signatureData only (the top-level fields, which its
   // type declarations ask for, sign nothing on their own).
-  const result = await dkimSign(raw, { ...signature, signatureData: [signature] });
+  const result = await dkimSign(raw, {
+    ...signature,
+    signatureData: [signature],
+    // mailauth 4 reads headerList as a colon-separated string (an array falls back to its
+    // default list), whatever its type declarations say.
+    ...(options.headerList ? { headerList: options.headerList.join(':') as unknown as string[] } : {}),
+  });
   if (result.errors.length > 0 || !result.signatures.startsWith('DKIM-Signature:')) {
     throw new Error('mailauth did not sign the message', { cause: result.errors[0] });
   }

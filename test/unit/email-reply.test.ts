@@ -1,20 +1,30 @@
 /**
  * Replies by email, without a server: the command a reply gives, the text above its quoted
- * history (plain and HTML-only), auto-replies, and what counts as the sender's domain
- * vouching for it (mailauth's results, faked, and a real DKIM signature with a test DNS).
+ * history (plain and HTML-only), auto-replies, what counts as the sender's domain vouching
+ * for it (mailauth's results, faked, and a real DKIM signature with a test DNS), replays of a
+ * signed reply, how much of a message is read before it is authenticated, and how many
+ * refused emails reach an incident's record.
  */
 import { simpleParser } from 'mailparser';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { replyAddress } from '../../activities/email-tokens';
+import { handleInbound, type EmailIncidents, type InboundContext } from '../../api/email/act';
 import {
   aligned,
   authenticateReply,
   judge,
   type AuthResults,
   type AuthenticationMode,
+  type SignedHeader,
 } from '../../api/email/authenticate';
+import { WindowLimiter } from '../../api/email/limits';
+import { HttpError } from '../../api/errors';
+import * as replyModule from '../../api/email/reply';
 import {
   autoReplyReason,
+  boundedText,
+  commandOf,
+  MAX_TEXT,
   parseCommand,
   readReply,
   requestIdOf,
@@ -22,7 +32,13 @@ import {
   type Reply,
 } from '../../api/email/reply';
 import { testConfig } from '../support/config';
-import { domainKey, message, signed, TestDns } from '../support/dkim';
+import { domainKey, message, signed, TestDns, type SignOptions } from '../support/dkim';
+
+// The real module, with commandOf watched: act.ts must not read the body of a reply that fails.
+vi.mock('../../api/email/reply', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../api/email/reply')>();
+  return { ...original, commandOf: vi.fn(original.commandOf) };
+});
 
 const SECRET = 'unit-test-email-secret';
 const DOMAIN = 'reply.example.com';
@@ -34,8 +50,11 @@ async function read(raw: string, envelope?: { mailFrom: string; rcptTo: string[]
   return readReply(await simpleParser(raw), raw, envelope, settings);
 }
 
-async function replyOf(raw: string): Promise<Extract<Reply, { kind: 'reply' }>> {
-  const reply = await read(raw);
+async function replyOf(
+  raw: string,
+  envelope?: { mailFrom: string; rcptTo: string[] },
+): Promise<Extract<Reply, { kind: 'reply' }>> {
+  const reply = await read(raw, envelope);
   if (reply.kind !== 'reply') throw new Error(`expected a reply, got ${reply.kind}: ${reply.reason}`);
   return reply;
 }
@@ -131,6 +150,23 @@ describe('the text above the quoted history', () => {
     expect(visibleText({ text })).toBe('escalate the database will not fail over');
   });
 
+  it.each([
+    ['French', 'Le jeu. 26 nov. 2026 à 10:00, Baton <baton@example.com> a écrit :'],
+    ['German', 'Am Do., 26. Nov. 2026 um 10:00 Uhr schrieb Baton <baton@example.com>:'],
+    ['Spanish', 'El jue, 26 nov 2026 a las 10:00, Baton (<baton@example.com>) escribió:'],
+    ['a separator', '-----Original Message-----'],
+    ['a closing', 'Kind regards,'],
+    ['German Outlook', 'Von: Baton <baton@example.com>\nGesendet: Donnerstag, 26. November 2026 10:00'],
+  ])('cuts the history or signature under %s', (_what, start) => {
+    const text = `escalate the replica is lagging\n\n${start}\n> resolve`;
+    expect(visibleText({ text })).toBe('escalate the replica is lagging');
+  });
+
+  it('keeps a line that only looks like the start of a history', () => {
+    const text = 'On it, the primary rewrote:\nFrom: the logs, the disk is full';
+    expect(visibleText({ text })).toBe(text);
+  });
+
   it('reads an HTML-only reply and leaves out its <blockquote> history', async () => {
     const html =
       '<html><body><div dir="ltr">resolve fixed by failover<br>the primary was stuck</div><br>' +
@@ -138,15 +174,15 @@ describe('the text above the quoted history', () => {
       'Baton &lt;baton@example.com&gt; wrote:<br></div><blockquote class="gmail_quote">' +
       '<p>Payments API error rate above 5%</p><p>Reply <b>ack</b> to acknowledge</p></blockquote></div>' +
       '</body></html>';
-    const reply = await replyOf(message({ from: 'alice@example.com', to: aliceAddress, html }).raw);
-    expect(reply.command).toEqual({ kind: 'resolve', summary: 'fixed by failover\nthe primary was stuck' });
+    const mail = await simpleParser(message({ from: 'alice@example.com', to: aliceAddress, html }).raw);
+    expect(commandOf(mail)).toEqual({ kind: 'resolve', summary: 'fixed by failover\nthe primary was stuck' });
   });
 
   it('reads an HTML-only reply whose history is a bare <blockquote>', async () => {
     const html =
       '<p>ACK</p><blockquote><p>resolve this please</p><blockquote>older</blockquote></blockquote>';
-    const reply = await replyOf(message({ from: 'alice@example.com', to: aliceAddress, html }).raw);
-    expect(reply.command).toEqual({ kind: 'acknowledge' });
+    const mail = await simpleParser(message({ from: 'alice@example.com', to: aliceAddress, html }).raw);
+    expect(commandOf(mail)).toEqual({ kind: 'acknowledge' });
   });
 });
 
@@ -280,10 +316,20 @@ describe('auto-replies', () => {
 });
 
 describe("the sender's domain vouching for the reply", () => {
+  const expected = { from: 'alice@example.com', address: aliceAddress, recipients: [aliceAddress] };
+  const headers = (values: Record<string, string>): SignedHeader[] =>
+    Object.entries(values).map(([key, value]) => ({ key, value }));
+  /** What Gmail signs: From, To, Subject, Date, Message-ID (and more). */
+  const covered = headers({
+    from: 'Alice Ng <alice@example.com>',
+    to: `Baton <${aliceAddress}>`,
+    subject: 'Re: [SEV2] Payments API error rate above 5%',
+    'message-id': '<m1@example.com>',
+  });
   const passing = (signingDomain: string, more: Partial<AuthResults['dkim'][number]> = {}) => ({
     signingDomain,
     result: 'pass',
-    signedHeaders: ['from', 'to', 'subject'],
+    signedHeaders: covered,
     partialBody: false,
     ...more,
   });
@@ -309,52 +355,141 @@ describe("the sender's domain vouching for the reply", () => {
     expect(aligned(from, other)).toBe(expected);
   });
 
-  it('accepts a passing DKIM signature of the From domain or its parent', () => {
-    expect(judge('alice@example.com', results({ dkim: [passing('example.com')] }), smtp)).toEqual({
+  it('accepts a passing DKIM signature of the From domain or its parent, with the request id it signs', () => {
+    expect(judge(expected, results({ dkim: [passing('example.com')] }), smtp)).toEqual({
       ok: true,
       via: 'dkim=pass (d=example.com)',
+      requestId: requestIdOf('<m1@example.com>', ''),
     });
+    const sub = headers({ from: 'alice@mail.example.com', to: aliceAddress, 'message-id': '<m2@x>' });
     expect(
       judge(
-        'alice@mail.example.com',
-        results({ headerFrom: ['alice@mail.example.com'], dkim: [passing('example.com')] }),
+        { ...expected, from: 'alice@mail.example.com' },
+        results({
+          headerFrom: ['alice@mail.example.com'],
+          dkim: [passing('example.com', { signedHeaders: sub })],
+        }),
         smtp,
       ),
-    ).toMatchObject({ ok: true });
+    ).toMatchObject({ ok: true, requestId: requestIdOf('<m2@x>', '') });
+  });
+
+  it('accepts the reply address in a signed Cc', () => {
+    const cc = headers({
+      from: 'alice@example.com',
+      to: 'payments-leads@example.com',
+      cc: `"Baton" <${aliceAddress.toUpperCase()}>`,
+      'message-id': '<m1@example.com>',
+    });
+    expect(
+      judge(expected, results({ dkim: [passing('example.com', { signedHeaders: cc })] }), smtp),
+    ).toMatchObject({
+      ok: true,
+    });
   });
 
   it("refuses a passing signature of another domain (a mailing list's, a sender service's)", () => {
-    const verdict = judge('alice@example.com', results({ dkim: [passing('sendgrid.net')] }), smtp);
+    const verdict = judge(expected, results({ dkim: [passing('sendgrid.net')] }), smtp);
     expect(verdict).toMatchObject({ ok: false });
     expect(!verdict.ok && verdict.reason).toContain('dkim=pass (d=sendgrid.net)');
   });
 
-  it('refuses a signature that fails, leaves From unsigned or signs only part of the body', () => {
-    for (const dkim of [
-      passing('example.com', { result: 'fail' }),
-      passing('example.com', { result: 'neutral' }),
-      passing('example.com', { signedHeaders: ['to', 'subject'] }),
-      passing('example.com', { partialBody: true }),
-    ]) {
-      expect(judge('alice@example.com', results({ dkim: [dkim] }), smtp), JSON.stringify(dkim)).toMatchObject(
-        {
-          ok: false,
-        },
-      );
-    }
+  it.each([
+    ['fails', { result: 'fail' }, 'did not vouch for the sender'],
+    ['is neutral', { result: 'neutral' }, 'did not vouch for the sender'],
+    [
+      'leaves From unsigned',
+      { signedHeaders: covered.filter((h) => h.key !== 'from') },
+      'does not cover the From header',
+    ],
+    [
+      'signs another From',
+      {
+        signedHeaders: [
+          ...covered.filter((h) => h.key !== 'from'),
+          { key: 'from', value: 'bob@example.com' },
+        ],
+      },
+      'does not cover the From header',
+    ],
+    [
+      'leaves To unsigned',
+      { signedHeaders: covered.filter((h) => h.key !== 'to') },
+      'does not cover the To or Cc header with the reply address',
+    ],
+    [
+      "signs a To with another incident's reply address",
+      {
+        signedHeaders: [
+          ...covered.filter((h) => h.key !== 'to'),
+          {
+            key: 'to',
+            value: replyAddress({ incident: 'incident-other', recipient: 'alice' }, SECRET, DOMAIN),
+          },
+        ],
+      },
+      'does not cover the To or Cc header with the reply address',
+    ],
+    [
+      // A display name is not an address.
+      'names the reply address only in a display name',
+      {
+        signedHeaders: [
+          ...covered.filter((h) => h.key !== 'to'),
+          { key: 'to', value: `"${aliceAddress}" <someone@example.org>` },
+        ],
+      },
+      'does not cover the To or Cc header with the reply address',
+    ],
+    [
+      'leaves Message-ID unsigned',
+      { signedHeaders: covered.filter((h) => h.key !== 'message-id') },
+      'does not cover the Message-ID',
+    ],
+    ['signs only part of the body (l=)', { partialBody: true }, 'does not cover all of the body'],
+  ])('refuses a signature that %s', (_what, over, reason) => {
+    const verdict = judge(expected, results({ dkim: [passing('example.com', over)] }), smtp);
+    expect(verdict).toMatchObject({ ok: false });
+    expect(!verdict.ok && verdict.reason).toContain(reason);
   });
 
-  it('accepts DMARC pass, and SPF pass aligned with From only when SPF could be checked', () => {
-    expect(judge('alice@example.com', results({ dmarc: { result: 'pass' } }), smtp)).toEqual({
+  it('takes the first aligned signature that binds the reply, whatever comes before it', () => {
+    const unbound = passing('example.com', { signedHeaders: covered.filter((h) => h.key !== 'to') });
+    expect(judge(expected, results({ dkim: [unbound, passing('example.com')] }), smtp)).toMatchObject({
       ok: true,
-      via: 'dmarc=pass',
     });
+  });
+
+  it('does not take DMARC pass alone: it passes on a signature whatever it covers, or on SPF', () => {
+    // DMARC passes on this signature, which does not sign the To a replay would change.
+    const unbound = passing('example.com', { signedHeaders: covered.filter((h) => h.key !== 'to') });
+    const dmarc = { result: 'pass' };
+    expect(judge(expected, results({ dkim: [unbound], dmarc }), smtp)).toMatchObject({ ok: false });
+    // On the provider route nothing checked SPF here: DMARC's pass (from the provider's SPF) says nothing.
+    const viaSpf = results({ spf: { domain: 'example.com', result: 'pass' }, dmarc });
+    expect(
+      judge({ from: expected.from, address: aliceAddress }, viaSpf, { spfChecked: false }),
+    ).toMatchObject({
+      ok: false,
+    });
+    expect(judge(expected, results({ dmarc }), smtp)).toMatchObject({ ok: false });
+  });
+
+  it('accepts SPF pass aligned with From only on the listener, for mail delivered to the reply address', () => {
     const spf = results({ spf: { domain: 'example.com', result: 'pass' } });
-    expect(judge('alice@example.com', spf, smtp)).toMatchObject({ ok: true, via: 'spf=pass (example.com)' });
+    // No request id of its own: the caller's, from the Message-ID, stands.
+    expect(judge(expected, spf, smtp)).toEqual({ ok: true, via: 'spf=pass (example.com)' });
     // The provider route never saw the connection: an SPF result there means nothing.
-    expect(judge('alice@example.com', spf, { spfChecked: false })).toMatchObject({ ok: false });
+    expect(judge(expected, spf, { spfChecked: false })).toMatchObject({ ok: false });
     const unaligned = results({ spf: { domain: 'bounces.example.org', result: 'pass' } });
-    expect(judge('alice@example.com', unaligned, smtp)).toMatchObject({ ok: false });
+    expect(judge(expected, unaligned, smtp)).toMatchObject({ ok: false });
+    const elsewhere = {
+      ...expected,
+      recipients: [replyAddress({ incident: 'x', recipient: 'alice' }, SECRET, DOMAIN)],
+    };
+    const verdict = judge(elsewhere, spf, smtp);
+    expect(verdict).toMatchObject({ ok: false });
+    expect(!verdict.ok && verdict.reason).toContain('not delivered to the reply address');
   });
 
   it('refuses a From that mailauth reads differently (two From headers, a hidden address)', () => {
@@ -363,23 +498,19 @@ describe("the sender's domain vouching for the reply", () => {
       ['mallory@attacker.example'],
       ['alice@example.com', 'mallory@attacker.example'],
     ]) {
-      const verdict = judge(
-        'alice@example.com',
-        results({ headerFrom, dkim, dmarc: { result: 'pass' } }),
-        smtp,
-      );
+      const verdict = judge(expected, results({ headerFrom, dkim, dmarc: { result: 'pass' } }), smtp);
       expect(verdict).toEqual({ ok: false, reason: 'the From header is ambiguous' });
     }
   });
 
   it('calls a DNS failure transient, so that the message is retried', () => {
     const verdict = judge(
-      'alice@example.com',
+      expected,
       results({ dkim: [passing('example.com', { result: 'temperror' })] }),
       smtp,
     );
     expect(verdict).toMatchObject({ ok: false, transient: true });
-    expect(judge('alice@example.com', results({}), smtp)).not.toHaveProperty('transient');
+    expect(judge(expected, results({}), smtp)).not.toHaveProperty('transient');
   });
 });
 
@@ -388,29 +519,46 @@ describe('authenticating a reply with mailauth', () => {
   const key = domainKey('example.com');
   const dns = new TestDns().publishKey(key);
   const connection = { ip: '192.0.2.25', helo: 'mail.example.com', sender: 'alice@example.com' };
+  const bAddress = replyAddress({ incident: 'incident-test-2', recipient: 'alice' }, SECRET, DOMAIN);
 
-  async function check(raw: string, mode: AuthenticationMode = 'strict') {
+  async function check(
+    raw: string,
+    mode: AuthenticationMode = 'strict',
+    envelope?: { mailFrom: string; rcptTo: string[] },
+  ) {
     return authenticateReply({
       raw: Buffer.from(raw),
-      reply: await replyOf(raw),
+      reply: await replyOf(raw, envelope),
       config,
       mode,
-      connection,
+      connection: { ...connection, recipients: envelope?.rcptTo ?? [aliceAddress] },
       resolver: dns.resolver,
     });
   }
 
-  it('accepts a reply from the responder, signed by their domain', async () => {
-    const raw = await signed(
-      message({ from: 'Alice Ng <Alice@Example.com>', to: aliceAddress, text: 'ack' }).raw,
-      key,
-    );
-    expect(await check(raw)).toMatchObject({
+  /** Alice's reply to incident-test-1, as her domain signs it. */
+  async function aliceSigned(text = 'resolve rolled back the deploy', options?: SignOptions) {
+    const built = message({ from: 'Alice Ng <alice@example.com>', to: aliceAddress, text });
+    return { raw: await signed(built.raw, key, options), messageId: built.messageId };
+  }
+
+  it('accepts a reply from the responder, signed by their domain, with the request id of its Message-ID', async () => {
+    const { raw, messageId } = await aliceSigned('ack');
+    expect(await check(raw)).toEqual({
       ok: true,
-      responder: { id: 'alice' },
+      responder: expect.objectContaining({ id: 'alice' }) as unknown,
       via: 'dkim=pass (d=example.com)',
+      requestId: requestIdOf(messageId, ''),
     });
     expect(dns.asked).toContain('TXT baton-test._domainkey.example.com');
+  });
+
+  it('gives a refolded copy of the signed Message-ID the same request id', async () => {
+    const { raw, messageId } = await aliceSigned('ack');
+    // Relaxed canonicalization ignores the spaces around a value: the signature still passes.
+    const refolded = raw.replace(`Message-ID: ${messageId}`, `Message-ID:\r\n    ${messageId}  `);
+    expect(refolded).not.toBe(raw);
+    expect(await check(refolded)).toMatchObject({ ok: true, requestId: requestIdOf(messageId, '') });
   });
 
   it('refuses a signed reply whose body was changed after signing', async () => {
@@ -443,5 +591,276 @@ describe('authenticating a reply with mailauth', () => {
       ok: false,
       reason: 'the reply address was issued to payments-leads@example.com, who is not a responder',
     });
+  });
+
+  describe('a signed reply replayed', () => {
+    it("to another incident, with that incident's address on top of the signed To", async () => {
+      const { raw } = await aliceSigned();
+      const replayed = `To: ${bAddress}\r\n${raw}`;
+      const envelope = { mailFrom: 'x@attacker.example', rcptTo: [bAddress] };
+      expect(await replyOf(replayed, envelope)).toMatchObject({ claims: { incident: 'incident-test-2' } });
+      expect(await check(replayed, 'strict', envelope)).toEqual({
+        ok: false,
+        reason: 'the message has more than one To header',
+      });
+      // Through the provider route, too (no envelope: the topmost To is the one read).
+      expect(await check(replayed, 'strict')).toMatchObject({ ok: false });
+    });
+
+    it('to another incident, with that address in a Cc the signature did not cover', async () => {
+      const { raw } = await aliceSigned();
+      const replayed = `Cc: ${bAddress}\r\n${raw}`;
+      const envelope = { mailFrom: 'x@attacker.example', rcptTo: [bAddress] };
+      const verdict = await check(replayed, 'strict', envelope);
+      expect(verdict).toMatchObject({ ok: false });
+      expect(!verdict.ok && verdict.reason).toContain(
+        'does not cover the To or Cc header with the reply address',
+      );
+    });
+
+    it('to another incident, as it is: the signed To names the first', async () => {
+      const { raw } = await aliceSigned();
+      const verdict = await check(raw, 'strict', { mailFrom: 'x@attacker.example', rcptTo: [bAddress] });
+      expect(verdict).toEqual({
+        ok: false,
+        reason: 'the reply address is not in the To or Cc of the message',
+      });
+    });
+
+    it('to the same incident under a new Message-ID', async () => {
+      const { raw } = await aliceSigned('ack');
+      for (const mode of ['strict', 'token-and-sender'] as const) {
+        expect(await check(`Message-ID: <fresh-1@attacker.example>\r\n${raw}`, mode)).toEqual({
+          ok: false,
+          reason: 'the message has more than one Message-ID header',
+        });
+      }
+    });
+
+    it('with any other header RFC 5322 allows once repeated', async () => {
+      const { raw } = await aliceSigned('ack');
+      for (const header of [
+        'From: Alice Ng <alice@example.com>',
+        'Subject: ack',
+        `Date: ${new Date().toUTCString()}`,
+      ]) {
+        const verdict = await check(`${header}\r\n${raw}`);
+        expect(verdict, header).toMatchObject({ ok: false });
+        expect(!verdict.ok && verdict.reason, header).toMatch(
+          /^the message has (2 From addresses|more than one)/,
+        );
+      }
+    });
+  });
+
+  it('refuses a signature that does not cover To, or Message-ID, or signs part of the body (l=)', async () => {
+    const everything = ['From', 'To', 'Subject', 'Date', 'Message-ID', 'MIME-Version', 'Content-Type'];
+    const noTo = await aliceSigned('ack', { headerList: everything.filter((h) => h !== 'To') });
+    const noId = await aliceSigned('ack', { headerList: everything.filter((h) => h !== 'Message-ID') });
+    const body = 'ack\r\n\r\n';
+    const partial = await aliceSigned('ack', { maxBodyLength: body.length });
+    for (const [{ raw }, reason] of [
+      [noTo, 'the To or Cc header with the reply address'],
+      [noId, 'the Message-ID'],
+      [partial, 'all of the body'],
+    ] as const) {
+      const verdict = await check(raw);
+      expect(verdict, reason).toMatchObject({ ok: false });
+      expect(!verdict.ok && verdict.reason, reason).toContain(`does not cover ${reason}`);
+    }
+    // Which is what lets a body be added below what l= signed.
+    const appended = partial.raw.replace(/\r\n$/, '\r\nresolve nothing to see\r\n');
+    expect(await check(appended)).toMatchObject({ ok: false });
+    expect(await check((await aliceSigned('ack', { headerList: everything })).raw)).toMatchObject({
+      ok: true,
+    });
+  });
+});
+
+describe('a long or hostile text', () => {
+  const MiB = 1024 * 1024;
+  const fill = (unit: string, length = MiB): string =>
+    unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+  // Shapes on which email-reply-parser (which the text used to go through, whole) takes from
+  // seconds to minutes, and the ones each pattern in reply.ts might backtrack on.
+  const hostile: Record<string, string> = {
+    '"On " repeated': fill('On '),
+    'one long line of "on" and "at"': fill('a on b at c '),
+    'blank lines': `${fill('\n')}x`,
+    'spaces and line ends': fill(' \n'),
+    '"From: <"': fill('From: <'),
+    digits: fill('2024'),
+    tildes: `${fill('~')}x`,
+    'quote markers on one line': `${fill('>')}x`,
+    'dashes on one line': `${fill('-')}x`,
+    'attribution starts without an end': fill('On a b c d e f\n'),
+    'Outlook blocks without an end': fill('From: x\nfoo\n'),
+    'a command, spaces and a line separator': `ack${' '.repeat(MAX_TEXT - 10)}\u2028x`,
+    'a signature start, spaces and a line separator': `Sent from ${' '.repeat(MAX_TEXT - 20)}\u2028x`,
+  };
+
+  it('cuts the text read for a command to MAX_TEXT before anything reads it', () => {
+    // Room for the longest text a command carries (a note of 20,000 characters) and more.
+    expect(MAX_TEXT).toBeGreaterThanOrEqual(3 * 20_000);
+    for (const [name, text] of Object.entries(hostile)) {
+      expect(boundedText(text).length, name).toBeLessThanOrEqual(MAX_TEXT);
+    }
+    expect(boundedText(`${'x'.repeat(MAX_TEXT - 1)}\u{1F600}`)).toBe('x'.repeat(MAX_TEXT - 1));
+    expect(boundedText('a\r\nb\rc\u00a0d')).toBe('a\nb\nc d');
+    expect(boundedText(undefined)).toBe('');
+  });
+
+  it('reads 1 MiB of each (a sanity run: each takes milliseconds)', () => {
+    for (const [name, text] of Object.entries(hostile)) {
+      const command = commandOf({ text });
+      expect(command.kind, name).toMatch(/^(acknowledge|note|invalid)$/);
+      if (command.kind === 'note') expect(command.text.length, name).toBeLessThanOrEqual(20_000);
+    }
+    expect(commandOf({ text: hostile['a command, spaces and a line separator'] })).toMatchObject({
+      kind: 'acknowledge',
+    });
+  });
+
+  it('keeps a note of 20,000 characters whole, with a long history below it', () => {
+    const note = `${'n'.repeat(19_999)}.`;
+    const text = `${note}\n\nOn Thu, Nov 26, 2026 at 10:00 AM Baton <baton@example.com> wrote:\n${fill('> old\n')}`;
+    expect(commandOf({ text })).toEqual({ kind: 'note', text: note });
+  });
+});
+
+describe('what is read before a reply is authenticated', () => {
+  const key = domainKey('example.com');
+  const dns = new TestDns().publishKey(key);
+  const silent = { info: () => {}, warn: () => {}, error: () => {} };
+
+  function context(mode: AuthenticationMode) {
+    const incidents = {
+      step: vi.fn(async () => undefined),
+      note: vi.fn(async () => undefined),
+      recordRefusedEmail: vi.fn(async () => undefined),
+    };
+    const ctx: InboundContext = {
+      config: testConfig(),
+      incidents: incidents as unknown as EmailIncidents,
+      secret: SECRET,
+      replyDomain: DOMAIN,
+      mode,
+      log: silent,
+      resolver: dns.resolver,
+      refusals: new WindowLimiter({ limit: 1, windowMs: 60_000 }),
+    };
+    return { ctx, incidents };
+  }
+
+  it('reads the body of a reply that passed, never of one that failed', async () => {
+    const commandOfSpy = vi.mocked(replyModule.commandOf);
+    commandOfSpy.mockClear();
+    const forged = message({ from: 'alice@example.com', to: aliceAddress, text: 'On '.repeat(100_000) });
+    const strict = context('strict');
+    expect(await handleInbound(strict.ctx, { raw: Buffer.from(forged.raw) })).toMatchObject({
+      outcome: 'rejected',
+    });
+    expect(commandOfSpy).not.toHaveBeenCalled();
+
+    const ack = message({ from: 'alice@example.com', to: aliceAddress, text: 'ack' });
+    const lenient = context('token-and-sender');
+    expect(await handleInbound(lenient.ctx, { raw: Buffer.from(ack.raw) })).toMatchObject({
+      outcome: 'acted',
+    });
+    expect(commandOfSpy).toHaveBeenCalledTimes(1);
+    expect(lenient.incidents.step).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('refused emails on the record', () => {
+  const silent = { info: () => {}, warn: () => {}, error: () => {} };
+  const bAddress = replyAddress({ incident: 'incident-test-2', recipient: 'alice' }, SECRET, DOMAIN);
+
+  function context(now: () => number) {
+    const recorded: { incident: string; from: string }[] = [];
+    let failWith: Error | undefined;
+    const incidents = {
+      step: vi.fn(async () => undefined),
+      note: vi.fn(async () => undefined),
+      recordRefusedEmail: vi.fn(async (incident: string, refusal: { from: string }) => {
+        if (failWith) throw failWith;
+        recorded.push({ incident, from: refusal.from });
+      }),
+    };
+    const ctx: InboundContext = {
+      config: testConfig(),
+      incidents: incidents as unknown as EmailIncidents,
+      secret: SECRET,
+      replyDomain: DOMAIN,
+      mode: 'strict',
+      log: silent,
+      resolver: new TestDns().resolver,
+      refusals: new WindowLimiter({ limit: 1, windowMs: 60_000, now }),
+    };
+    return {
+      ctx,
+      recorded,
+      fail: (err: Error | undefined) => {
+        failWith = err;
+      },
+    };
+  }
+
+  const forged = (from: string, to = aliceAddress) =>
+    Buffer.from(message({ from, to, text: 'resolve nothing to see' }).raw);
+
+  it('records one a minute per incident and sender; the rest are refused all the same', async () => {
+    let clock = 1_000_000;
+    const { ctx, recorded } = context(() => clock);
+    for (let i = 0; i < 5; i += 1) {
+      expect(await handleInbound(ctx, { raw: forged('alice@example.com') })).toMatchObject({
+        outcome: 'rejected',
+        incident: INCIDENT,
+      });
+    }
+    await handleInbound(ctx, { raw: forged('mallory@attacker.example') });
+    await handleInbound(ctx, { raw: forged('alice@example.com', bAddress) });
+    expect(recorded).toEqual([
+      { incident: INCIDENT, from: 'alice@example.com' },
+      { incident: INCIDENT, from: 'mallory@attacker.example' },
+      { incident: 'incident-test-2', from: 'alice@example.com' },
+    ]);
+    clock += 60_000;
+    await handleInbound(ctx, { raw: forged('alice@example.com') });
+    expect(recorded).toHaveLength(4);
+  });
+
+  it('records a refusal that could not be recorded (Temporal away) when the sender retries', async () => {
+    const { ctx, recorded, fail } = context(() => 1_000_000);
+    fail(new HttpError(503, 'Temporal is unavailable; try again shortly', 'TemporalUnavailable'));
+    expect(await handleInbound(ctx, { raw: forged('alice@example.com') })).toMatchObject({
+      outcome: 'deferred',
+    });
+    fail(undefined);
+    expect(await handleInbound(ctx, { raw: forged('alice@example.com') })).toMatchObject({
+      outcome: 'rejected',
+    });
+    expect(recorded).toHaveLength(1);
+  });
+});
+
+describe('a window limiter', () => {
+  it('counts per key in fixed windows, gives back, and forgets the oldest past maxKeys', () => {
+    let clock = 0;
+    const limiter = new WindowLimiter({ limit: 2, windowMs: 1_000, maxKeys: 3, now: () => clock });
+    expect([limiter.take('a'), limiter.take('a'), limiter.take('a'), limiter.take('b')]).toEqual([
+      true,
+      true,
+      false,
+      true,
+    ]);
+    limiter.giveBack('a');
+    expect(limiter.take('a')).toBe(true);
+    expect(limiter.take('a')).toBe(false);
+    clock = 1_000;
+    expect(limiter.take('a')).toBe(true);
+    // 'b' went with its window; at three keys, 'a' (the oldest window) is forgotten for 'e'.
+    expect([limiter.take('c'), limiter.take('d'), limiter.take('e')]).toEqual([true, true, true]);
+    expect(limiter.size).toBeLessThanOrEqual(3);
   });
 });
