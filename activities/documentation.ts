@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncidentState, TimelineEvent } from '../workflows/state';
 import { appendLine, safeName, writeFileAtomic } from './files';
+import { mdBlock, mdInline } from './markdown';
 
 /** What the workflow hands over each time the record changed. */
 export interface RecordWrite {
@@ -16,98 +17,120 @@ export interface DocumentationDeps {
   dir: string;
 }
 
-/** The incident record as a document a person reads: what happened, who did what, what follows. */
+/**
+ * The incident record as a document a person reads: what happened, who did what, what follows.
+ * Every word that came from people or alerts goes through `mdInline` (one line) or `mdBlock`
+ * (free text), so the record has exactly the headings, rows and timeline lines Baton writes.
+ */
 export function renderIncidentRecord(state: IncidentState): string {
+  const md = mdInline;
   const lines: string[] = [
-    `# ${state.title}`,
+    `# ${md(state.title)}`,
     '',
     `| | |`,
     `|---|---|`,
-    `| Incident | ${state.id} |`,
-    `| Phase | ${state.phase} |`,
-    `| Severity | ${state.severity} |`,
-    `| Service | ${state.service} |`,
-    `| Team | ${state.team} |`,
-    `| Opened | ${state.openedAt} |`,
-    `| Acknowledged | ${state.acknowledgedBy ? `${state.acknowledgedBy} at ${state.acknowledgedAt}` : 'no'} |`,
-    `| Holder | ${state.holder ?? 'unassigned'} |`,
-    `| Resolved | ${state.resolution ? `${state.resolution.by} at ${state.resolution.at}` : 'no'} |`,
-    `| Closed | ${state.closedAt ?? 'no'} |`,
+    `| Incident | ${md(state.id)} |`,
+    `| Phase | ${md(state.phase)} |`,
+    `| Severity | ${md(state.severity)} |`,
+    `| Service | ${md(state.service)} |`,
+    `| Team | ${md(state.team)} |`,
+    `| Opened | ${md(state.openedAt)} |`,
+    `| Acknowledged | ${state.acknowledgedBy ? `${md(state.acknowledgedBy)} at ${md(state.acknowledgedAt ?? '?')}` : 'no'} |`,
+    `| Holder | ${state.holder ? md(state.holder) : 'unassigned'} |`,
+    `| Resolved | ${state.resolution ? `${md(state.resolution.by)} at ${md(state.resolution.at)}` : 'no'} |`,
+    `| Closed | ${state.closedAt ? md(state.closedAt) : 'no'} |`,
   ];
-  if (state.description) lines.push('', state.description);
+  if (state.description) lines.push('', mdBlock(state.description));
   const latest = state.assessments[state.assessments.length - 1];
   if (latest) {
     lines.push(
       '',
       '## Assessment',
-      `Urgency ${latest.urgency}. Impact: ${latest.impact}`,
+      `Urgency ${md(latest.urgency)}. Impact: ${md(latest.impact)}`,
       '',
-      latest.observations,
+      mdBlock(latest.observations),
     );
   }
   if (state.actions.length > 0) {
     lines.push('', '## Actions and results');
-    for (const a of state.actions) lines.push(`- ${a.at} ${a.by} ${a.kind}: ${a.description} → ${a.result}`);
+    for (const a of state.actions) {
+      lines.push(`- ${md(a.at)} ${md(a.by)} ${md(a.kind)}: ${md(a.description)} → ${md(a.result)}`);
+    }
   }
   if (state.handover) {
     const h = state.handover;
     lines.push(
       '',
       '## Escalation and handover',
-      `Escalated by ${h.requestedBy} at ${h.requestedAt}: ${h.reason}`,
-      `Handover meeting: ${h.meetingAt}`,
+      `Escalated by ${md(h.requestedBy)} at ${md(h.requestedAt)}: ${md(h.reason)}`,
+      `Handover meeting: ${md(h.meetingAt)}`,
       h.acceptedBy
-        ? `Accepted by ${h.acceptedBy} at ${h.acceptedAt ?? '?'}: ${h.notes ?? ''}`
+        ? `Accepted by ${md(h.acceptedBy)} at ${md(h.acceptedAt ?? '?')}: ${md(h.notes ?? '')}`
         : 'Not accepted yet',
     );
   }
-  if (state.resolution) lines.push('', '## Resolution', state.resolution.summary);
+  if (state.resolution) lines.push('', '## Resolution', mdBlock(state.resolution.summary));
   if (state.report) {
     const r = state.report;
     lines.push(
       '',
       '## Final report',
-      `By ${r.by} at ${r.at}`,
+      `By ${md(r.by)} at ${md(r.at)}`,
       '',
       '### Summary',
-      r.summary,
+      mdBlock(r.summary),
       '',
       '### Root cause',
-      r.rootCause,
+      mdBlock(r.rootCause),
       '',
       '### Actions taken and results',
-      r.actionsAndResults,
+      mdBlock(r.actionsAndResults),
       '',
       '### Recommendations',
-      r.recommendations,
+      mdBlock(r.recommendations),
     );
   }
   if (state.lessons) {
-    lines.push('', '## Lessons learned', ...state.lessons.lessons.map((l) => `- ${l}`));
+    lines.push('', '## Lessons learned', ...state.lessons.lessons.map((l) => `- ${md(l)}`));
     if (state.lessons.processImprovements.length > 0) {
-      lines.push('', '## Process improvements', ...state.lessons.processImprovements.map((l) => `- ${l}`));
+      lines.push(
+        '',
+        '## Process improvements',
+        ...state.lessons.processImprovements.map((l) => `- ${md(l)}`),
+      );
     }
   }
   if (state.training) {
     const t = state.training;
-    lines.push('', '## Training', `${t.date}, attended by ${t.attendees.join(', ')}`, '', t.material);
+    lines.push(
+      '',
+      '## Training',
+      `${md(t.date)}, attended by ${t.attendees.map(md).join(', ')}`,
+      '',
+      mdBlock(t.material),
+    );
   }
   if (state.followUps.length > 0) {
     lines.push('', '## Follow-ups', '| id | what | owner | due | status |', '|---|---|---|---|---|');
     for (const f of state.followUps) {
       const status =
-        f.status === 'waived' ? `waived by ${f.waiver?.by ?? '?'}: ${f.waiver?.reason ?? ''}` : f.status;
-      lines.push(`| ${f.id} | ${f.title} | ${f.owner} | ${f.dueAt} | ${status} |`);
+        f.status === 'waived'
+          ? `waived by ${md(f.waiver?.by ?? '?')}: ${md(f.waiver?.reason ?? '')}`
+          : md(f.status);
+      lines.push(`| ${md(f.id)} | ${md(f.title)} | ${md(f.owner)} | ${md(f.dueAt)} | ${status} |`);
     }
   }
   if (state.communications.length > 0) {
     lines.push('', '## Communications');
-    for (const c of state.communications) lines.push(`- ${c.at} ${c.audience} by ${c.by}: ${c.message}`);
+    for (const c of state.communications) {
+      lines.push(`- ${md(c.at)} ${md(c.audience)} by ${md(c.by)}: ${md(c.message)}`);
+    }
   }
   lines.push('', '## Timeline');
   const earlier = (state.timeline[0]?.seq ?? 1) - 1;
   if (earlier > 0) lines.push(`(${earlier} earlier event(s) in timeline.jsonl)`, '');
-  for (const e of state.timeline) lines.push(`- ${e.at} **${e.kind}** ${e.actor}: ${e.summary}`);
+  for (const e of state.timeline)
+    lines.push(`- ${md(e.at)} **${md(e.kind)}** ${md(e.actor)}: ${md(e.summary)}`);
   return `${lines.join('\n')}\n`;
 }
 

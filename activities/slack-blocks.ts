@@ -12,6 +12,7 @@ import { RefusalType } from '../workflows/messages';
 import type { Alert, IncidentPolicy, Phase } from '../workflows/model';
 import { rules, type Refusal } from '../workflows/rules';
 import type { IncidentState, TimelineEvent } from '../workflows/state';
+import { oneLine } from './markdown';
 import { actionIdOf, buttonValue, type SlackStep } from './slack-actions';
 
 export type Block = slack.KnownBlock;
@@ -45,13 +46,38 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Slack keeps a message's `text` up to 40,000 characters; Baton stays under with room to spare. */
+export const SLACK_TEXT_MAX = 39_000;
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+
+/** At most `max` characters, with … when cut; never half of a character outside the BMP. */
 function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  if (text.length <= max) return text;
+  if (max <= 1) return '';
+  const end = isHighSurrogate(text.charCodeAt(max - 2)) ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
 }
 
-/** Escaped and shortened to fit a field: the cut never splits an escape sequence. */
+/**
+ * Escaped for mrkdwn, then shortened so that what Slack receives is at most `max` characters
+ * (Slack counts its limits on the escaped text): the cut never splits an escape sequence,
+ * so a cut `&lt;` cannot leave a `&` that Slack reads with the next characters.
+ */
+export function fitMrkdwn(text: string, max: number): string {
+  const escaped = escapeMrkdwn(text);
+  if (escaped.length <= max) return escaped;
+  if (max <= 1) return '';
+  let end = max - 1;
+  const amp = escaped.lastIndexOf('&', end - 1);
+  if (amp >= 0 && escaped.indexOf(';', amp) >= end) end = amp;
+  if (end > 0 && isHighSurrogate(escaped.charCodeAt(end - 1))) end -= 1;
+  return `${escaped.slice(0, end)}…`;
+}
+
+/** One line (line breaks shown as ⏎, so text cannot pose as a line of Baton's), escaped, fitted. */
 function safe(text: string, max = FIELD_MAX): string {
-  return escapeMrkdwn(cut(text, max));
+  return fitMrkdwn(oneLine(text), max);
 }
 
 /**
@@ -75,7 +101,8 @@ export function safeUrl(raw: string | undefined): string | undefined {
 export function mrkdwnLink(url: string | undefined, label: string): string {
   const href = safeUrl(url);
   const text = safe(label, LABEL_MAX);
-  return href ? `<${href}|${text}>` : text;
+  // Slack reads entities in a link's URL as in any text: its `&` is escaped too.
+  return href ? `<${href.replace(/&/g, '&amp;')}|${text}>` : text;
 }
 
 const PHASE_LABELS: Record<Phase, string> = {
@@ -189,11 +216,11 @@ export function describeMove(
   event: TimelineEvent,
   options: Pick<IncidentBlocksOptions, 'responders'> = {},
 ): string {
-  const name = nameOf(event.actor, options);
-  const summary = cut(event.summary, SUMMARY_MAX);
+  const name = oneLine(nameOf(event.actor, options));
+  const summary = oneLine(event.summary);
   return summary.startsWith(name)
-    ? escapeMrkdwn(summary)
-    : `${safe(name, LABEL_MAX)}: ${escapeMrkdwn(summary)}`;
+    ? safe(summary, SUMMARY_MAX)
+    : `${safe(name, LABEL_MAX)}: ${safe(summary, SUMMARY_MAX)}`;
 }
 
 const IMPORTANT_LABELS = ['severity', 'service', 'instance', 'job', 'cluster', 'namespace', 'pod', 'env'];
@@ -280,7 +307,11 @@ function field(label: string, value: string): slack.MrkdwnElement {
 
 function overview(state: IncidentState, options: IncidentBlocksOptions): Block[] {
   const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: cut(state.title, HEADER_MAX), emoji: false } },
+    // plain_text needs no escaping, but Slack refuses an empty or too long header.
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: cut(oneLine(state.title) || state.id, HEADER_MAX), emoji: false },
+    },
     {
       type: 'section',
       fields: [

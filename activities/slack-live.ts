@@ -9,8 +9,9 @@ import type { WebClient } from '@slack/web-api';
 import type { IncidentState, SlackLiveMessage, TimelineEvent } from '../workflows/state';
 import { classifySlackError } from './delivery-errors';
 import { currentActivity } from './heartbeat';
+import { oneLine } from './markdown';
 import { deliver, retryPolicy, type RetryPolicy } from './retry';
-import { escapeMrkdwn, incidentBlocks, incidentText } from './slack-blocks';
+import { fitMrkdwn, incidentBlocks, incidentText, SLACK_TEXT_MAX } from './slack-blocks';
 
 export interface SlackLiveDeps {
   /** Absent, or live messages turned off: the workflow is told so and stops asking. */
@@ -61,11 +62,34 @@ function progressOf(details: unknown): { messages: SlackLiveMessage[]; threadSeq
   return { messages: valid, threadSeq: typeof threadSeq === 'number' ? threadSeq : 0 };
 }
 
-/** A line of the thread: the timeline event in the words of the record. */
+/**
+ * A line of the thread: the timeline event in the words of the record, on one line, so that
+ * a note cannot add a line that reads as another event, and escaped, so that it cannot
+ * mention anyone or show a link.
+ */
 function threadLine(event: TimelineEvent, names: SlackSyncInput['responders']): string {
-  const who = event.actor === 'baton' ? 'Baton' : (names[event.actor]?.name ?? event.actor);
-  return `${escapeMrkdwn(who)}: ${escapeMrkdwn(event.summary)}`;
+  const known = Object.hasOwn(names, event.actor) ? names[event.actor]?.name : undefined;
+  const who = event.actor === 'baton' ? 'Baton' : (known ?? event.actor);
+  return `${fitMrkdwn(oneLine(who), 100)}: ${fitMrkdwn(oneLine(event.summary), 1_000)}`;
 }
+
+/** The thread's reply for these events: as many lines as Slack takes, then how many are left out. */
+export function threadText(events: TimelineEvent[], names: SlackSyncInput['responders']): string {
+  const lines: string[] = [];
+  let length = 0;
+  for (const event of events) {
+    const line = threadLine(event, names);
+    if (length + line.length + 1 > SLACK_TEXT_MAX - 100) break;
+    lines.push(line);
+    length += line.length + 1;
+  }
+  const omitted = events.length - lines.length;
+  if (omitted > 0) lines.push(`…and ${omitted} more event(s), in the incident's record`);
+  return lines.join('\n');
+}
+
+/** A Slack user id as Slack writes it: anything else in the configuration is not mentioned. */
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 
 export function createSlackLiveActivities(deps: SlackLiveDeps) {
   const policy = retryPolicy(deps.retry);
@@ -132,7 +156,7 @@ export function createSlackLiveActivities(deps: SlackLiveDeps) {
         const paged = record.timeline.filter((e) => e.kind === 'paged').at(-1)?.details?.to;
         const mentions = (Array.isArray(paged) ? (paged as unknown[]) : [])
           .map((id) => (typeof id === 'string' ? input.responders[id]?.slackUserId : undefined))
-          .filter((id): id is string => Boolean(id))
+          .filter((id): id is string => id !== undefined && SLACK_USER_ID.test(id))
           .map((id) => `<@${id}>`);
         const answer = await call(() =>
           slack.chat.postMessage({
@@ -159,7 +183,7 @@ export function createSlackLiveActivities(deps: SlackLiveDeps) {
           slack.chat.postMessage({
             channel: team.channelId,
             thread_ts: team.ts,
-            text: fresh.map((e) => threadLine(e, input.responders)).join('\n'),
+            text: threadText(fresh, input.responders),
             metadata,
             unfurl_links: false,
           }),

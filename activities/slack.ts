@@ -1,7 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { Notification } from '../workflows/model';
+import { oneLine } from './markdown';
 import { actionIdOf, buttonValue } from './slack-actions';
-import { escapeMrkdwn, mrkdwnLink, type Block } from './slack-blocks';
+import { fitMrkdwn, mrkdwnLink, safeUrl, SLACK_TEXT_MAX, type Block } from './slack-blocks';
 
 /**
  * Slack's part of a notification: one message to each channel and each responder's direct
@@ -16,9 +17,32 @@ export function slackTargets(notification: Notification, liveMessages = false): 
   return [...targets];
 }
 
+/**
+ * The notice as mrkdwn in at most `max` characters: its subject, its text (cut if need be,
+ * keeping a quarter of the room for links) and the links Slack may show (http(s) only) that
+ * fit whole. All of it came from people and alerts through the incident, so all of it is
+ * escaped: no mention, and no link but Baton's own.
+ */
+function noticeMrkdwn(notification: Notification, max: number): string {
+  const subject = `*${fitMrkdwn(oneLine(notification.subject), 500)}*`;
+  const links = notification.links.flatMap((l) => (safeUrl(l.url) ? [mrkdwnLink(l.url, l.label)] : []));
+  const separator = ' · ';
+  const linksLength = links.reduce((sum, l) => sum + l.length + separator.length, 0);
+  const room = max - subject.length - 2 - Math.min(linksLength, Math.floor(max / 4));
+  const text = fitMrkdwn(notification.text, Math.max(0, room));
+  let left = max - subject.length - text.length - 2;
+  const shown: string[] = [];
+  for (const link of links) {
+    if (link.length + separator.length > left) break;
+    shown.push(link);
+    left -= link.length + separator.length;
+  }
+  return [subject, text, shown.join(separator)].filter(Boolean).join('\n');
+}
+
+/** The message's text: what a channel shows, and the notification of a direct message. */
 export function slackText(notification: Notification): string {
-  const links = notification.links.map((l) => `<${l.url}|${l.label}>`).join(' · ');
-  return [`*${notification.subject}*`, notification.text, links].filter(Boolean).join('\n');
+  return noticeMrkdwn(notification, SLACK_TEXT_MAX);
 }
 
 /** A Slack user id (a direct message), as opposed to a channel. */
@@ -38,15 +62,9 @@ const BUTTON_TEXT = {
 export function directMessageBlocks(notification: Notification): Block[] | undefined {
   const { actions } = notification;
   if (!actions || actions.steps.length === 0) return undefined;
-  const links = notification.links.map((l) => mrkdwnLink(l.url, l.label)).join(' · ');
-  const text = [`*${escapeMrkdwn(notification.subject)}*`, escapeMrkdwn(notification.text), links]
-    .filter(Boolean)
-    .join('\n');
   return [
-    {
-      type: 'section',
-      text: { type: 'mrkdwn', text: text.length > 2_900 ? `${text.slice(0, 2_899)}…` : text },
-    },
+    // A section's text holds at most 3,000 characters.
+    { type: 'section', text: { type: 'mrkdwn', text: noticeMrkdwn(notification, 3_000) } },
     {
       type: 'actions',
       block_id: 'baton:actions',

@@ -499,10 +499,10 @@ describe('the /incident command', () => {
     const handle = await incident();
     const unknownId = await command('U01ALICE', 'ack incident-does-not-exist');
     expect(unknownId.text).toContain('Baton has no incident `incident-does-not-exist`.');
-    expect(unknownId.text).toContain('`/incident ack <id>`');
+    expect(unknownId.text).toContain('`/incident ack &lt;id&gt;`');
     const unknownSub = await command('U01ALICE', `reboot ${handle.workflowId}`);
     expect(unknownSub.text).toContain('There is no `reboot` command.');
-    expect(unknownSub.text).toContain('`/incident escalate <id> <reason>`');
+    expect(unknownSub.text).toContain('`/incident escalate &lt;id&gt; &lt;reason&gt;`');
     expect((await command('U01ALICE', `escalate ${handle.workflowId}`)).text).toContain(
       '`escalate` needs a reason.',
     );

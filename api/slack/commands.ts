@@ -40,14 +40,15 @@ export function parseCommand(text: string): Command {
 
 export function usage(command = '/incident'): string {
   const c = escapeMrkdwn(command);
+  // The placeholders are escaped: Slack would read a bare <id> as its own markup.
   return [
     `*${c}* acts on Baton's incidents:`,
     `\`${c} list\`: the open incidents of your teams`,
-    `\`${c} status <id>\`: where an incident stands`,
-    `\`${c} ack <id>\`: acknowledge it and take it`,
-    `\`${c} escalate <id> <reason>\`: escalate it to Level 3`,
-    `\`${c} resolve <id> <summary>\`: resolve it`,
-    `\`${c} note <id> <text>\`: add a note to its timeline`,
+    `\`${c} status &lt;id&gt;\`: where an incident stands`,
+    `\`${c} ack &lt;id&gt;\`: acknowledge it and take it`,
+    `\`${c} escalate &lt;id&gt; &lt;reason&gt;\`: escalate it to Level 3`,
+    `\`${c} resolve &lt;id&gt; &lt;summary&gt;\`: resolve it`,
+    `\`${c} note &lt;id&gt; &lt;text&gt;\`: add a note to its timeline`,
     `\`${c} help\`: this message`,
   ].join('\n');
 }

@@ -1,9 +1,18 @@
 /**
  * The words Baton answers people with in Slack: pure functions of the record, escaped for
- * mrkdwn like everything else Baton posts.
+ * mrkdwn like everything else Baton posts, and each field on one line so that a title or a
+ * name cannot add a line that reads as Baton's.
  */
+import { oneLine } from '../../activities/markdown';
 import type { SlackStep } from '../../activities/slack-actions';
-import { describeMove, escapeMrkdwn, lastMove, phaseLabel, responseOf } from '../../activities/slack-blocks';
+import {
+  describeMove,
+  fitMrkdwn,
+  lastMove,
+  phaseLabel,
+  responseOf,
+  SLACK_TEXT_MAX,
+} from '../../activities/slack-blocks';
 import type { Phase } from '../../workflows/model';
 import type { IncidentState } from '../../workflows/state';
 import type { IncidentSummary } from '../incidents';
@@ -11,8 +20,11 @@ import type { IncidentSummary } from '../incidents';
 /** Responders' names by id, for people to read. */
 export type Names = Record<string, { name: string }>;
 
+/** A field of the record or a reason, as one escaped line of at most `max` characters. */
+const line = (text: string, max = 500): string => fitMrkdwn(oneLine(text), max);
+
 export function incidentRef(incident: { id: string; title: string }): string {
-  return `*${escapeMrkdwn(incident.title)}* (\`${escapeMrkdwn(incident.id)}\`)`;
+  return `*${line(incident.title)}* (\`${line(incident.id, 200)}\`)`;
 }
 
 const DONE: Record<SlackStep, string> = {
@@ -29,16 +41,16 @@ export function stepDone(step: SlackStep, state: IncidentState): string {
 }
 
 export function refused(reason: string): string {
-  return `Nothing was changed: ${escapeMrkdwn(reason)}.`.replace(/\.\.$/, '.');
+  return `Nothing was changed: ${line(reason, 2_000)}.`.replace(/\.\.$/, '.');
 }
 
 /** What a failed step tells the person: refused (nothing changed), or not known yet (504). */
 export function failed(failure: { status: number; reason: string }): string {
-  return failure.status === 504 ? `Not confirmed: ${escapeMrkdwn(failure.reason)}.` : refused(failure.reason);
+  return failure.status === 504 ? `Not confirmed: ${line(failure.reason, 2_000)}.` : refused(failure.reason);
 }
 
 export function notFound(id: string): string {
-  return `Baton has no incident \`${escapeMrkdwn(id)}\`.`;
+  return `Baton has no incident \`${line(id, 200)}\`.`;
 }
 
 /**
@@ -57,7 +69,7 @@ export function staleClick(
   return [
     `Nothing was changed: this message is out of date. ${incidentRef(state)} is now _${phaseLabel(state.phase)}_` +
       ` (the message showed _${phaseLabel(shownPhase)}_).`,
-    last ? `Last: ${describeMove(last, { responders: names })} (${escapeMrkdwn(last.at)}).` : '',
+    last ? `Last: ${describeMove(last, { responders: names })} (${line(last.at, 40)}).` : '',
   ]
     .filter(Boolean)
     .join('\n');
@@ -65,9 +77,9 @@ export function staleClick(
 
 export function statusText(state: IncidentState, names: Names = {}): string {
   const last = lastMove(state);
-  const name = (id: string): string => escapeMrkdwn(Object.hasOwn(names, id) ? (names[id]?.name ?? id) : id);
+  const name = (id: string): string => line(Object.hasOwn(names, id) ? (names[id]?.name ?? id) : id, 100);
   const lines = [
-    `${incidentRef(state)}: ${escapeMrkdwn(state.severity)}, ${escapeMrkdwn(state.service)}, _${phaseLabel(state.phase)}_`,
+    `${incidentRef(state)}: ${line(state.severity, 20)}, ${line(state.service, 100)}, _${phaseLabel(state.phase)}_`,
     `Holder: ${state.holder ? name(state.holder) : 'nobody yet'}`,
   ];
   if (state.handover) {
@@ -77,19 +89,26 @@ export function statusText(state: IncidentState, names: Names = {}): string {
         : `Escalated by ${name(state.handover.requestedBy)}; waiting for Level 3`,
     );
   }
-  if (last) lines.push(`Last: ${describeMove(last, { responders: names })} (${escapeMrkdwn(last.at)})`);
+  if (last) lines.push(`Last: ${describeMove(last, { responders: names })} (${line(last.at, 40)})`);
   return lines.join('\n');
 }
 
 export function listText(incidents: IncidentSummary[], teams: string[]): string {
-  const where = `team${teams.length === 1 ? '' : 's'} ${teams.map(escapeMrkdwn).join(', ')}`;
+  const where = `team${teams.length === 1 ? '' : 's'} ${teams.map((t) => line(t, 100)).join(', ')}`;
   if (incidents.length === 0) return `No open incidents for ${where}.`;
-  return [
-    `Open incidents for ${where}:`,
-    ...incidents.map(
-      (i) =>
-        `• \`${escapeMrkdwn(i.id)}\` ${escapeMrkdwn(i.severity)} *${escapeMrkdwn(i.title)}*: ` +
-        `${escapeMrkdwn(i.status)}, ${escapeMrkdwn(i.assignee)}`,
-    ),
-  ].join('\n');
+  const lines = [`Open incidents for ${where}:`];
+  let length = lines[0]?.length ?? 0;
+  for (const i of incidents) {
+    const entry =
+      `• \`${line(i.id, 200)}\` ${line(i.severity, 20)} *${line(i.title)}*: ` +
+      `${line(i.status, 40)}, ${line(i.assignee, 100)}`;
+    // Slack cuts a long message; the rest is counted instead.
+    if (length + entry.length + 1 > SLACK_TEXT_MAX - 100) {
+      lines.push(`…and ${incidents.length - lines.length + 1} more`);
+      break;
+    }
+    lines.push(entry);
+    length += entry.length + 1;
+  }
+  return lines.join('\n');
 }

@@ -115,7 +115,9 @@ describe('the /incident grammar', () => {
       kind: 'usage',
       problem: '`<!channel>` is not an incident id.',
     });
-    expect(usage('/incident')).toContain('`/incident escalate <id> <reason>`: escalate it to Level 3');
+    expect(usage('/incident')).toContain(
+      '`/incident escalate &lt;id&gt; &lt;reason&gt;`: escalate it to Level 3',
+    );
   });
 });
 
