@@ -9,12 +9,13 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DeliveryLedger } from '../activities/ledger';
 import { policyFor, teamById } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
 import { incidentWorkflow } from '../workflows/incident';
 import { testConfig } from './support/config';
 import { startSlackApi, type SlackApi } from './support/slack-api';
-import { mailAbout, startSmtpSink, type SmtpSink } from './support/smtp';
+import { mailAbout, startSmtpSink, type ReceivedMail, type SmtpSink } from './support/smtp';
 import { eventsOf, terminateAll, waitForEvents } from './support/timeline';
 import { startTestWorker, eventually, type TestWorker } from './support/worker';
 import { spawnWorker, type WorkerProcess } from './support/worker-process';
@@ -39,6 +40,20 @@ async function startWorker(): Promise<WorkerProcess> {
   });
 }
 
+/** Waits until the ledger holds `count` Slack answers for the email's notification, or gives up. */
+async function slackAnswered(mail: ReceivedMail, count: number, withinMs: number): Promise<void> {
+  const incidentId = mail.headers['x-baton-incident'] ?? '';
+  const notificationId = /^<(.+)@baton>$/.exec(mail.headers['message-id'] ?? '')?.[1] ?? '';
+  const ledger = new DeliveryLedger(path.resolve(config.dataDir, 'deliveries'));
+  const until = Date.now() + withinMs;
+  while (Date.now() < until) {
+    const record = await ledger.read(incidentId, notificationId).catch(() => undefined);
+    const slackAnswers = [...(record?.answers.values() ?? [])].filter((a) => a.channel === 'slack');
+    if (slackAnswers.length >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 beforeAll(async () => {
   slack = await startSlackApi({ token: TOKEN });
   // The first two pages' emails are each waiting for their 250 when the worker is killed.
@@ -49,8 +64,13 @@ beforeAll(async () => {
       // Once each for alice's and bob's page; the retried sends are left to finish.
       if (kills.length >= 2 || killing || !worker || kills.some((k) => k.pendingTo === to)) return;
       const victim = worker;
-      const at = Date.now();
       killing = (async () => {
+        // Slack has no idempotency key: a post under way when the worker dies is sent again,
+        // whatever Baton does. What this test claims is that an answered target is never
+        // repeated and an unanswered one never lost, so the kill waits (well within the
+        // email's second before it is accepted) until the page's Slack answers are recorded.
+        await slackAnswered(mail, 2, 800);
+        const at = Date.now();
         await victim.kill();
         worker = await startWorker();
         kills.push({ at, back: worker.readyAt, pendingTo: to });
