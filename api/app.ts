@@ -11,7 +11,8 @@ import {
 } from 'fastify-type-provider-zod';
 import { mailerFor, type Mailer } from '../activities/mailer';
 import type { BatonConfig } from '../config/schema';
-import { requireWebhookAuth, type Secrets } from '../config/secrets';
+import { requireNoDemoCredentials, requireWebhookAuth, type Secrets } from '../config/secrets';
+import { AuthFailures } from './auth';
 import { fromTemporal, HttpError } from './errors';
 import { startInboundListener, type InboundListener, type InboundListenerDeps } from './email/listener';
 import { emailRoutes } from './email/route';
@@ -40,6 +41,8 @@ export interface AppDeps {
   mailer?: Mailer;
   /** mailauth's DNS resolver for replies' DKIM, SPF and DMARC; the system's when not given (tests sign with their own key). */
   emailResolver?: InboundListenerDeps['resolver'];
+  /** Counts failed authentications per address (10 a minute by default; tests give their own clock). */
+  authFailures?: AuthFailures;
 }
 
 const listeners = new WeakMap<FastifyInstance, InboundListener>();
@@ -54,6 +57,34 @@ export function emailListenerOf(app: FastifyInstance): { host: string; port: num
 export const UNAUTHENTICATED_WEBHOOK =
   'the Alertmanager webhook accepts unauthenticated requests (api.allowUnauthenticated: true): anyone who reaches it can open incidents';
 
+/** What the API says when it starts with the published demo tokens (on a loopback address only). */
+export const DEMO_CREDENTIALS =
+  'demo credentials in use: the published demo tokens (README, "Demo tokens") act as responders; they work on a loopback address only. Make real ones with npm run token';
+
+/**
+ * The routes that check a bearer token or password: failed authentications there are counted
+ * per address, and an address past the limit is refused before its credentials are checked.
+ */
+function checksCredentials(route: string | undefined): boolean {
+  return (
+    route !== undefined &&
+    (route.startsWith('/api/v1/') || route === '/webhooks/alertmanager' || route === '/email/inbound')
+  );
+}
+
+/**
+ * Node's HTTP timeouts (Fastify leaves the first two off). A request must arrive whole
+ * within 30 s: the webhook's 16 MiB at about 0.5 MiB/s. A connection silent for 60 s is
+ * closed, which outlasts the longest answer (a step waits up to 15 s for its workflow). Idle
+ * keep-alive connections stay 72 s, Fastify's default, longer than a load balancer's usual
+ * 60 s so that it never reuses a connection Baton is closing.
+ */
+export const SERVER_TIMEOUTS = {
+  requestTimeout: 30_000,
+  connectionTimeout: 60_000,
+  keepAliveTimeout: 72_000,
+} as const;
+
 function issuePath(instancePath: string | undefined, field: string): string {
   const path = (instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
   return [field, path].filter(Boolean).join('.');
@@ -61,24 +92,74 @@ function issuePath(instancePath: string | undefined, field: string): string {
 
 /** Builds the Fastify app from its dependencies; server.ts and scripts/start.ts only start it. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  // Before anything listens: a webhook without credentials must have been asked for.
+  // Before anything listens: a webhook without credentials must have been asked for, and the
+  // published demo tokens are accepted only where nobody else can reach the API.
   requireWebhookAuth(deps.config);
+  requireNoDemoCredentials(deps.config, deps.secrets);
   const logger = deps.logger;
+  // Fastify logs each request with its id; the redaction guards against a future
+  // serializer that would include headers (bearer tokens, webhook credentials).
+  const redact = ['req.headers.authorization', 'req.headers.cookie'];
   const app = Fastify({
-    // Fastify logs each request with its id; the redaction guards against a future
-    // serializer that would include headers (bearer tokens, webhook credentials).
     logger:
       logger && typeof logger === 'object'
-        ? { ...logger, redact: ['req.headers.authorization', 'req.headers.cookie'] }
-        : (logger ?? false),
+        ? { ...logger, redact }
+        : logger === true
+          ? { redact }
+          : (logger ?? false),
+    ...SERVER_TIMEOUTS,
     // Step bodies are small; the Alertmanager webhook sets a larger limit of its own.
     bodyLimit: 1024 * 1024,
     // Email action links carry their signed token in the path (a few hundred characters);
     // every route checks its parameters' own length.
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+
+  // Why a request was refused (401, 403), for the warning logged when the answer goes out.
+  const refusals = new WeakMap<object, string>();
+  const failures = deps.authFailures ?? new AuthFailures();
+
+  // Cheap to refuse: an address past its failed authentications is answered 429 before its
+  // credentials are checked or its body read.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!checksCredentials(request.routeOptions.url)) return;
+    const retryAfter = failures.refusedFor(request.ip);
+    if (retryAfter === undefined) return;
+    void reply.header('Retry-After', String(retryAfter));
+    throw new HttpError(
+      429,
+      `too many failed authentications from this address; retry in ${retryAfter} s`,
+      'TooManyRequests',
+    );
+  });
+
+  // Every refusal is logged at warn with the route and the caller's address (never a header:
+  // the token stays out of the log), and a failed authentication is counted before the
+  // answer goes out, so that concurrent guesses are counted as they are answered.
+  app.addHook('onSend', async (request, reply) => {
+    const status = reply.statusCode;
+    if (status !== 401 && status !== 403) return;
+    const route = request.routeOptions.url;
+    request.log.warn(
+      {
+        status,
+        method: request.method,
+        route,
+        ip: request.ip,
+        ...(request.responder ? { responder: request.responder.id } : {}),
+        ...(refusals.has(request) ? { reason: refusals.get(request) } : {}),
+      },
+      status === 401 ? 'authentication failed' : 'refused: not permitted',
+    );
+    if (status === 401 && checksCredentials(route) && failures.failed(request.ip)) {
+      request.log.warn(
+        { ip: request.ip, failures: failures.max, windowMs: failures.windowMs },
+        `${failures.max} failed authentications from ${request.ip}: its requests are refused (429) until the window ends`,
+      );
+    }
+  });
 
   app.setErrorHandler((raw: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(raw)) {
@@ -96,6 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const error = fromTemporal(raw);
     if (error instanceof HttpError) {
       if (error.statusCode >= 500) request.log.warn({ err: raw }, error.message);
+      if (error.statusCode === 401 || error.statusCode === 403) refusals.set(request, error.message);
       return reply
         .code(error.statusCode)
         .send({ error: error.message, ...(error.code ? { code: error.code } : {}) });
@@ -132,6 +214,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { allowUnauthenticated } = deps.config.api;
   if (allowUnauthenticated) {
     app.log.warn(UNAUTHENTICATED_WEBHOOK);
+  }
+  if (deps.secrets.demoCredentials.length > 0) {
+    app.log.warn({ credentials: deps.secrets.demoCredentials }, DEMO_CREDENTIALS);
   }
   await app.register(alertmanagerRoutes({ secrets: deps.secrets, incidents, allowUnauthenticated }));
   await app.register(incidentRoutes({ secrets: deps.secrets, incidents }));

@@ -47,3 +47,57 @@ export function actorOf(request: FastifyRequest): ResponderConfig {
   if (!request.responder) throw new HttpError(401, 'a bearer token is required', 'Unauthorized');
   return request.responder;
 }
+
+/**
+ * Failed authentications per caller address, in fixed windows. Past `max` failures in a
+ * window the address is refused (429) until the window ends, without its credentials being
+ * checked; successful requests are never counted. In memory, per API process: the point is
+ * to make guessing slow and cheap to refuse, not to keep a ledger.
+ */
+export class AuthFailures {
+  private readonly windows = new Map<string, { failures: number; endsAt: number }>();
+
+  constructor(
+    readonly max = 10,
+    readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+    /** Addresses remembered at most; the oldest are forgotten first. */
+    private readonly capacity = 10_000,
+  ) {}
+
+  /** Seconds until the address may try again, if it is refused now. */
+  refusedFor(address: string): number | undefined {
+    const window = this.windows.get(address);
+    if (!window) return undefined;
+    const left = window.endsAt - this.now();
+    if (left <= 0) {
+      this.windows.delete(address);
+      return undefined;
+    }
+    return window.failures >= this.max ? Math.ceil(left / 1000) : undefined;
+  }
+
+  /** Counts a failure; true when it is the one that reaches the limit. */
+  failed(address: string): boolean {
+    const now = this.now();
+    let window = this.windows.get(address);
+    if (!window || window.endsAt <= now) {
+      this.windows.delete(address);
+      this.makeRoom(now);
+      window = { failures: 0, endsAt: now + this.windowMs };
+      this.windows.set(address, window);
+    }
+    window.failures += 1;
+    return window.failures === this.max;
+  }
+
+  private makeRoom(now: number): void {
+    if (this.windows.size < this.capacity) return;
+    for (const [address, window] of this.windows) if (window.endsAt <= now) this.windows.delete(address);
+    // Still full: the oldest windows go (Map keeps insertion order).
+    for (const address of this.windows.keys()) {
+      if (this.windows.size < this.capacity) break;
+      this.windows.delete(address);
+    }
+  }
+}

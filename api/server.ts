@@ -1,7 +1,7 @@
 // Runs the Baton API alone (for deployments that scale workers and API separately).
 import { ConfigError, loadConfig } from '../config/load';
-import { loadSecrets, requireSecrets, requireWebhookAuth } from '../config/secrets';
-import { buildApp, UNAUTHENTICATED_WEBHOOK } from './app';
+import { loadSecrets, requireNoDemoCredentials, requireSecrets, requireWebhookAuth } from '../config/secrets';
+import { buildApp, DEMO_CREDENTIALS, UNAUTHENTICATED_WEBHOOK } from './app';
 import { createTemporalClient } from './temporal';
 
 async function main(): Promise<void> {
@@ -10,6 +10,7 @@ async function main(): Promise<void> {
   requireWebhookAuth(config, file);
   requireSecrets(config, ['api']);
   const secrets = loadSecrets(config);
+  requireNoDemoCredentials(config, secrets, file);
   const temporal = createTemporalClient(config, secrets);
   const app = await buildApp({ config, secrets, temporal, logger: { level: config.api.logLevel } });
   const stop = (): void => {
@@ -20,6 +21,9 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.api.host, port: config.api.port });
   if (config.api.allowUnauthenticated) {
     console.warn(`WARNING: ${UNAUTHENTICATED_WEBHOOK} (${address}/webhooks/alertmanager)`);
+  }
+  if (secrets.demoCredentials.length > 0) {
+    console.warn(`WARNING: ${DEMO_CREDENTIALS} (${secrets.demoCredentials.join('; ')})`);
   }
 }
 

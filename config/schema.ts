@@ -328,6 +328,51 @@ export const configSchema = z
       }
     });
 
+    // One token for two credentials lets either holder act as the other (a copy-paste
+    // mistake turning Alice's token into Dave's, a manager's). Tokens in the environment are
+    // compared when the secrets are read (secrets.ts).
+    const digestHolders = new Map<string, string>();
+    const describe = (path: (string | number)[]): string =>
+      path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${p}`)).join('');
+    const sameToken = (digest: string | undefined, who: string, path: (string | number)[]): void => {
+      if (!digest) return;
+      const first = digestHolders.get(digest);
+      if (first) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `${who} has the same token as ${first}: either could act as the other; give each its own (npm run token)`,
+        });
+      } else {
+        digestHolders.set(digest, `${who} (${describe(path)})`);
+      }
+    };
+    config.responders.forEach((r, index) =>
+      sameToken(r.tokenSha256, `responder ${r.id}`, ['responders', index, 'tokenSha256']),
+    );
+    const webhookAuth = config.api.alertmanager;
+    if (webhookAuth && 'bearer' in webhookAuth) {
+      sameToken(webhookAuth.bearer.tokenSha256, 'the Alertmanager webhook', [
+        'api',
+        'alertmanager',
+        'bearer',
+        'tokenSha256',
+      ]);
+    } else if (webhookAuth) {
+      sameToken(webhookAuth.basic.passwordSha256, 'the Alertmanager webhook', [
+        'api',
+        'alertmanager',
+        'basic',
+        'passwordSha256',
+      ]);
+    }
+    sameToken(config.notifications.email?.inboundRoute?.tokenSha256, 'the email inbound route', [
+      'notifications',
+      'email',
+      'inboundRoute',
+      'tokenSha256',
+    ]);
+
     const knownResponder = (ref: string, path: (string | number)[], allowed?: readonly string[]): void => {
       const found = responders.get(ref);
       if (!found) {

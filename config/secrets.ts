@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
 import { ConfigError } from './load';
 import type { BatonConfig, ResponderConfig } from './schema';
 
@@ -39,20 +40,78 @@ export interface Secrets {
    * (requireSecrets); tests that build parts with an empty environment see them here.
    */
   missing: string[];
+  /**
+   * The configured credentials that are Baton's published demo tokens, each as who it
+   * belongs to and where it is set ("alice's API token (responders[0].tokenSha256)").
+   * requireNoDemoCredentials accepts them only on a loopback address.
+   */
+  demoCredentials: string[];
 }
 
+/**
+ * SHA-256 digests of the tokens the README publishes for the demo (config/baton.yaml): alice,
+ * bob, carol, dave and the Alertmanager webhook. Anyone can present them, so they are
+ * accepted only where nobody else can reach the API.
+ */
+const DEMO_TOKEN_DIGESTS = new Set([
+  'f3542f15bedbdf0584cc5aae72a6cf4f25616b28aeb950c8032a8ce911f7eb58',
+  '8056461ddcec28453ab51ebfbb3ceda6eb8182fd85f1a1b9e76322418de5d254',
+  '606fc7ca519200dd0c5a0c40e7e18f1bd11c18241472b55b072ea62564d2a014',
+  '26250bc2b0c1ddc064767093f9f88d995b18f58a3ef14da2ab0b851af75f8427',
+  'b57ac3a70782d3849f7fd210a28b7021ba5f185576b3498ddee5d1bdbaaa0d56',
+]);
+
+/** A credential the API checks: whose it is, where it is set, and the digest of its token. */
+interface Credential {
+  /** "alice's API token", "the Alertmanager webhook token". */
+  who: string;
+  /** The configuration field holding its digest, or the environment variable holding it. */
+  where: string;
+  digest: string;
+}
+
+/**
+ * Two credentials with one token would let either holder act as the other (a copy-paste
+ * mistake turning Alice's token into Dave's, a manager's): start-up stops, naming both and
+ * where they are set, never the token.
+ */
+function refuseSharedTokens(credentials: Credential[]): void {
+  const clashes: string[] = [];
+  credentials.forEach((credential, index) => {
+    const earlier = credentials.slice(0, index).find((c) => c.digest === credential.digest);
+    if (earlier) {
+      clashes.push(`  - ${earlier.who} (${earlier.where}) and ${credential.who} (${credential.where})`);
+    }
+  });
+  if (clashes.length === 0) return;
+  throw new ConfigError(
+    `Baton cannot start: credentials that must differ are the same token, so one could act as the other:\n` +
+      `${clashes.join('\n')}\n` +
+      'Give each its own token: npm run token -- <responder> (or npm run token -- --webhook).',
+  );
+}
+
+/**
+ * Reads the secrets the configuration names. Throws a ConfigError when two credentials are
+ * the same token (see refuseSharedTokens).
+ */
 export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = process.env): Secrets {
   const missing: string[] = [];
+  const credentials: Credential[] = [];
   const tokens: { digest: string; responder: ResponderConfig }[] = [];
-  for (const responder of config.responders) {
+  config.responders.forEach((responder, index) => {
+    const who = `${responder.id}'s API token`;
     if (responder.tokenSha256) {
       tokens.push({ digest: responder.tokenSha256, responder });
+      credentials.push({ who, where: `responders[${index}].tokenSha256`, digest: responder.tokenSha256 });
     } else if (responder.tokenEnv) {
       const value = env[responder.tokenEnv];
-      if (value) tokens.push({ digest: sha256Hex(value), responder });
-      else missing.push(`${responder.id} (${responder.tokenEnv} is not set)`);
+      if (value) {
+        tokens.push({ digest: sha256Hex(value), responder });
+        credentials.push({ who, where: responder.tokenEnv, digest: sha256Hex(value) });
+      } else missing.push(`${responder.id} (${responder.tokenEnv} is not set)`);
     }
-  }
+  });
 
   const webhook = config.api.alertmanager;
   let webhookDigest: string | undefined;
@@ -61,10 +120,28 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
       const value = webhook.bearer.tokenEnv ? env[webhook.bearer.tokenEnv] : undefined;
       webhookDigest = webhook.bearer.tokenSha256 ?? (value ? sha256Hex(value) : undefined);
       if (!webhookDigest) missing.push(`alertmanager webhook (${webhook.bearer.tokenEnv} is not set)`);
+      else {
+        credentials.push({
+          who: 'the Alertmanager webhook token',
+          where: webhook.bearer.tokenSha256
+            ? 'api.alertmanager.bearer.tokenSha256'
+            : (webhook.bearer.tokenEnv ?? 'api.alertmanager.bearer.tokenEnv'),
+          digest: webhookDigest,
+        });
+      }
     } else {
       const value = webhook.basic.passwordEnv ? env[webhook.basic.passwordEnv] : undefined;
       webhookDigest = webhook.basic.passwordSha256 ?? (value ? sha256Hex(value) : undefined);
       if (!webhookDigest) missing.push(`alertmanager webhook (${webhook.basic.passwordEnv} is not set)`);
+      else {
+        credentials.push({
+          who: 'the Alertmanager webhook password',
+          where: webhook.basic.passwordSha256
+            ? 'api.alertmanager.basic.passwordSha256'
+            : (webhook.basic.passwordEnv ?? 'api.alertmanager.basic.passwordEnv'),
+          digest: webhookDigest,
+        });
+      }
     }
   }
 
@@ -76,6 +153,17 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
   const inboundDigest = inboundRoute?.tokenSha256 ?? (inboundValue ? sha256Hex(inboundValue) : undefined);
   if (inboundRoute && !inboundDigest)
     missing.push(`email inbound route (${inboundRoute.tokenEnv} is not set)`);
+  else if (inboundRoute && inboundDigest) {
+    credentials.push({
+      who: 'the email inbound route token',
+      where: inboundRoute.tokenSha256
+        ? 'notifications.email.inboundRoute.tokenSha256'
+        : (inboundRoute.tokenEnv ?? 'notifications.email.inboundRoute.tokenEnv'),
+      digest: inboundDigest,
+    });
+  }
+
+  refuseSharedTokens(credentials);
 
   return {
     responderForToken(token) {
@@ -110,7 +198,48 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
     },
     temporalApiKey: optionalEnv(config.temporal.apiKeyEnv),
     missing,
+    demoCredentials: credentials
+      .filter((c) => DEMO_TOKEN_DIGESTS.has(c.digest))
+      .map((c) => `${c.who} (${c.where})`),
   };
+}
+
+/**
+ * Whether a host the API listens on is reachable from this machine only: 127.0.0.0/8, ::1
+ * (IPv4-mapped too) or localhost. 0.0.0.0 and :: are every interface, not loopback.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const name = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  if (name === 'localhost') return true;
+  if (net.isIPv4(name)) return name.split('.')[0] === '127';
+  if (!net.isIPv6(name)) return false;
+  const compact = new URL(`http://[${name}]`).hostname.slice(1, -1);
+  return compact === '::1' || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(compact);
+}
+
+/**
+ * The demo configuration's tokens are published in the README: anyone could act as a
+ * manager with them. They work where only this machine reaches the API (api.host, or HOST,
+ * on a loopback address); anywhere else start-up stops, naming each demo credential.
+ */
+export function requireNoDemoCredentials(
+  config: BatonConfig,
+  secrets: Pick<Secrets, 'demoCredentials'>,
+  source = 'the configuration',
+): void {
+  if (secrets.demoCredentials.length === 0 || isLoopbackHost(config.api.host)) return;
+  const lines = secrets.demoCredentials.map((c) => `  - ${c}`);
+  throw new ConfigError(
+    `Baton cannot start: the API would listen on ${config.api.host}, which is not a loopback address, ` +
+      `and these credentials are Baton's published demo tokens (anyone can read them in the README):\n` +
+      `${lines.join('\n')}\n` +
+      `Make new ones with npm run token -- <responder> (and npm run token -- --webhook for the webhook) ` +
+      `and put them in ${source} or the environment; the demo tokens work only with api.host ` +
+      '(or HOST) on 127.0.0.1, ::1 or localhost.',
+  );
 }
 
 /**

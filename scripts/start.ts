@@ -7,11 +7,17 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, emailListenerOf, UNAUTHENTICATED_WEBHOOK } from '../api/app';
+import { buildApp, DEMO_CREDENTIALS, emailListenerOf, UNAUTHENTICATED_WEBHOOK } from '../api/app';
 import { createTemporalClient } from '../api/temporal';
 import { ConfigError, loadConfig } from '../config/load';
 import type { BatonConfig } from '../config/schema';
-import { loadSecrets, requireSecrets, requireWebhookAuth } from '../config/secrets';
+import {
+  loadSecrets,
+  requireNoDemoCredentials,
+  requireSecrets,
+  requireWebhookAuth,
+  type Secrets,
+} from '../config/secrets';
 import { connectWorker, createBatonWorker } from '../worker/worker';
 import { startDevServer, type DevServer } from './dev-server';
 import { ensureTemporalCli, TemporalCliUnavailable } from './temporal-cli';
@@ -51,10 +57,12 @@ class StartupAborted extends Error {
 async function main(): Promise<void> {
   const { config, file, warnings } = loadConfig();
   for (const warning of warnings) console.warn(`warning: ${warning}`);
-  // Refused before anything starts: an open webhook nobody asked for, a secret not set.
+  // Refused before anything starts: an open webhook nobody asked for, a secret not set, two
+  // credentials with one token, the published demo tokens off loopback.
   requireWebhookAuth(config, file);
   requireSecrets(config, ['api', 'worker']);
   const secrets = loadSecrets(config);
+  requireNoDemoCredentials(config, secrets, file);
   const dataDir = path.resolve(config.dataDir);
 
   // The SDK would stop the worker on its own on SIGINT; this script stops everything in order instead.
@@ -230,6 +238,7 @@ async function main(): Promise<void> {
       `  Temporal UI    ${up.devServer?.uiUrl ?? config.temporal.uiUrl}`,
       `  Worker         task queue ${config.temporal.taskQueue}`,
       `  Configuration  ${file}`,
+      ...credentialLines(secrets),
       ...emailLines(config, up.app),
       `  Outbox         ${path.join(dataDir, 'outbox')} (notifications without Slack or SMTP)`,
       `  Records        ${path.join(dataDir, 'incidents')}`,
@@ -238,6 +247,15 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   if (config.api.allowUnauthenticated) console.warn(`WARNING: ${UNAUTHENTICATED_WEBHOOK}`);
+  if (secrets.demoCredentials.length > 0) console.warn(`WARNING: ${DEMO_CREDENTIALS}`);
+}
+
+function credentialLines(secrets: Secrets): string[] {
+  if (secrets.demoCredentials.length === 0) return [];
+  return [
+    '  Credentials    DEMO CREDENTIALS (published tokens, loopback only; make real ones with npm run token):',
+    ...secrets.demoCredentials.map((c) => `                 ${c}`),
+  ];
 }
 
 function emailLines(config: BatonConfig, app: FastifyInstance | undefined): string[] {

@@ -656,7 +656,11 @@ describe('Temporal down while Alertmanager notifies', () => {
     await server?.stop();
     server = undefined;
 
-    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    // /readyz answers from a check at most 5 s old (health.ts): it turns 503 within that.
+    await eventually(async () => {
+      const ready = await app.inject({ method: 'GET', url: '/readyz' });
+      return ready.statusCode === 503 ? true : undefined;
+    }, 10_000);
     const direct = await fetch(webhookUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKENS.webhook}` },
@@ -691,7 +695,10 @@ describe('Temporal down while Alertmanager notifies', () => {
     );
     // The 503 was an answer, not an acceptance: the direct request opened nothing.
     await expectNoWorkflow(client, alertGroupWorkflowId(receiver, groupKeyOf('DiskFull')));
-    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    await eventually(async () => {
+      const ready = await app.inject({ method: 'GET', url: '/readyz' });
+      return ready.statusCode === 200 ? true : undefined;
+    }, 10_000);
     await client.workflow.getHandle(id).terminate('test finished');
   });
 });

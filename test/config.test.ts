@@ -7,7 +7,14 @@ import { formatDuration, parseDuration } from '../config/duration';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, loadConfigFile, parseConfig } from '../config/load';
 import { policyFor, routeFor, teamById } from '../config/policy';
 import { configSchema, type BatonConfig, type BatonConfigInput } from '../config/schema';
-import { loadSecrets, requireSecrets, requireWebhookAuth, sha256Hex } from '../config/secrets';
+import {
+  isLoopbackHost,
+  loadSecrets,
+  requireNoDemoCredentials,
+  requireSecrets,
+  requireWebhookAuth,
+  sha256Hex,
+} from '../config/secrets';
 import { testConfig, testConfigInput } from './support/config';
 
 const DEMO_FILE = path.resolve('config', 'baton.yaml');
@@ -795,5 +802,168 @@ describe('routing and policy', () => {
         c.followUps.trainingDue = '400d';
       }),
     ).toThrow('followUps.trainingDue: "400d" is longer than a year');
+  });
+});
+
+describe('one token, one credential', () => {
+  const errorOf = (run: () => unknown): string => {
+    try {
+      run();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('refuses two responders with the same tokenSha256, naming both', () => {
+    const message = problemsWith((data) => {
+      data.responders[3]!.tokenSha256 = sha256Hex(DEMO_TOKENS.alice);
+    });
+    expect(message).toContain(
+      'responders[3].tokenSha256: responder dave has the same token as responder alice (responders[0].tokenSha256)',
+    );
+  });
+
+  it("refuses a webhook digest that is a responder's, and an inbound route digest that is the webhook's", () => {
+    expect(
+      problemsWith((data) => {
+        data.api!.alertmanager = { bearer: { tokenSha256: sha256Hex(DEMO_TOKENS.carol) } };
+      }),
+    ).toContain(
+      'api.alertmanager.bearer.tokenSha256: the Alertmanager webhook has the same token as responder carol (responders[2].tokenSha256)',
+    );
+    const message = errorOf(() =>
+      testConfig((c) => {
+        c.api = {
+          publicUrl: 'https://baton.example.com',
+          alertmanager: { basic: { username: 'am', passwordSha256: sha256Hex('pw') } },
+        };
+        c.notifications = {
+          email: {
+            from: 'baton@example.com',
+            smtp: { host: 'localhost', port: 25 },
+            linkSecretEnv: 'LINK_SECRET',
+            replyDomain: 'reply.example.com',
+            inboundRoute: { tokenSha256: sha256Hex('pw') },
+          },
+        };
+      }),
+    );
+    expect(message).toContain(
+      'notifications.email.inboundRoute.tokenSha256: the email inbound route has the same token as the Alertmanager webhook (api.alertmanager.basic.passwordSha256)',
+    );
+  });
+
+  it('refuses two tokenEnv variables that hold the same token when the secrets load, naming the responders and variables but never the token', () => {
+    const token = 'copied-by-mistake-7f3a';
+    const message = errorOf(() =>
+      loadSecrets(testConfig(), { TOKEN_ALICE: token, TOKEN_BOB: 'b', TOKEN_CAROL: 'c', TOKEN_DAVE: token }),
+    );
+    expect(message).toContain("alice's API token (TOKEN_ALICE) and dave's API token (TOKEN_DAVE)");
+    expect(message).toContain('npm run token');
+    expect(message).not.toContain(token);
+  });
+
+  it("refuses a tokenEnv value whose digest is another responder's tokenSha256, and a webhook token that is a responder's", () => {
+    const config = testConfig((c) => {
+      c.responders[0]!.tokenEnv = undefined;
+      c.responders[0]!.tokenSha256 = sha256Hex('alice-secret');
+      c.api = { alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } };
+    });
+    const env = {
+      TOKEN_BOB: 'bob-secret',
+      TOKEN_CAROL: 'carol-secret',
+      TOKEN_DAVE: 'alice-secret',
+      WEBHOOK_TOKEN: 'webhook-secret',
+    };
+    expect(errorOf(() => loadSecrets(config, env))).toContain(
+      "alice's API token (responders[0].tokenSha256) and dave's API token (TOKEN_DAVE)",
+    );
+    const webhook = errorOf(() =>
+      loadSecrets(config, { ...env, TOKEN_DAVE: 'dave-secret', WEBHOOK_TOKEN: 'carol-secret' }),
+    );
+    expect(webhook).toContain(
+      "carol's API token (TOKEN_CAROL) and the Alertmanager webhook token (WEBHOOK_TOKEN)",
+    );
+    expect(webhook).not.toContain('carol-secret');
+    // Distinct tokens load.
+    const secrets = loadSecrets(config, { ...env, TOKEN_DAVE: 'dave-secret' });
+    expect(secrets.responderForToken('dave-secret')?.id).toBe('dave');
+    expect(secrets.responderForToken('alice-secret')?.id).toBe('alice');
+  });
+});
+
+describe('the published demo tokens', () => {
+  const demoOn = (host: string) => {
+    const { config } = loadConfig({ BATON_CONFIG: DEMO_FILE, HOST: host });
+    return { config, secrets: loadSecrets(config, {}) };
+  };
+
+  it('are found in the demo configuration: every responder and the webhook', () => {
+    expect(demoOn('127.0.0.1').secrets.demoCredentials).toEqual([
+      "alice's API token (responders[0].tokenSha256)",
+      "bob's API token (responders[1].tokenSha256)",
+      "carol's API token (responders[2].tokenSha256)",
+      "dave's API token (responders[3].tokenSha256)",
+      'the Alertmanager webhook token (api.alertmanager.bearer.tokenSha256)',
+    ]);
+    // Their digests are the published tokens' own.
+    const data = demoData();
+    expect(data.responders.map((r) => r.tokenSha256)).toEqual(
+      Object.values(DEMO_TOKENS).map((t) => sha256Hex(t)),
+    );
+    expect(data.api?.alertmanager).toEqual({ bearer: { tokenSha256: sha256Hex(WEBHOOK_TOKEN) } });
+  });
+
+  it('are accepted when the API listens on a loopback address', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      '::1',
+      '[::1]',
+      'localhost',
+      'LOCALHOST',
+      '::ffff:127.0.0.1',
+    ]) {
+      const { config, secrets } = demoOn(host);
+      expect(() => requireNoDemoCredentials(config, secrets), host).not.toThrow();
+    }
+  });
+
+  it('are refused on any other host, naming each demo credential and how to make new ones', () => {
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', 'baton.example.com', '128.0.0.1']) {
+      expect(isLoopbackHost(host), host).toBe(false);
+      const { config, secrets } = demoOn(host);
+      let message = '';
+      try {
+        requireNoDemoCredentials(config, secrets, DEMO_FILE);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        message = (err as Error).message;
+      }
+      expect(message, host).toContain(`the API would listen on ${host}, which is not a loopback address`);
+      for (const id of ['alice', 'bob', 'carol', 'dave']) expect(message).toContain(`${id}'s API token`);
+      expect(message).toContain('the Alertmanager webhook token (api.alertmanager.bearer.tokenSha256)');
+      expect(message).toContain('npm run token -- <responder>');
+      expect(message).toContain('npm run token -- --webhook');
+    }
+  });
+
+  it('are found in the environment too: a tokenEnv set to a demo token is one', () => {
+    const config = testConfig((c) => {
+      c.api = { host: '0.0.0.0' };
+    });
+    const secrets = loadSecrets(config, {
+      TOKEN_ALICE: 'a',
+      TOKEN_BOB: 'b',
+      TOKEN_CAROL: 'c',
+      TOKEN_DAVE: DEMO_TOKENS.dave,
+    });
+    expect(secrets.demoCredentials).toEqual(["dave's API token (TOKEN_DAVE)"]);
+    expect(() => requireNoDemoCredentials(config, secrets)).toThrow(/dave's API token \(TOKEN_DAVE\)/);
+    // Real tokens on any host are fine.
+    const real = loadSecrets(config, { TOKEN_ALICE: 'a', TOKEN_BOB: 'b', TOKEN_CAROL: 'c', TOKEN_DAVE: 'd' });
+    expect(() => requireNoDemoCredentials(config, real)).not.toThrow();
   });
 });
