@@ -153,6 +153,16 @@ export const configSchema = z
         taskQueue: 'baton-incidents',
         uiUrl: 'http://127.0.0.1:8233',
       }),
+    worker: z
+      .strictObject({
+        /**
+         * Incidents a worker keeps in memory between their workflow tasks; one that is not
+         * kept replays its history when it next has work. Bounds the worker's memory however
+         * many incidents are open.
+         */
+        maxCachedIncidents: z.number().int().min(1).max(100_000).default(250),
+      })
+      .default({ maxCachedIncidents: 250 }),
     api: z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1'),

@@ -967,3 +967,15 @@ describe('the published demo tokens', () => {
     expect(() => requireNoDemoCredentials(config, real)).not.toThrow();
   });
 });
+
+describe('the worker section', () => {
+  it('bounds the incidents a worker keeps in memory: 250 by default, a positive whole number when set', () => {
+    expect(testConfig().worker.maxCachedIncidents).toBe(250);
+    expect(testConfig((c) => (c.worker = { maxCachedIncidents: 40 })).worker.maxCachedIncidents).toBe(40);
+    const zero = testConfigInput();
+    zero.worker = { maxCachedIncidents: 0 };
+    const result = configSchema.safeParse(zero);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(['worker', 'maxCachedIncidents']);
+  });
+});

@@ -27,6 +27,8 @@ export interface WorkerDeps {
   sendTimeoutMs?: number;
   /** Retries of one target (attempts, backoff, budget); tests use milliseconds. */
   retry?: Partial<RetryPolicy>;
+  /** Overrides worker.maxCachedIncidents (the benchmark evicts incidents on purpose). */
+  maxCachedIncidents?: number;
 }
 
 export function slackClientFor(config: BatonConfig, secrets: Secrets): WebClient | undefined {
@@ -87,6 +89,9 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
     // A worker that died leaves its cached incidents' next tasks on its own sticky queue;
     // after this long they go to any worker, so a page due then is late by seconds, not ten.
     stickyQueueScheduleToStartTimeout: '2s',
+    // Memory stays flat however many incidents are open: past this many, the least recently
+    // active incident leaves the cache and replays its history when it next has work.
+    maxCachedWorkflows: deps.maxCachedIncidents ?? config.worker.maxCachedIncidents,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }
