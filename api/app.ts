@@ -113,6 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Email action links carry their signed token in the path (a few hundred characters);
     // every route checks its parameters' own length.
     routerOptions: { maxParamLength: 4096 },
+    // Only the proxies the configuration names may say who the caller is.
+    ...(deps.config.api.trustProxy.length > 0 ? { trustProxy: deps.config.api.trustProxy } : {}),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -176,8 +176,22 @@ export const configSchema = z
          * many words that the webhook may accept anyone.
          */
         allowUnauthenticated: z.boolean().default(false),
+        /**
+         * The reverse proxies in front of the API (addresses or CIDR ranges): a request from
+         * one of them is taken to come from the address its X-Forwarded-For names, so that
+         * logs and the failed-login limit see each caller rather than the proxy.
+         */
+        trustProxy: z
+          .array(z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'write an IP address or a CIDR range'))
+          .default([]),
       })
-      .default({ host: '127.0.0.1', port: 3000, logLevel: 'info', allowUnauthenticated: false }),
+      .default({
+        host: '127.0.0.1',
+        port: 3000,
+        logLevel: 'info',
+        allowUnauthenticated: false,
+        trustProxy: [],
+      }),
     notifications: z
       .strictObject({
         slack: z

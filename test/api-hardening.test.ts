@@ -259,6 +259,38 @@ describe('repeated failed authentications', () => {
     expect((await declareAs(app, TOKENS.alice, address)).statusCode).toBe(400);
   });
 
+  it('behind a proxy named in api.trustProxy, count each forwarded caller, and trust no one else to say who calls', async () => {
+    const config = hardeningConfig();
+    config.api.trustProxy = ['127.0.0.1'];
+    const proxied = await buildApp({
+      config,
+      secrets: loadSecrets(config, ENV),
+      temporal: countingTemporal().client,
+      authFailures: new AuthFailures(2, 60_000, () => 0),
+    });
+    try {
+      const via = (from: string, forwarded: string, token = 'guess') =>
+        proxied.inject({
+          method: 'POST',
+          url: '/api/v1/incidents',
+          headers: { ...bearer(token), 'x-forwarded-for': forwarded },
+          payload: { title: '' },
+          remoteAddress: from,
+        });
+      expect((await via('127.0.0.1', '203.0.113.1')).statusCode).toBe(401);
+      expect((await via('127.0.0.1', '203.0.113.1')).statusCode).toBe(401);
+      expect((await via('127.0.0.1', '203.0.113.1', TOKENS.alice)).statusCode).toBe(429);
+      // Another caller behind the same proxy is served.
+      expect((await via('127.0.0.1', '203.0.113.2', TOKENS.alice)).statusCode).toBe(400);
+      // A client that is not the proxy cannot choose the address it is counted under.
+      expect((await via('198.51.100.7', '203.0.113.3')).statusCode).toBe(401);
+      expect((await via('198.51.100.7', '203.0.113.4')).statusCode).toBe(401);
+      expect((await via('198.51.100.7', '203.0.113.5', TOKENS.alice)).statusCode).toBe(429);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('never count successful requests, nor refusals of a known caller (403)', async () => {
     now = 2_000_000;
     const address = '192.0.2.20';
