@@ -116,32 +116,36 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
   const webhook = config.api.alertmanager;
   let webhookDigest: string | undefined;
   if (webhook) {
-    if ('bearer' in webhook) {
-      const value = webhook.bearer.tokenEnv ? env[webhook.bearer.tokenEnv] : undefined;
-      webhookDigest = webhook.bearer.tokenSha256 ?? (value ? sha256Hex(value) : undefined);
-      if (!webhookDigest) missing.push(`alertmanager webhook (${webhook.bearer.tokenEnv} is not set)`);
-      else {
-        credentials.push({
-          who: 'the Alertmanager webhook token',
-          where: webhook.bearer.tokenSha256
-            ? 'api.alertmanager.bearer.tokenSha256'
-            : (webhook.bearer.tokenEnv ?? 'api.alertmanager.bearer.tokenEnv'),
-          digest: webhookDigest,
-        });
-      }
-    } else {
-      const value = webhook.basic.passwordEnv ? env[webhook.basic.passwordEnv] : undefined;
-      webhookDigest = webhook.basic.passwordSha256 ?? (value ? sha256Hex(value) : undefined);
-      if (!webhookDigest) missing.push(`alertmanager webhook (${webhook.basic.passwordEnv} is not set)`);
-      else {
-        credentials.push({
-          who: 'the Alertmanager webhook password',
-          where: webhook.basic.passwordSha256
-            ? 'api.alertmanager.basic.passwordSha256'
-            : (webhook.basic.passwordEnv ?? 'api.alertmanager.basic.passwordEnv'),
-          digest: webhookDigest,
-        });
-      }
+    // Bearer token or basic password: the same secret under other names.
+    const secret =
+      'bearer' in webhook
+        ? {
+            what: 'token',
+            at: 'api.alertmanager.bearer',
+            sha256: webhook.bearer.tokenSha256,
+            shaKey: 'tokenSha256',
+            env: webhook.bearer.tokenEnv,
+            envKey: 'tokenEnv',
+          }
+        : {
+            what: 'password',
+            at: 'api.alertmanager.basic',
+            sha256: webhook.basic.passwordSha256,
+            shaKey: 'passwordSha256',
+            env: webhook.basic.passwordEnv,
+            envKey: 'passwordEnv',
+          };
+    const value = secret.env ? env[secret.env] : undefined;
+    webhookDigest = secret.sha256 ?? (value ? sha256Hex(value) : undefined);
+    if (!webhookDigest) missing.push(`alertmanager webhook (${secret.env} is not set)`);
+    else {
+      credentials.push({
+        who: `the Alertmanager webhook ${secret.what}`,
+        where: secret.sha256
+          ? `${secret.at}.${secret.shaKey}`
+          : (secret.env ?? `${secret.at}.${secret.envKey}`),
+        digest: webhookDigest,
+      });
     }
   }
 

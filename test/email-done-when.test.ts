@@ -8,11 +8,11 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLink, checkReplyAddress } from '../activities/email-tokens';
 import { buildApp, emailListenerOf } from '../api/app';
-import { alertGroupWorkflowId } from '../api/incidents';
 import { loadConfig } from '../config/load';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
 import { domainKey, message, signed, TestDns } from './support/dkim';
+import { postCriticalGroup, receiverFor } from './support/harness';
 import { state } from './support/incidents';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from './support/smtp';
 import { swaks } from './support/swaks';
@@ -85,36 +85,7 @@ async function replyFromAlice(to: string, text: string): Promise<void> {
 describe('the demo configuration with email from the environment', () => {
   it('pages by HTML email, acknowledges from a reply, and hands over from the Accept link', async () => {
     expect(emailListenerOf(app)?.port).toBeGreaterThan(0);
-    const receiver = `baton-email-done-when-${Date.now()}`;
-    const groupKey = '{}:{alertname="CheckoutErrors", service="payments"}';
-    const webhook = await app.inject({
-      method: 'POST',
-      url: '/webhooks/alertmanager',
-      headers: { authorization: 'Bearer alertmanager-demo-token' },
-      payload: {
-        version: '4',
-        groupKey,
-        status: 'firing',
-        receiver,
-        groupLabels: { alertname: 'CheckoutErrors', service: 'payments' },
-        commonLabels: { alertname: 'CheckoutErrors', service: 'payments', severity: 'critical' },
-        commonAnnotations: { summary: 'Checkout errors above 5%' },
-        externalURL: 'http://alertmanager.example',
-        alerts: [
-          {
-            status: 'firing',
-            labels: { alertname: 'CheckoutErrors', service: 'payments', severity: 'critical' },
-            annotations: { summary: 'Checkout errors above 5%' },
-            startsAt: new Date().toISOString(),
-            endsAt: '0001-01-01T00:00:00Z',
-            generatorURL: 'http://prometheus.example/graph',
-            fingerprint: 'fp-email-done-when',
-          },
-        ],
-      },
-    });
-    expect(webhook.statusCode, webhook.body).toBe(202);
-    const id = alertGroupWorkflowId(receiver, groupKey);
+    const id = await postCriticalGroup(app, receiverFor('email-done-when'), 'fp-email-done-when');
     const handle = w.client.workflow.getHandle(id);
     try {
       // The page: HTML and text, the incident in its subject, threaded, answerable.

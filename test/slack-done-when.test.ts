@@ -7,7 +7,6 @@
 import { WebClient } from '@slack/web-api';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertGroupWorkflowId } from '../api/incidents';
 import { buildApp } from '../api/app';
 import { loadConfig } from '../config/load';
 import type { BatonConfig } from '../config/schema';
@@ -21,6 +20,7 @@ import {
   sendToSlackRoute,
   slashCommand,
 } from './support/slack-requests';
+import { postCriticalGroup, receiverFor } from './support/harness';
 import { state } from './support/incidents';
 import { terminateAll } from './support/timeline';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
@@ -62,37 +62,7 @@ function button(blocks: unknown, actionId: string): { value: string } {
 
 describe('the demo configuration with Slack from the environment', () => {
   it('takes an alert to collaborating and resolved from Slack, and the live message shows it', async () => {
-    const receiver = `baton-done-when-${Date.now()}`;
-    const groupKey = '{}:{alertname="CheckoutErrors", service="payments"}';
-    const startsAt = new Date().toISOString();
-    const webhook = await app.inject({
-      method: 'POST',
-      url: '/webhooks/alertmanager',
-      headers: { authorization: 'Bearer alertmanager-demo-token' },
-      payload: {
-        version: '4',
-        groupKey,
-        status: 'firing',
-        receiver,
-        groupLabels: { alertname: 'CheckoutErrors', service: 'payments' },
-        commonLabels: { alertname: 'CheckoutErrors', service: 'payments', severity: 'critical' },
-        commonAnnotations: { summary: 'Checkout errors above 5%' },
-        externalURL: 'http://alertmanager.example',
-        alerts: [
-          {
-            status: 'firing',
-            labels: { alertname: 'CheckoutErrors', service: 'payments', severity: 'critical' },
-            annotations: { summary: 'Checkout errors above 5%' },
-            startsAt,
-            endsAt: '0001-01-01T00:00:00Z',
-            generatorURL: 'http://prometheus.example/graph',
-            fingerprint: 'fp-done-when',
-          },
-        ],
-      },
-    });
-    expect(webhook.statusCode, webhook.body).toBe(202);
-    const id = alertGroupWorkflowId(receiver, groupKey);
+    const id = await postCriticalGroup(app, receiverFor('done-when'), 'fp-done-when');
     const handle = w.client.workflow.getHandle(id);
     try {
       const live = await eventually(() => slack.posted().find(topLevel(id, '#payments-incidents')));

@@ -7,7 +7,6 @@
  * the phase it was offered in, expires, and works once: the first POST claims its nonce.
  */
 import type { FastifyReply } from 'fastify';
-import type { UpdateDefinition } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -19,31 +18,12 @@ import {
   type LinkClaims,
 } from '../../activities/email-tokens';
 import type { BatonConfig } from '../../config/schema';
-import {
-  acceptHandoverUpdate,
-  acknowledgeUpdate,
-  escalateUpdate,
-  resolveUpdate,
-} from '../../workflows/messages';
 import type { IncidentState, StepResult } from '../../workflows/state';
 import { fromTemporal, HttpError } from '../errors';
+import { STEP_UPDATES, type StepArg } from '../step-updates';
 import type { IncidentService } from '../incidents';
 import { confirmationPage, donePage, refusalPage, STEP_FIELDS, type IncidentLine } from '../links/pages';
 import { UsedLinks } from '../links/used-links';
-
-type StepArg = Record<string, unknown> & { actor: string; requestId: string };
-
-/** Forgets an update's argument type: the workflow checks every argument with the step's schema. */
-function loose<T>(update: UpdateDefinition<StepResult, [T]>): UpdateDefinition<StepResult, [StepArg]> {
-  return update as unknown as UpdateDefinition<StepResult, [StepArg]>;
-}
-
-const UPDATES: Record<EmailStep, UpdateDefinition<StepResult, [StepArg]>> = {
-  acknowledge: loose(acknowledgeUpdate),
-  escalate: loose(escalateUpdate),
-  acceptHandover: loose(acceptHandoverUpdate),
-  resolve: loose(resolveUpdate),
-};
 
 /** The moves that usually follow, offered on the page that confirms a step. */
 const NEXT: Record<EmailStep, EmailStep[]> = {
@@ -228,7 +208,7 @@ export const emailActionRoutes =
         }
         let result: StepResult;
         try {
-          result = await deps.incidents.update(claims.incident, UPDATES[claims.step], arg);
+          result = await deps.incidents.update(claims.incident, STEP_UPDATES[claims.step], arg);
         } catch (err) {
           const mapped = fromTemporal(err, claims.incident);
           if (mapped instanceof HttpError && mapped.statusCode < 500) {

@@ -1,20 +1,12 @@
 import type { WebClient } from '@slack/web-api';
 import type { Client } from '@temporalio/client';
-import type { UpdateDefinition } from '@temporalio/common';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SlackStep } from '../../activities/slack-actions';
 import type { BatonConfig } from '../../config/schema';
-import {
-  acceptHandoverUpdate,
-  acknowledgeUpdate,
-  assessUpdate,
-  escalateUpdate,
-  recordActionUpdate,
-  resolveUpdate,
-} from '../../workflows/messages';
 import { OPEN_PHASES } from '../../workflows/phases';
-import type { IncidentState, StepResult } from '../../workflows/state';
+import type { IncidentState } from '../../workflows/state';
 import { fromTemporal, HttpError } from '../errors';
+import { STEP_UPDATES, type StepArg } from '../step-updates';
 import type { IncidentService, IncidentSummary } from '../incidents';
 import type { SlackAnswers } from './answers';
 import type { SlackIdentities } from './identity';
@@ -33,22 +25,6 @@ export interface SlackContext {
 }
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: number; reason: string };
-
-type StepArg = Record<string, unknown> & { actor: string; requestId: string };
-
-/** Forgets an update's argument type: the workflow checks every argument with the step's schema. */
-function loose<T>(update: UpdateDefinition<StepResult, [T]>): UpdateDefinition<StepResult, [StepArg]> {
-  return update as unknown as UpdateDefinition<StepResult, [StepArg]>;
-}
-
-const UPDATES: Record<SlackStep, UpdateDefinition<StepResult, [StepArg]>> = {
-  acknowledge: loose(acknowledgeUpdate),
-  assess: loose(assessUpdate),
-  recordAction: loose(recordActionUpdate),
-  escalate: loose(escalateUpdate),
-  acceptHandover: loose(acceptHandoverUpdate),
-  resolve: loose(resolveUpdate),
-};
 
 /** What went wrong, in words for the person who asked; internals stay in the log. */
 function failure(err: unknown, id: string, log: FastifyBaseLogger, stepping = false): Outcome<never> {
@@ -82,7 +58,7 @@ export async function takeStep(
   log: FastifyBaseLogger,
 ): Promise<Outcome<IncidentState>> {
   try {
-    return { ok: true, value: await ctx.incidents.step(id, UPDATES[step], arg) };
+    return { ok: true, value: await ctx.incidents.step(id, STEP_UPDATES[step], arg) };
   } catch (err) {
     return failure(err, id, log, true);
   }

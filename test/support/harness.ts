@@ -6,7 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
 import { afterAll } from 'vitest';
+import { alertGroupWorkflowId } from '../../api/incidents';
 
 /** Registers an afterAll that runs the clean-ups in reverse order; returns how to add one. */
 export function cleanupsInReverse(): (what: string, run: () => unknown) => void {
@@ -43,4 +45,47 @@ export async function terminateQueue(client: Client, taskQueue: string): Promise
       .terminate('test finished')
       .catch(() => undefined);
   }
+}
+
+/**
+ * Posts one firing alert group (CheckoutErrors on payments, critical: a SEV1 route) to the
+ * app's webhook with the demo configuration's token, as Alertmanager would; returns the
+ * incident id it opens. The Done-when tests start from this.
+ */
+export async function postCriticalGroup(
+  app: FastifyInstance,
+  receiver: string,
+  fingerprint: string,
+): Promise<string> {
+  const groupKey = groupKeyOf('CheckoutErrors');
+  const labels = { alertname: 'CheckoutErrors', service: 'payments', severity: 'critical' };
+  const webhook = await app.inject({
+    method: 'POST',
+    url: '/webhooks/alertmanager',
+    headers: { authorization: 'Bearer alertmanager-demo-token' },
+    payload: {
+      version: '4',
+      groupKey,
+      status: 'firing',
+      receiver,
+      groupLabels: { alertname: 'CheckoutErrors', service: 'payments' },
+      commonLabels: labels,
+      commonAnnotations: { summary: 'Checkout errors above 5%' },
+      externalURL: 'http://alertmanager.example',
+      alerts: [
+        {
+          status: 'firing',
+          labels,
+          annotations: { summary: 'Checkout errors above 5%' },
+          startsAt: new Date().toISOString(),
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: 'http://prometheus.example/graph',
+          fingerprint,
+        },
+      ],
+    },
+  });
+  if (webhook.statusCode !== 202)
+    throw new Error(`the webhook answered ${webhook.statusCode}: ${webhook.body}`);
+  return alertGroupWorkflowId(receiver, groupKey);
 }
