@@ -1,3 +1,4 @@
+import { createFirstPageActivities } from './first-page';
 import { createDocumentationActivities, type DocumentationDeps } from './documentation';
 import { createNotificationActivities, type NotificationDeps } from './notifications';
 import { createPolicyActivities } from './policy';
@@ -13,8 +14,10 @@ export interface ActivityDeps {
 
 /** Every side effect the incident workflow may ask for, built over injected clients. */
 export function createActivities(deps: ActivityDeps) {
+  const notifications = createNotificationActivities(deps.notifications);
   return {
-    ...createNotificationActivities(deps.notifications),
+    ...notifications,
+    ...createFirstPageActivities(deps.config, (page) => notifications.notify(page)),
     ...createDocumentationActivities(deps.documentation),
     ...createPolicyActivities(deps.config),
     ...createSlackLiveActivities(deps.slackLive),

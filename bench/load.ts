@@ -223,7 +223,7 @@ export async function countEntries(
 export interface Stages {
   started?: number;
   firstTaskCompleted?: number;
-  /** The notify activity that carried the page (Baton) or the minimal activity (baseline). */
+  /** The activity that carried the page (Baton) or the minimal activity (baseline). */
   activityScheduled?: number;
   activityStarted?: number;
   /** Baton only: the activity that reads the team's policy before anything is sent. */
@@ -233,7 +233,11 @@ export interface Stages {
 }
 
 /** Reads the history of one execution and times its way to the named activity. */
-export async function stagesOf(bench: Bench, workflowId: string, activity: string): Promise<Stages> {
+export async function stagesOf(
+  bench: Bench,
+  workflowId: string,
+  activities: readonly string[],
+): Promise<Stages> {
   const history = await bench.client.workflow.getHandle(workflowId).fetchHistory();
   const stages: Stages = { workflowTasks: 0, activitiesBeforePage: 0 };
   let scheduledId: string | undefined;
@@ -248,7 +252,7 @@ export async function stagesOf(bench: Bench, workflowId: string, activity: strin
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) {
       const name = scheduled.activityType?.name;
-      if (name === activity && scheduledId === undefined) {
+      if (name && activities.includes(name) && scheduledId === undefined) {
         scheduledId = String(event.eventId);
         stages.activityScheduled = at;
       } else if (scheduledId === undefined) {
@@ -289,8 +293,8 @@ export interface Side {
   /** The id the group's workflow has, known before any answer. */
   idOf: (index: number) => string;
   entriesOf: (id: string) => Promise<number[]>;
-  /** The activity whose run writes the entry. */
-  activity: string;
+  /** The activities whose run may write the entry (the first one scheduled is timed). */
+  activities: readonly string[];
   workflowType: string;
 }
 
@@ -302,7 +306,8 @@ export function batonSide(bench: Bench, receiver: string): Side {
     send: (index) => postAlertGroup(bench, alertGroupPayload(receiver, index, startsAt)),
     idOf: (index) => alertGroupWorkflowId(receiver, alertGroupPayload(receiver, index, startsAt).groupKey),
     entriesOf: (id) => pagesOf(bench, id),
-    activity: 'notify',
+    // A new incident's first page goes out with its policy (pageFirst); older paths used notify.
+    activities: ['pageFirst', 'notify'],
     workflowType: 'incidentWorkflow',
   };
 }
@@ -314,7 +319,7 @@ export function minimalSide(bench: Bench, prefix: string): Side {
     send: (index) => signalWithStartMinimal(bench, `${prefix}-${index}`),
     idOf: (index) => `${prefix}-${index}`,
     entriesOf: (id) => minimalLinesOf(bench, id),
-    activity: 'appendMinimalLine',
+    activities: ['appendMinimalLine'],
     workflowType: 'minimalWorkflow',
   };
 }
@@ -360,7 +365,7 @@ export async function breakdownOf(
   const tasks: number[] = [];
   const activities: number[] = [];
   for (const sample of samples) {
-    const stages = await stagesOf(bench, sample.id, side.activity);
+    const stages = await stagesOf(bench, sample.id, side.activities);
     const add = (stage: Stage, at: number | undefined): void => {
       if (at !== undefined && Number.isFinite(at)) since[stage].push(at - sample.sentAt);
     };

@@ -1,8 +1,8 @@
 /**
  * An operator starts an incident by hand with `temporal workflow start`, without the policy
- * the API would pass: the workflow resolves it from configuration through its
- * resolveIncidentPolicy activity (route by labels and service; the route's severity when none
- * is given), and updates that arrive before the policy is known are still checked.
+ * the API would pass: the workflow takes it from configuration in the activity that sends the
+ * first page (route by labels and service; the route's severity when none is given), and
+ * updates that arrive before the policy is known are still checked.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -71,7 +71,9 @@ async function refusedStart(input: unknown): Promise<ApplicationFailure> {
   const activities = (history.events ?? []).flatMap(
     (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
   );
-  expect(activities.filter((name) => name !== 'resolveIncidentPolicy')).toEqual([]);
+  // Only the activity that takes the policy (and would page with it) ran, and it sent nothing.
+  expect(activities.filter((name) => name !== 'resolveIncidentPolicy' && name !== 'pageFirst')).toEqual([]);
+  expect(w.outbox(handle.workflowId)).toEqual([]);
   return failure as ApplicationFailure;
 }
 

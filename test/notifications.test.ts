@@ -136,8 +136,18 @@ const ofKind =
   (entry: OutboxEntry): boolean =>
     entry.notification.kind === kind;
 
+/** The activities that send: notify, and pageFirst for a new incident's first page. */
+const sends = (activity: string | null | undefined): boolean =>
+  activity === 'notify' || activity === 'pageFirst';
+
+/** The delivery report in a sending activity's result (pageFirst returns it beside the policy). */
+function reportOf(result: unknown): DeliveryReport | undefined {
+  const opened = result as { sent?: { report: DeliveryReport } };
+  return 'delivered' in (result as object) ? (result as DeliveryReport) : opened.sent?.report;
+}
+
 /**
- * The record once `count` notify activities have completed and the workflow has handled
+ * The record once `count` sending activities have completed and the workflow has handled
  * their reports: whatever failures they carried are on the timeline by then.
  */
 async function afterDeliveries(handle: IncidentHandle, count: number): Promise<IncidentState> {
@@ -145,7 +155,7 @@ async function afterDeliveries(handle: IncidentHandle, count: number): Promise<I
     const events = (await handle.fetchHistory()).events ?? [];
     const notifyScheduled = new Set(
       events
-        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notify')
+        .filter((e) => sends(e.activityTaskScheduledEventAttributes?.activityType?.name))
         .map((e) => String(e.eventId)),
     );
     const completed = events.flatMap((e, index) =>
@@ -471,7 +481,7 @@ async function loggingWorker(
 }
 
 /**
- * The incident's first notify activity (the page) once it has closed and the workflow has
+ * The incident's first sending activity (the page) once it has closed and the workflow has
  * handled its outcome: how many attempts it took and the report it returned.
  */
 async function firstNotify(
@@ -479,9 +489,7 @@ async function firstNotify(
 ): Promise<{ attempt: number; report?: DeliveryReport; failure?: string }> {
   return eventually(async () => {
     const events = (await handle.fetchHistory()).events ?? [];
-    const scheduled = events.find(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notify',
-    );
+    const scheduled = events.find((e) => sends(e.activityTaskScheduledEventAttributes?.activityType?.name));
     if (!scheduled) return undefined;
     const id = String(scheduled.eventId);
     const closedAt = events.findIndex(
@@ -503,7 +511,7 @@ async function firstNotify(
     return {
       // A retried activity is recorded as started once, with the attempt that ended it.
       attempt: started?.activityTaskStartedEventAttributes?.attempt ?? 0,
-      ...(data ? { report: JSON.parse(Buffer.from(data).toString('utf8')) as DeliveryReport } : {}),
+      ...(data ? { report: reportOf(JSON.parse(Buffer.from(data).toString('utf8'))) } : {}),
       ...(failure !== undefined ? { failure } : {}),
     };
   }, 60_000);

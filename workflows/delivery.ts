@@ -6,7 +6,7 @@
 import { condition, patched, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { SYSTEM, errorMessage, type Incident } from './incident-context';
-import type { Notification } from './model';
+import type { DeliveryReport, Notification } from './model';
 import { notices } from './notices';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -34,34 +34,7 @@ export async function deliverNotifications(incident: Incident): Promise<void> {
     const next = outbox[0];
     if (next) {
       try {
-        const report = await notify(next);
-        for (const failure of report.failed) {
-          incident.log(
-            'notification-failed',
-            SYSTEM,
-            `${next.kind} to ${failure.target} via ${failure.channel} failed: ${failure.error}`,
-            { ...failure, kind: next.kind },
-          );
-        }
-        if (next.kind === 'page' && report.delivered.length === 0 && report.failed.length > 0) {
-          if (patched('tell-managers-when-a-page-fails')) {
-            pageFailed(
-              incident,
-              next,
-              report.failed.map((f) => `${f.channel} ${f.target}: ${f.error}`),
-            );
-          }
-        }
-        const unwritten = report.undelivered.filter((target) => target.startsWith('outbox:'));
-        if (unwritten.length > 0 && patched('record-outbox-failures')) {
-          // Delivered, but the delivery log lost it: the record must say so.
-          incident.log(
-            'documentation-failed',
-            SYSTEM,
-            `${next.kind} "${next.subject}" was sent but not written to the outbox: ${unwritten.map((t) => t.slice('outbox:'.length)).join('; ')}`,
-            { kind: next.kind },
-          );
-        }
+        recordDelivery(incident, next, await notify(next));
       } catch (err) {
         incident.log(
           'notification-failed',
@@ -80,6 +53,40 @@ export async function deliverNotifications(incident: Incident): Promise<void> {
     incident.documenting = true;
     await documentIncident(incident);
     incident.documenting = false;
+  }
+}
+
+/**
+ * What a delivery report leaves on the record: each target that failed for good, a page
+ * that reached nobody (managers told), a send the outbox did not log.
+ */
+export function recordDelivery(incident: Incident, sent: Notification, report: DeliveryReport): void {
+  for (const failure of report.failed) {
+    incident.log(
+      'notification-failed',
+      SYSTEM,
+      `${sent.kind} to ${failure.target} via ${failure.channel} failed: ${failure.error}`,
+      { ...failure, kind: sent.kind },
+    );
+  }
+  if (sent.kind === 'page' && report.delivered.length === 0 && report.failed.length > 0) {
+    if (patched('tell-managers-when-a-page-fails')) {
+      pageFailed(
+        incident,
+        sent,
+        report.failed.map((f) => `${f.channel} ${f.target}: ${f.error}`),
+      );
+    }
+  }
+  const unwritten = report.undelivered.filter((target) => target.startsWith('outbox:'));
+  if (unwritten.length > 0 && patched('record-outbox-failures')) {
+    // Delivered, but the delivery log lost it: the record must say so.
+    incident.log(
+      'documentation-failed',
+      SYSTEM,
+      `${sent.kind} "${sent.subject}" was sent but not written to the outbox: ${unwritten.map((t) => t.slice('outbox:'.length)).join('; ')}`,
+      { kind: sent.kind },
+    );
   }
 }
 

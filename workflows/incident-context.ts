@@ -225,6 +225,18 @@ export class Incident {
     summary: string,
     details: Record<string, unknown> = {},
   ): void {
+    this.told(notification, kind, actor, summary, details);
+    this.send(notification);
+  }
+
+  /** Logs a notice that has already gone out (the first page), naming whom it went to. */
+  told(
+    notification: Notification,
+    kind: TimelineKind,
+    actor: string,
+    summary: string,
+    details: Record<string, unknown> = {},
+  ): void {
     const { responders, slackChannels, emails } = notification;
     this.log(kind, actor, summary, {
       ...details,
@@ -232,7 +244,6 @@ export class Incident {
       ...(slackChannels.length > 0 ? { channels: slackChannels } : {}),
       ...(emails.length > 0 ? { emails } : {}),
     });
-    this.send(notification);
   }
 
   /** A responder's name for people to read; the id when the policy does not know them. */

@@ -20,14 +20,16 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { takeInitialAlerts } from './alerts';
-import { deliverNotifications, documentIncident, documented } from './delivery';
+import { deliverNotifications, documentIncident, documented, recordDelivery } from './delivery';
 import { enforceFollowUps, keep, keepDutiesAfterReopening, openIncidentDuties } from './duties';
 import { registerHandlers } from './handlers';
 import { checkIncidentInput, policyDifference, policyRefused, unknownTeamRefused } from './input';
 import { keepSlackCurrent } from './slack-sync';
-import { Incident, SYSTEM, now, type ReadyIncident } from './incident-context';
+import { Incident, SYSTEM, errorMessage, now, type ReadyIncident } from './incident-context';
+import type { DeliveryReport } from './model';
+import { adoptPolicy, routingOf, type RoutedPolicy } from './opening';
 import { notices } from './notices';
-import { pageStep } from './paging';
+import { pageStep, type FirstPage } from './paging';
 import { phaseAfter } from './phases';
 import { everythingSettled } from './resolution';
 import type { IncidentInput, IncidentState } from './state';
@@ -39,6 +41,24 @@ const { resolveIncidentPolicy } = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['UnknownTeam'] },
 });
+// Timeouts and retries as for every notification (delivery.ts): a worker that dies mid-send
+// stops heartbeating, and the next attempt sends only to the targets without an answer.
+const { pageFirst } = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '5s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '10s',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: ['UnknownTeam'],
+  },
+});
+
+/** The first page: sent by the opening activity with its delivery report, or to be queued under an id. */
+interface OpenedPage extends FirstPage {
+  report?: DeliveryReport;
+}
 
 /** History length past which the incident moves to a fresh run, unless the server says sooner. */
 const HISTORY_LIMIT = 8_000;
@@ -64,17 +84,19 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   registerHandlers(incident, publish);
 
   let ready: ReadyIncident;
+  let first: OpenedPage | undefined;
   if (fromConfiguration) {
-    // An activity, not a local one: the patch checks that follow must fall in the next
-    // workflow task for a replay to meet them where the history has them.
-    const routed = await resolveIncidentPolicy(routingOf(input)).catch((err: unknown) => {
-      throw unknownTeamRefused(err);
-    });
+    // The first page goes out in the same activity that takes the policy, so nothing stands
+    // between the start and the page but that one activity.
+    const opened: { routed: RoutedPolicy; first?: OpenedPage } = patched('first-page-sent-with-the-policy')
+      ? await openAndPage(incident, input)
+      : { routed: await resolvePolicy(input) };
     const given = input.policy as unknown;
-    const different = given === undefined ? undefined : policyDifference(given, routed.policy);
-    if (different) throw policyRefused(different, routed.policy.team.id);
-    ready = adoptPolicy(incident, input, routed);
-    // The first page goes out now, a moment after the start: its ack timeout counts from here.
+    const different = given === undefined ? undefined : policyDifference(given, opened.routed.policy);
+    if (different) throw policyRefused(different, opened.routed.policy.team.id);
+    ready = adoptPolicy(incident, input, opened.routed);
+    first = opened.first;
+    // The first page went out a moment ago (or goes out now): its ack timeout counts from here.
     ready.state.escalation.pagedAt = now();
   } else {
     // Before the policy was checked: a start from the Temporal CLI left it out, and it was
@@ -84,7 +106,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
       : adoptPolicy(incident, input, await resolveIncidentPolicy(routingOf(input)));
   }
   if (input.carried) log.info('incident continued in a new run', { historyOf: ready.state.id });
-  else announce(ready, input);
+  else announce(ready, input, first);
   publish();
   if (patched('incident-title-memo')) {
     // The Temporal UI's workflow list then reads like an incident list, however it started.
@@ -137,29 +159,46 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   return ready.state;
 }
 
-/** What routes an incident started without a policy: its labels, service and team. */
-function routingOf(input: IncidentInput): Parameters<Activities['resolveIncidentPolicy']>[0] {
-  // A starter that passed a policy named its team there.
-  const team = input.team ?? (input.policy as { team?: { id?: unknown } } | undefined)?.team?.id;
-  return {
-    labels: { ...(input.labels ?? {}), service: input.service },
-    ...(typeof team === 'string' ? { team } : {}),
-  };
+/** The configured policy, as an activity of its own (the path before the first page joined it). */
+async function resolvePolicy(input: IncidentInput): Promise<RoutedPolicy> {
+  return resolveIncidentPolicy(routingOf(input)).catch((err: unknown) => {
+    throw unknownTeamRefused(err);
+  });
 }
 
-function adoptPolicy(
+/**
+ * Takes the configured policy and sends the first page in one activity. Should that activity
+ * give up (its retries spent), the policy is taken on its own and the page queued under the
+ * same id, so the delivery ledger keeps whatever the activity did send from going twice.
+ */
+async function openAndPage(
   incident: Incident,
   input: IncidentInput,
-  routed: Awaited<ReturnType<Activities['resolveIncidentPolicy']>>,
-): ReadyIncident {
-  incident.policy = routed.policy;
-  incident.state.team = routed.policy.team.id;
-  if (!input.severity) incident.state.severity = routed.severity;
-  return incident as ReadyIncident;
+): Promise<{ routed: RoutedPolicy; first: OpenedPage }> {
+  const pageId = uuid4();
+  const info = workflowInfo();
+  try {
+    const outcome = await pageFirst({
+      // A new incident's input: it carries nothing.
+      input,
+      run: { workflowId: info.workflowId, startTime: info.startTime.toISOString() },
+      pageId,
+      slackLive: incident.slackLive,
+    });
+    const { sent, ...routed } = outcome;
+    return { routed, first: sent ? { sent: sent.notification, report: sent.report } : { id: pageId } };
+  } catch (err) {
+    const refused = unknownTeamRefused(err);
+    if (refused !== err) throw refused;
+    log.warn('the first page could not go out with the policy; taking the policy on its own', {
+      error: errorMessage(err),
+    });
+    return { routed: await resolvePolicy(input), first: { id: pageId } };
+  }
 }
 
 /** Notification: the incident is on the record, its runbooks attached, Level 2 paged. */
-function announce(incident: ReadyIncident, input: IncidentInput): void {
+function announce(incident: ReadyIncident, input: IncidentInput, first?: OpenedPage): void {
   const { state, policy } = incident;
   takeInitialAlerts(incident);
   incident.log(
@@ -170,8 +209,10 @@ function announce(incident: ReadyIncident, input: IncidentInput): void {
       : `${state.alerts.length} alert(s) from ${input.origin.receiver}: ${input.title}`,
     { severity: state.severity, alerts: state.alerts.map((a) => a.fingerprint) },
   );
-  const first = policy.escalation.steps[0];
-  if (first) pageStep(incident, first.notify, 0, 0);
+  const step = policy.escalation.steps[0];
+  if (!step) return;
+  pageStep(incident, step.notify, 0, 0, first?.sent ? { sent: first.sent } : first);
+  if (first?.sent && first.report) recordDelivery(incident, first.sent, first.report);
 }
 
 /** Closed: all follow-ups done or waived; the final documentation follows. */

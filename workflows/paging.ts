@@ -3,6 +3,7 @@
  * managers when nobody acknowledged.
  */
 import { SYSTEM, now, type ReadyIncident } from './incident-context';
+import type { Notification } from './model';
 import { notices } from './notices';
 
 export function pageNextStep(incident: ReadyIncident): void {
@@ -31,13 +32,32 @@ export function pageNextStep(incident: ReadyIncident): void {
   if (target) pageStep(incident, target.notify, round, next);
 }
 
+/**
+ * How the first page of a new incident stands when the step pages: already sent (by the
+ * activity that opened the incident; it is only logged), or to be sent under the id that
+ * activity reserved, so that the delivery ledger knows any send it made before it failed.
+ */
+export interface FirstPage {
+  sent?: Notification;
+  id?: string;
+}
+
 /** Pages one step of the escalation policy. */
-export function pageStep(incident: ReadyIncident, targets: string[], round: number, step: number): void {
+export function pageStep(
+  incident: ReadyIncident,
+  targets: string[],
+  round: number,
+  step: number,
+  first?: FirstPage,
+): void {
   const { state, policy } = incident;
   const attempt = `round ${round + 1} of ${policy.escalation.repeat}, step ${step + 1} of ${policy.escalation.steps.length}`;
+  const summary = `paged ${targets.join(', ')} (${attempt})`;
+  const details = { round: round + 1, step: step + 1 };
+  if (first?.sent) {
+    incident.told(first.sent, 'paged', SYSTEM, summary, details);
+    return;
+  }
   const notice = notices.page(state, policy, targets, attempt);
-  incident.tell(notice, 'paged', SYSTEM, `paged ${targets.join(', ')} (${attempt})`, {
-    round: round + 1,
-    step: step + 1,
-  });
+  incident.tell(first?.id ? { ...notice, id: first.id } : notice, 'paged', SYSTEM, summary, details);
 }
