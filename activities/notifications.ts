@@ -1,3 +1,4 @@
+import type { Context } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
 import type { DeliveryReport, Notification } from '../workflows/model';
 import { classifySlackError, classifySmtpError, describeError, type Verdict } from './delivery-errors';
@@ -50,6 +51,27 @@ interface Target {
   target: string;
   send: (signal: AbortSignal) => Promise<void>;
   classify: (err: unknown) => Verdict;
+}
+
+/** Pages and messages by kind, channel and outcome, served by the worker's metrics exporter. */
+export const NOTIFICATIONS_METRIC = 'baton_notifications_total';
+
+/**
+ * Counts targets through the activity's metric meter, so that the SDK's exporter serves it
+ * beside the worker's own metrics. Called when an answer is first known: a retry that skips
+ * the targets answered before does not count them again.
+ */
+function countTargets(
+  context: Context | undefined,
+  labels: { kind: Notification['kind']; channel: string; outcome: 'delivered' | 'failed' | 'undelivered' },
+): void {
+  try {
+    context?.metricMeter
+      .createCounter(NOTIFICATIONS_METRIC, undefined, 'Notification targets by kind, channel and outcome')
+      .add(1, labels);
+  } catch {
+    // A metric must never turn a delivery into a failed activity, and so a repeat.
+  }
 }
 
 /** Answers from the heartbeat details of an earlier attempt at the same notification. */
@@ -192,6 +214,11 @@ export function createNotificationActivities(deps: NotificationDeps) {
                 ? { channel: t.channel, target: t.target, delivered: true }
                 : { channel: t.channel, target: t.target, delivered: false, error: outcome.error };
               answers.set(answerKey(t.channel, t.target), answer);
+              countTargets(context, {
+                kind,
+                channel: t.channel,
+                outcome: answer.delivered ? 'delivered' : 'failed',
+              });
               heartbeats.beat();
               if (id && deps.ledger) {
                 try {
@@ -247,6 +274,12 @@ export function createNotificationActivities(deps: NotificationDeps) {
                 error: describeError(err),
               }),
             );
+          }
+        }
+        for (const target of report.undelivered) {
+          const channel = target.slice(0, target.indexOf(':'));
+          if (channel === 'slack' || channel === 'email') {
+            countTargets(context, { kind, channel, outcome: 'undelivered' });
           }
         }
         const outcome =

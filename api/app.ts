@@ -10,6 +10,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { mailerFor, type Mailer } from '../activities/mailer';
+import { metricsSettings } from '../config/metrics-settings';
 import type { BatonConfig } from '../config/schema';
 import { requireNoDemoCredentials, requireWebhookAuth, type Secrets } from '../config/secrets';
 import { AuthFailures } from './auth';
@@ -18,10 +19,12 @@ import { startInboundListener, type InboundListener, type InboundListenerDeps } 
 import { emailRoutes } from './email/route';
 import { IncidentService } from './incidents';
 import { UsedLinks } from './links/used-links';
+import { countAnswers } from './metrics';
 import { alertmanagerRoutes } from './routes/alertmanager';
 import { emailActionRoutes } from './routes/email-actions';
 import { healthRoutes } from './routes/health';
 import { incidentRoutes } from './routes/incidents';
+import { metricsRoutes, type ApiMetricsOptions } from './routes/metrics';
 import { slackRoutes } from './routes/slack';
 import { slackApiClientFor } from './slack/client';
 
@@ -43,6 +46,8 @@ export interface AppDeps {
   emailResolver?: InboundListenerDeps['resolver'];
   /** Counts failed authentications per address (10 a minute by default; tests give their own clock). */
   authFailures?: AuthFailures;
+  /** Whether GET /metrics exists and the token it needs; from the configuration alone when not given. */
+  metrics?: ApiMetricsOptions;
 }
 
 const listeners = new WeakMap<FastifyInstance, InboundListener>();
@@ -68,7 +73,10 @@ export const DEMO_CREDENTIALS =
 function checksCredentials(route: string | undefined): boolean {
   return (
     route !== undefined &&
-    (route.startsWith('/api/v1/') || route === '/webhooks/alertmanager' || route === '/email/inbound')
+    (route.startsWith('/api/v1/') ||
+      route === '/webhooks/alertmanager' ||
+      route === '/email/inbound' ||
+      route === '/metrics')
   );
 }
 
@@ -118,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  const metrics = countAnswers(app);
 
   // Why a request was refused (401, 403), for the warning logged when the answer goes out.
   const refusals = new WeakMap<object, string>();
@@ -213,6 +222,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const incidents = new IncidentService(deps.temporal, deps.config, deps.answerWithinMs);
   await app.register(healthRoutes(deps.temporal));
+  const metricsOptions = deps.metrics ?? metricsSettings(deps.config, {}).api;
+  if (metricsOptions.enabled) {
+    await app.register(
+      metricsRoutes({ registry: metrics.registry, tokenSha256: metricsOptions.tokenSha256 }),
+    );
+  }
   const { allowUnauthenticated } = deps.config.api;
   if (allowUnauthenticated) {
     app.log.warn(UNAUTHENTICATED_WEBHOOK);

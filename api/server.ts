@@ -1,7 +1,9 @@
 // Runs the Baton API alone (for deployments that scale workers and API separately).
 import { ConfigError, loadConfig } from '../config/load';
+import { metricsSettings } from '../config/metrics-settings';
 import { loadSecrets, requireNoDemoCredentials, requireSecrets, requireWebhookAuth } from '../config/secrets';
 import { buildApp, DEMO_CREDENTIALS, UNAUTHENTICATED_WEBHOOK } from './app';
+import { closeGracefully } from './shutdown';
 import { createTemporalClient } from './temporal';
 
 async function main(): Promise<void> {
@@ -11,10 +13,24 @@ async function main(): Promise<void> {
   requireSecrets(config, ['api']);
   const secrets = loadSecrets(config);
   requireNoDemoCredentials(config, secrets, file);
+  const metrics = metricsSettings(config).api;
   const temporal = createTemporalClient(config, secrets);
-  const app = await buildApp({ config, secrets, temporal, logger: { level: config.api.logLevel } });
-  const stop = (): void => {
-    void app.close().then(() => temporal.connection.close());
+  const app = await buildApp({ config, secrets, temporal, metrics, logger: { level: config.api.logLevel } });
+  const graceMs = config.shutdown.api.graceTime;
+  // The first signal stops gracefully; a second one (Node's default, as each is heard once)
+  // ends the process at once.
+  const stop = (signal: NodeJS.Signals): void => {
+    app.log.info({ signal, graceMs }, 'stopping: no new connections; finishing the requests under way');
+    void closeGracefully(app, graceMs)
+      .then(async (inTime) => {
+        if (!inTime) app.log.warn({ graceMs }, 'requests still under way after the grace time were cut');
+        await temporal.connection.close();
+        process.exit(inTime ? 0 : 1);
+      })
+      .catch((err: unknown) => {
+        app.log.error({ err }, 'stopping failed');
+        process.exit(1);
+      });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -24,6 +40,11 @@ async function main(): Promise<void> {
   }
   if (secrets.demoCredentials.length > 0) {
     console.warn(`WARNING: ${DEMO_CREDENTIALS} (${secrets.demoCredentials.join('; ')})`);
+  }
+  if (metrics.enabled) {
+    console.log(
+      `Metrics at ${address}/metrics (${metrics.tokenFrom ? `bearer token from ${metrics.tokenFrom}` : 'open: no token'})`,
+    );
   }
 }
 

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { diagnosticsSchema } from './diagnostics';
+import { metricsSchema } from './metrics';
+import { shutdownSchema } from './shutdown';
 import { parseDuration } from './duration';
 import { AUTO_RESOLVE_POLICIES, LEVELS, SEVERITIES } from '../workflows/model';
 
@@ -163,6 +166,9 @@ export const configSchema = z
         maxCachedIncidents: z.number().int().min(1).max(100_000).default(250),
       })
       .default({ maxCachedIncidents: 250 }),
+    metrics: metricsSchema,
+    shutdown: shutdownSchema,
+    diagnostics: diagnosticsSchema,
     api: z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1'),

@@ -27,7 +27,7 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-const SEARCH_ATTRIBUTE_TYPE_NAMES: Record<string, string> = {
+export const SEARCH_ATTRIBUTE_TYPE_NAMES: Record<string, string> = {
   KEYWORD: 'Keyword',
   TEXT: 'Text',
   INT: 'Int',

@@ -5,11 +5,13 @@
 import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, DEMO_CREDENTIALS, emailListenerOf, UNAUTHENTICATED_WEBHOOK } from '../api/app';
+import { closeGracefully } from '../api/shutdown';
 import { createTemporalClient } from '../api/temporal';
 import { ConfigError, loadConfig } from '../config/load';
+import { metricsSettings, type MetricsSettings } from '../config/metrics-settings';
 import type { BatonConfig } from '../config/schema';
 import {
   loadSecrets,
@@ -18,6 +20,7 @@ import {
   requireWebhookAuth,
   type Secrets,
 } from '../config/secrets';
+import { installWorkerRuntime } from '../worker/metrics';
 import { connectWorker, createBatonWorker } from '../worker/worker';
 import { startDevServer, type DevServer } from './dev-server';
 import { ensureTemporalCli, TemporalCliUnavailable } from './temporal-cli';
@@ -65,8 +68,13 @@ async function main(): Promise<void> {
   requireNoDemoCredentials(config, secrets, file);
   const dataDir = path.resolve(config.dataDir);
 
+  const metrics = metricsSettings(config);
+  const shutdown = config.shutdown;
   // The SDK would stop the worker on its own on SIGINT; this script stops everything in order instead.
-  Runtime.install({ shutdownSignals: [] });
+  installWorkerRuntime({
+    shutdownSignals: [],
+    ...(metrics.workerListen ? { metricsListen: metrics.workerListen } : {}),
+  });
 
   // Refuse taken ports before starting anything, with a message that says what to do.
   const temporalServer = process.env.TEMPORAL_ADDRESS
@@ -121,7 +129,7 @@ async function main(): Promise<void> {
           console.error(`${what} failed:`, err);
         }
       };
-      await step('Closing the API', () => up.app?.close());
+      await step('Closing the API', () => up.app && closeGracefully(up.app, shutdown.api.graceTime));
       await step("Closing the API's Temporal connection", () => up.temporal?.connection.close());
       // shutdown() throws unless the worker is running; after a failure it has stopped already.
       await step('Stopping the worker', () => {
@@ -195,7 +203,12 @@ async function main(): Promise<void> {
 
     up.connection = await connectWorker(config, secrets);
     checkpoint();
-    up.worker = await createBatonWorker({ config, secrets, connection: up.connection });
+    up.worker = await createBatonWorker({
+      config,
+      secrets,
+      connection: up.connection,
+      shutdownGraceMs: shutdown.worker.graceTime,
+    });
     up.workerRun = up.worker.run();
     // If the worker dies on its own, take everything down rather than run half a stack.
     up.workerRun.catch((err: unknown) => {
@@ -209,6 +222,7 @@ async function main(): Promise<void> {
       config,
       secrets,
       temporal: up.temporal,
+      metrics: metrics.api,
       logger: { level: config.api.logLevel },
     });
     checkpoint();
@@ -240,6 +254,7 @@ async function main(): Promise<void> {
       `  Configuration  ${file}`,
       ...credentialLines(secrets),
       ...emailLines(config, up.app),
+      ...metricsLines(metrics, apiAddress),
       `  Outbox         ${path.join(dataDir, 'outbox')} (notifications without Slack or SMTP)`,
       `  Records        ${path.join(dataDir, 'incidents')}`,
       'Press Ctrl-C to stop.',
@@ -269,6 +284,17 @@ function emailLines(config: BatonConfig, app: FastifyInstance | undefined): stri
           `  Email replies  smtp://${listener.host}:${listener.port} for reply+…@${email.replyDomain ?? '?'} (${email.inbound?.authentication ?? 'strict'})`,
         ]
       : []),
+  ];
+}
+
+function metricsLines(metrics: MetricsSettings, apiAddress: string): string[] {
+  return [
+    ...(metrics.api.enabled
+      ? [
+          `  Metrics        ${apiAddress}/metrics (${metrics.api.tokenFrom ? `bearer token from ${metrics.api.tokenFrom}` : 'open: no token'})`,
+        ]
+      : []),
+    ...(metrics.workerListen ? [`  Worker metrics http://${metrics.workerListen}/metrics`] : []),
   ];
 }
 

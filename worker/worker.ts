@@ -29,7 +29,15 @@ export interface WorkerDeps {
   retry?: Partial<RetryPolicy>;
   /** Overrides worker.maxCachedIncidents (the benchmark evicts incidents on purpose). */
   maxCachedIncidents?: number;
+  /**
+   * How long a shutdown lets running tasks finish before their activities are cancelled
+   * (shutdown.worker.graceTime); the SDK's default, none, when not given (tests stop at once).
+   */
+  shutdownGraceMs?: number;
 }
+
+/** A shutdown that has not ended this long after its grace time gives up and fails the worker. */
+const SHUTDOWN_FORCE_AFTER_GRACE_MS = 10_000;
 
 export function slackClientFor(config: BatonConfig, secrets: Secrets): WebClient | undefined {
   const slack = config.notifications.slack;
@@ -92,6 +100,12 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
     // Memory stays flat however many incidents are open: past this many, the least recently
     // active incident leaves the cache and replays its history when it next has work.
     maxCachedWorkflows: deps.maxCachedIncidents ?? config.worker.maxCachedIncidents,
+    ...(deps.shutdownGraceMs !== undefined
+      ? {
+          shutdownGraceTime: deps.shutdownGraceMs,
+          shutdownForceTime: deps.shutdownGraceMs + SHUTDOWN_FORCE_AFTER_GRACE_MS,
+        }
+      : {}),
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }
