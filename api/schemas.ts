@@ -24,19 +24,19 @@ import { PHASES, SEVERITIES } from '../workflows/model';
 const withoutEnvelope = { actor: true, requestId: true } as const;
 
 export const bodies = {
-  acknowledge: acknowledgeSchema.omit(withoutEnvelope),
-  assessment: assessSchema.omit(withoutEnvelope),
-  action: recordActionSchema.omit(withoutEnvelope),
-  escalate: escalateSchema.omit(withoutEnvelope),
-  handover: acceptHandoverSchema.omit(withoutEnvelope),
-  note: addNoteSchema.omit({ ...withoutEnvelope, source: true }),
-  communication: communicateSchema.omit(withoutEnvelope),
-  resolve: resolveSchema.omit(withoutEnvelope),
-  report: submitReportSchema.omit(withoutEnvelope),
-  lessons: recordLessonsSchema.omit(withoutEnvelope),
-  completeActionItem: completeActionItemSchema.omit({ ...withoutEnvelope, itemId: true }),
-  training: recordTrainingSchema.omit(withoutEnvelope),
-  waiver: waiveFollowUpSchema.omit(withoutEnvelope),
+  acknowledge: acknowledgeSchema().omit(withoutEnvelope),
+  assessment: assessSchema().omit(withoutEnvelope),
+  action: recordActionSchema().omit(withoutEnvelope),
+  escalate: escalateSchema().omit(withoutEnvelope),
+  handover: acceptHandoverSchema().omit(withoutEnvelope),
+  note: addNoteSchema().omit({ ...withoutEnvelope, source: true }),
+  communication: communicateSchema().omit(withoutEnvelope),
+  resolve: resolveSchema().omit(withoutEnvelope),
+  report: submitReportSchema().omit(withoutEnvelope),
+  lessons: recordLessonsSchema().omit(withoutEnvelope),
+  completeActionItem: completeActionItemSchema().omit({ ...withoutEnvelope, itemId: true }),
+  training: recordTrainingSchema().omit(withoutEnvelope),
+  waiver: waiveFollowUpSchema().omit(withoutEnvelope),
 };
 
 export const declareIncidentBody = z.strictObject({

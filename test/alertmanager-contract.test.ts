@@ -387,7 +387,11 @@ describe('label and annotation names are data', () => {
     );
     expect(sent.bytes).toBeGreaterThan(1024 * 1024);
     expect(sent).toMatchObject({ status: 202, incidents: [id] });
-    const s = await eventually(() => incident(baton.app, id), 30_000);
+    // The page goes out first; the record shows it once the workflow has taken its report.
+    const s = await eventually(async () => {
+      const found = await incident(baton.app, id);
+      return eventsOf(found, 'paged').length > 0 ? found : undefined;
+    }, 30_000);
     expect(s.alerts).toHaveLength(1);
     expect(s.alerts[0]?.annotations.description).toMatch(/^at frame\n/);
     expect(s.alerts[0]?.annotations.summary).toBe('StackTrace on payments');

@@ -151,8 +151,8 @@ function isRetry(incident: Incident, requestId: string, message: string): boolea
   return false;
 }
 
-function parse<T>(schema: ZodType<T, unknown>, raw: unknown): T {
-  const result = schema.safeParse(raw);
+function parse<T>(schema: () => ZodType<T, unknown>, raw: unknown): T {
+  const result = schema().safeParse(raw);
   if (!result.success) {
     throwIfRefused({
       type: RefusalType.invalidInput,
@@ -164,11 +164,11 @@ function parse<T>(schema: ZodType<T, unknown>, raw: unknown): T {
   return (result as { data: T }).data;
 }
 
-type AlertsOutput = z.output<typeof alertsSchema>;
+type AlertsOutput = z.output<ReturnType<typeof alertsSchema>>;
 
 /** A signal cannot be refused; a malformed one is logged and dropped, never applied. */
-function parseSignal<T>(schema: ZodType<T, unknown>, raw: unknown, name: string): T | undefined {
-  const result = schema.safeParse(raw);
+function parseSignal<T>(schema: () => ZodType<T, unknown>, raw: unknown, name: string): T | undefined {
+  const result = schema().safeParse(raw);
   if (!result.success) {
     log.warn(`malformed ${name} signal ignored`, { issues: result.error.issues.map((i) => i.message) });
     return undefined;

@@ -14,34 +14,37 @@ import type { IncidentInput } from './state';
 export const INVALID_INPUT = 'InvalidIncidentInput';
 
 const line = (max: number) => z.string().trim().min(1).max(max);
-const configId = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use a configured id');
+const configId = () => z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use a configured id');
 
-const origin = z.discriminatedUnion('kind', [
+const origin = () =>
+  z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('alertmanager'),
+      receiver: line(500),
+      groupKey: line(10_000),
+      groupLabels: stringMapSchema(),
+      externalURL: z.string().max(2_000).optional(),
+    }),
+    z.strictObject({ kind: z.literal('manual'), declaredBy: line(100) }),
+  ]);
+
+/** Built when a run checks its input: once per run, and dropped afterwards. */
+export const incidentInputSchema = () =>
   z.strictObject({
-    kind: z.literal('alertmanager'),
-    receiver: line(500),
-    groupKey: line(10_000),
-    groupLabels: stringMapSchema,
-    externalURL: z.string().max(2_000).optional(),
-  }),
-  z.strictObject({ kind: z.literal('manual'), declaredBy: line(100) }),
-]);
-
-export const incidentInputSchema = z.strictObject({
-  title: line(1_000),
-  service: line(1_000),
-  severity: z.enum(SEVERITIES).optional(),
-  description: z.string().max(10_000).optional(),
-  origin,
-  alerts: z.array(alertSchema).max(1_000).optional(),
-  team: configId.optional(),
-  labels: stringMapSchema.optional(),
-  // Compared with the configuration's own policy (policyDifference), not trusted.
-  policy: z.record(z.string(), z.unknown()).optional(),
-  temporalUiUrl: z.url({ protocol: /^https?$/ }).optional(),
-  // Taken only from Baton's own continue-as-new (checked against the run's ancestry).
-  carried: z.record(z.string(), z.unknown()).optional(),
-});
+    title: line(1_000),
+    service: line(1_000),
+    severity: z.enum(SEVERITIES).optional(),
+    description: z.string().max(10_000).optional(),
+    origin: origin(),
+    alerts: z.array(alertSchema()).max(1_000).optional(),
+    team: configId().optional(),
+    labels: stringMapSchema().optional(),
+    // Compared with the configuration's own policy (policyDifference), not trusted.
+    policy: z.record(z.string(), z.unknown()).optional(),
+    temporalUiUrl: z.url({ protocol: /^https?$/ }).optional(),
+    // Taken only from Baton's own continue-as-new (checked against the run's ancestry).
+    carried: z.record(z.string(), z.unknown()).optional(),
+  });
 
 function refuse(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: INVALID_INPUT, message, nonRetryable: true });
@@ -53,7 +56,7 @@ function refuse(message: string): ApplicationFailure {
  * the starter's): only then may the input carry an incident's state.
  */
 export function checkIncidentInput(input: unknown, continued: boolean): IncidentInput {
-  const result = incidentInputSchema.safeParse(input);
+  const result = incidentInputSchema().safeParse(input);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${['input', ...i.path].join('.')}: ${i.message}`);
     throw refuse(`the incident cannot start: ${issues.join('; ')}`);

@@ -9,13 +9,24 @@ import { z } from 'zod';
 import { SEVERITIES } from './model';
 import type { IncidentState, StepResult } from './state';
 
+/**
+ * A schema built the first time it is used. The SDK evaluates this module afresh for every
+ * workflow run it keeps, and one run uses few of these schemas: built at once, all of them
+ * cost every incident milliseconds of CPU when it starts and hundreds of kilobytes for as
+ * long as the worker keeps it.
+ */
+function lazy<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}
+
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 /** Every message says who sends it and carries an id that makes a retry harmless. */
-const envelope = {
+const envelope = () => ({
   actor: text(100),
   requestId: text(200),
-};
+});
 
 export const URGENCIES = ['low', 'medium', 'high', 'critical'] as const;
 export const ACTION_KINDS = ['restart', 'patch', 'config', 'diagnostic', 'other'] as const;
@@ -30,139 +41,169 @@ function isCalendarDay(value: string): boolean {
 }
 
 /** A day (2026-12-31) or a moment with its offset (2026-12-31T17:00:00Z). */
-const isoDate = z
-  .string()
-  .trim()
-  .refine(
-    (value) =>
-      /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) &&
-      !Number.isNaN(Date.parse(value)) &&
-      isCalendarDay(value),
-    { message: 'write a date as YYYY-MM-DD or an ISO 8601 time with its offset' },
-  );
+const isoDate = lazy(() =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (value) =>
+        /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) &&
+        !Number.isNaN(Date.parse(value)) &&
+        isCalendarDay(value),
+      { message: 'write a date as YYYY-MM-DD or an ISO 8601 time with its offset' },
+    ),
+);
 
-export const acknowledgeSchema = z.strictObject({ ...envelope, note: text(2000).optional() });
-export const assessSchema = z.strictObject({
-  ...envelope,
-  severity: z.enum(SEVERITIES),
-  urgency: z.enum(URGENCIES),
-  impact: text(4000),
-  observations: text(10_000),
-});
-export const recordActionSchema = z.strictObject({
-  ...envelope,
-  kind: z.enum(ACTION_KINDS),
-  description: text(4000),
-  result: text(4000),
-});
-export const escalateSchema = z.strictObject({ ...envelope, reason: text(4000) });
-export const acceptHandoverSchema = z.strictObject({ ...envelope, notes: text(10_000) });
-export const communicateSchema = z.strictObject({
-  ...envelope,
-  audience: z.enum(AUDIENCES),
-  /** External messages reach customers: the sender must be a manager who approves them. */
-  message: text(10_000),
-});
-export const resolveSchema = z.strictObject({ ...envelope, summary: text(10_000) });
-export const submitReportSchema = z.strictObject({
-  ...envelope,
-  summary: text(20_000),
-  rootCause: text(10_000),
-  actionsAndResults: text(20_000),
-  recommendations: text(10_000),
-});
-export const actionItemSchema = z.strictObject({
-  title: text(500),
-  owner: text(100),
-  dueDate: isoDate,
-});
-export const recordLessonsSchema = z.strictObject({
-  ...envelope,
-  lessons: z.array(text(2000)).min(1).max(50),
-  /** Changes to the support process that the lessons call for. */
-  processImprovements: z.array(text(2000)).max(50).default([]),
-  actionItems: z.array(actionItemSchema).max(50).default([]),
-});
-export const completeActionItemSchema = z.strictObject({
-  ...envelope,
-  itemId: text(100),
-  note: text(4000).optional(),
-});
-export const recordTrainingSchema = z.strictObject({
-  ...envelope,
-  date: isoDate,
-  attendees: z.array(text(100)).min(1).max(300),
-  material: text(10_000),
-});
-export const waiveFollowUpSchema = z.strictObject({
-  ...envelope,
-  followUpId: text(100),
-  reason: text(4000),
-});
+export const acknowledgeSchema = lazy(() => z.strictObject({ ...envelope(), note: text(2000).optional() }));
+export const assessSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    severity: z.enum(SEVERITIES),
+    urgency: z.enum(URGENCIES),
+    impact: text(4000),
+    observations: text(10_000),
+  }),
+);
+export const recordActionSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    kind: z.enum(ACTION_KINDS),
+    description: text(4000),
+    result: text(4000),
+  }),
+);
+export const escalateSchema = lazy(() => z.strictObject({ ...envelope(), reason: text(4000) }));
+export const acceptHandoverSchema = lazy(() => z.strictObject({ ...envelope(), notes: text(10_000) }));
+export const communicateSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    audience: z.enum(AUDIENCES),
+    /** External messages reach customers: the sender must be a manager who approves them. */
+    message: text(10_000),
+  }),
+);
+export const resolveSchema = lazy(() => z.strictObject({ ...envelope(), summary: text(10_000) }));
+export const submitReportSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    summary: text(20_000),
+    rootCause: text(10_000),
+    actionsAndResults: text(20_000),
+    recommendations: text(10_000),
+  }),
+);
+export const actionItemSchema = lazy(() =>
+  z.strictObject({
+    title: text(500),
+    owner: text(100),
+    dueDate: isoDate(),
+  }),
+);
+export const recordLessonsSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    lessons: z.array(text(2000)).min(1).max(50),
+    /** Changes to the support process that the lessons call for. */
+    processImprovements: z.array(text(2000)).max(50).default([]),
+    actionItems: z.array(actionItemSchema()).max(50).default([]),
+  }),
+);
+export const completeActionItemSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    itemId: text(100),
+    note: text(4000).optional(),
+  }),
+);
+export const recordTrainingSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    date: isoDate(),
+    attendees: z.array(text(100)).min(1).max(300),
+    material: text(10_000),
+  }),
+);
+export const waiveFollowUpSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    followUpId: text(100),
+    reason: text(4000),
+  }),
+);
 
 /**
  * Alert labels and annotations are data: every name is kept, `__proto__` and `constructor`
  * included (a plain record schema would drop `__proto__`). The result has only own
  * properties, built without assignment, so no name can reach a prototype.
  */
-export const stringMapSchema = z
-  .custom<Record<string, string>>(
-    (value) =>
-      typeof value === 'object' &&
-      value !== null &&
-      !Array.isArray(value) &&
-      Object.values(value).every((v) => typeof v === 'string'),
-    { message: 'expected an object whose values are strings' },
-  )
-  .transform((value) => Object.fromEntries(Object.entries(value)) as Record<string, string>);
+export const stringMapSchema = lazy(() =>
+  z
+    .custom<Record<string, string>>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.values(value).every((v) => typeof v === 'string'),
+      { message: 'expected an object whose values are strings' },
+    )
+    .transform((value) => Object.fromEntries(Object.entries(value)) as Record<string, string>),
+);
 
-export const alertSchema = z.object({
-  fingerprint: text(200),
-  status: z.enum(['firing', 'resolved']),
-  labels: stringMapSchema,
-  annotations: stringMapSchema.default({}),
-  startsAt: z.string(),
-  endsAt: z.string().optional(),
-  generatorURL: z.string().optional(),
-});
-export const alertsSchema = z.strictObject({
-  requestId: text(200).optional(),
-  alerts: z.array(alertSchema).min(1).max(1000),
-  /** Alerts of the group that Alertmanager left out (its `max_alerts`): its `truncatedAlerts`. */
-  truncated: z.number().int().min(0).optional(),
-});
-export const addNoteSchema = z.strictObject({
-  ...envelope,
-  text: text(20_000),
-  source: z.enum(NOTE_SOURCES).default('api'),
-});
+export const alertSchema = lazy(() =>
+  z.object({
+    fingerprint: text(200),
+    status: z.enum(['firing', 'resolved']),
+    labels: stringMapSchema(),
+    annotations: stringMapSchema().default({}),
+    startsAt: z.string(),
+    endsAt: z.string().optional(),
+    generatorURL: z.string().optional(),
+  }),
+);
+export const alertsSchema = lazy(() =>
+  z.strictObject({
+    requestId: text(200).optional(),
+    alerts: z.array(alertSchema()).min(1).max(1000),
+    /** Alerts of the group that Alertmanager left out (its `max_alerts`): its `truncatedAlerts`. */
+    truncated: z.number().int().min(0).optional(),
+  }),
+);
+export const addNoteSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    text: text(20_000),
+    source: z.enum(NOTE_SOURCES).default('api'),
+  }),
+);
 
 /**
  * An email that named this incident and was not acted on because it failed authentication
  * (a spoofed sender, a sender who is not the recipient its reply address was issued to).
  * It changes nothing but the timeline, where the attempt stays on record.
  */
-export const emailRefusedSchema = z.strictObject({
-  requestId: z.string().min(1).max(200),
-  from: text(320),
-  reason: text(1_000),
-});
+export const emailRefusedSchema = lazy(() =>
+  z.strictObject({
+    requestId: z.string().min(1).max(200),
+    from: text(320),
+    reason: text(1_000),
+  }),
+);
 
-export type AcknowledgeInput = z.input<typeof acknowledgeSchema>;
-export type AssessInput = z.input<typeof assessSchema>;
-export type RecordActionInput = z.input<typeof recordActionSchema>;
-export type EscalateInput = z.input<typeof escalateSchema>;
-export type AcceptHandoverInput = z.input<typeof acceptHandoverSchema>;
-export type CommunicateInput = z.input<typeof communicateSchema>;
-export type ResolveInput = z.input<typeof resolveSchema>;
-export type SubmitReportInput = z.input<typeof submitReportSchema>;
-export type RecordLessonsInput = z.input<typeof recordLessonsSchema>;
-export type CompleteActionItemInput = z.input<typeof completeActionItemSchema>;
-export type RecordTrainingInput = z.input<typeof recordTrainingSchema>;
-export type WaiveFollowUpInput = z.input<typeof waiveFollowUpSchema>;
-export type AlertsInput = z.input<typeof alertsSchema>;
-export type AddNoteInput = z.input<typeof addNoteSchema>;
-export type EmailRefusedInput = z.input<typeof emailRefusedSchema>;
+export type AcknowledgeInput = z.input<ReturnType<typeof acknowledgeSchema>>;
+export type AssessInput = z.input<ReturnType<typeof assessSchema>>;
+export type RecordActionInput = z.input<ReturnType<typeof recordActionSchema>>;
+export type EscalateInput = z.input<ReturnType<typeof escalateSchema>>;
+export type AcceptHandoverInput = z.input<ReturnType<typeof acceptHandoverSchema>>;
+export type CommunicateInput = z.input<ReturnType<typeof communicateSchema>>;
+export type ResolveInput = z.input<ReturnType<typeof resolveSchema>>;
+export type SubmitReportInput = z.input<ReturnType<typeof submitReportSchema>>;
+export type RecordLessonsInput = z.input<ReturnType<typeof recordLessonsSchema>>;
+export type CompleteActionItemInput = z.input<ReturnType<typeof completeActionItemSchema>>;
+export type RecordTrainingInput = z.input<ReturnType<typeof recordTrainingSchema>>;
+export type WaiveFollowUpInput = z.input<ReturnType<typeof waiveFollowUpSchema>>;
+export type AlertsInput = z.input<ReturnType<typeof alertsSchema>>;
+export type AddNoteInput = z.input<ReturnType<typeof addNoteSchema>>;
+export type EmailRefusedInput = z.input<ReturnType<typeof emailRefusedSchema>>;
 
 // Updates: the caller needs to know whether the step was accepted, and why not. Each
 // answers a compact summary; the whole record is the `state` query.

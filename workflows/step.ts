@@ -17,7 +17,8 @@ export interface Envelope {
 
 export interface Step<TInput extends Envelope, TRaw> {
   update: UpdateDefinition<StepResult, [TRaw]>;
-  schema: ZodType<TInput, TRaw>;
+  /** Built when the first message of the step arrives (see messages.ts). */
+  schema: () => ZodType<TInput, TRaw>;
   /** Why the process, or the actor's role, does not allow the step now; undefined if it does. */
   check(incident: ReadyIncident, input: TInput): Refusal | undefined;
   /** What the step does to the record, and who is told. */

@@ -18,10 +18,10 @@ import { acknowledgeSchema, addNoteSchema, escalateSchema, resolveSchema } from 
 
 /** The lengths the workflow takes (workflows/messages.ts), so a refusal can say which was too long. */
 const LIMITS = {
-  ackNote: acknowledgeSchema.shape.note.unwrap().maxLength ?? 2_000,
-  reason: escalateSchema.shape.reason.maxLength ?? 4_000,
-  summary: resolveSchema.shape.summary.maxLength ?? 10_000,
-  note: addNoteSchema.shape.text.maxLength ?? 20_000,
+  ackNote: acknowledgeSchema().shape.note.unwrap().maxLength ?? 2_000,
+  reason: escalateSchema().shape.reason.maxLength ?? 4_000,
+  summary: resolveSchema().shape.summary.maxLength ?? 10_000,
+  note: addNoteSchema().shape.text.maxLength ?? 20_000,
 };
 
 export type ReplyCommand =

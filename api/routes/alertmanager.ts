@@ -15,7 +15,7 @@ import { errorResponse } from '../schemas';
 export const WEBHOOK_BODY_LIMIT = 16 * 1024 * 1024;
 
 /** Label and annotation names are data; `__proto__` and `constructor` are kept like any other. */
-const labels = stringMapSchema;
+const labels = stringMapSchema();
 
 const alertmanagerAlert = z.looseObject({
   status: z.enum(['firing', 'resolved']),

@@ -44,7 +44,7 @@ export function take(
   const step = steps.find((s) => s.update.name === name) as Step<Envelope, unknown> | undefined;
   if (!step) throw new Error(`no step "${name}"`);
   counter += 1;
-  const parsed = step.schema.parse({ requestId: `unit-${counter}`, ...input });
+  const parsed = step.schema().parse({ requestId: `unit-${counter}`, ...input });
   const refusal = refusalOf(step, incident, parsed);
   if (!refusal) step.apply(incident, parsed);
   return refusal;
