@@ -1,0 +1,390 @@
+/**
+ * `npm run start:cluster`: Baton's production layout on one machine. PostgreSQL, a Temporal
+ * server on it with the Web UI, two Baton workers and two Baton API instances, each a
+ * process of its own, all on 127.0.0.1 and all kept under one data folder. Ctrl-C stops
+ * everything; the next start finds the same incidents.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../config/load';
+import {
+  loadSecrets,
+  requireNoDemoCredentials,
+  requireSecrets,
+  requireWebhookAuth,
+} from '../../config/secrets';
+import { DEMO_CREDENTIALS } from '../../api/app';
+import { ensureTemporalCli, TemporalCliUnavailable } from '../temporal-cli';
+import { SupervisedProcess } from './baton';
+import { BuildFailed, ensureClusterBinaries, TEMPORAL_SERVER_VERSION } from './build';
+import { ensureNamespace } from './namespace';
+import {
+  OptionsError,
+  parseClusterOptions,
+  TEMPORAL_PORT_BLOCK,
+  TEMPORAL_PORT_LIMIT,
+  usage,
+  type ClusterOptions,
+} from './options';
+import { ensurePostgres, PostgresUnavailable, startPostgres, type PostgresServer } from './postgres';
+import { cannotListen, freePort, freePortBlock, ProcessFailed } from './processes';
+import { ensureSchemas, SchemaFailed } from './schema';
+import {
+  forgetPastMembers,
+  startTemporalServer,
+  waitForServices,
+  writeServerConfig,
+  type TemporalServer,
+} from './temporal-server';
+import { startUi, type UiServer } from './ui';
+
+/** Start-up was asked to stop (Ctrl-C, or a part failed) and has stopped what it had started. */
+class StartupAborted extends Error {
+  constructor(
+    readonly reason: string,
+    readonly exitCode: number,
+  ) {
+    super(`start-up aborted: ${reason}`);
+  }
+}
+
+const log = (line: string): void => console.log(line);
+
+/** The ports this start uses: the ones asked for, each checked free, or free ones. */
+async function choosePorts(options: ClusterOptions) {
+  const fixed = async (port: number, flag: string, what: string, count = 1): Promise<number> => {
+    for (let p = port; p < port + count; p++) {
+      const problem = await cannotListen(p);
+      if (problem) {
+        throw new OptionsError(
+          `port ${p} on 127.0.0.1, for ${what}, is not available (${problem}). Stop whatever holds it ` +
+            `(another npm run start:cluster?) or choose another with ${flag} (0 picks a free one).`,
+        );
+      }
+    }
+    return port;
+  };
+  const postgres = options.postgresPort || (await freePort());
+  if (options.postgresPort) await fixed(postgres, '--postgres-port', 'PostgreSQL');
+  const temporal = options.temporalPort || (await freePortBlock(TEMPORAL_PORT_BLOCK, TEMPORAL_PORT_LIMIT));
+  if (options.temporalPort) {
+    await fixed(
+      temporal,
+      '--temporal-port',
+      `the Temporal server (it takes ${TEMPORAL_PORT_BLOCK} ports from there)`,
+      TEMPORAL_PORT_BLOCK,
+    );
+  }
+  const ui = options.uiPort === undefined ? undefined : options.uiPort || (await freePort());
+  if (options.uiPort) await fixed(options.uiPort, '--ui-port', 'the Temporal UI');
+  const apis: number[] = [];
+  for (let i = 0; i < options.apis; i++) {
+    apis.push(
+      options.apiPort
+        ? await fixed(options.apiPort + i, '--api-port', `Baton API ${i + 1}`)
+        : await freePort(),
+    );
+  }
+  return { postgres, temporal, ui, apis };
+}
+
+async function main(): Promise<void> {
+  const parsed = parseClusterOptions(process.argv.slice(2));
+  if (parsed === 'help') {
+    console.log(usage());
+    return;
+  }
+  const options = parsed;
+  const dir = options.dataDir;
+  const logs = path.join(dir, 'logs');
+  const batonDataDir = path.join(dir, 'baton');
+
+  // Baton's configuration is checked here, once, before anything starts: the same refusals
+  // each worker and API would make, but before minutes of start-up rather than after.
+  const configFile = path.resolve(process.env.BATON_CONFIG ?? path.join('config', 'baton.yaml'));
+  const { config, file, warnings } = loadConfig({ ...process.env, BATON_CONFIG: configFile });
+  for (const warning of warnings) console.warn(`warning: ${warning}`);
+  requireWebhookAuth(config, file);
+  requireSecrets(config, ['api', 'worker']);
+  const secrets = loadSecrets(config);
+  requireNoDemoCredentials(config, secrets, file);
+  const namespace = config.temporal.namespace;
+
+  const ports = options.prepareOnly ? undefined : await choosePorts(options);
+  const binaries = await ensureClusterBinaries();
+  if (!binaries.uiServer) log(`The Temporal UI is skipped: ${binaries.uiProblem ?? 'it could not be built'}`);
+  const cli = await ensureTemporalCli();
+  const pg = ensurePostgres(log);
+  if (!ports) {
+    log(
+      [
+        'Ready to start the cluster:',
+        `  Temporal server  ${binaries.temporalServer}`,
+        `  SQL schema tool  ${binaries.sqlTool}`,
+        `  Temporal UI      ${binaries.uiServer ?? `none: ${binaries.uiProblem ?? '?'}`}`,
+        `  Temporal CLI     ${cli}`,
+        `  PostgreSQL ${pg.major}    ${pg.bin}${pg.user ? ` (run as ${pg.user.name})` : ''}`,
+      ].join('\n'),
+    );
+    return;
+  }
+
+  const up: {
+    postgres?: PostgresServer;
+    temporal?: TemporalServer;
+    ui?: UiServer;
+    baton: SupervisedProcess[];
+  } = { baton: [] };
+  const stateFile = path.join(dir, 'cluster.json');
+  let running = false;
+  /** What runs where, for scripts and tests (and people) that need the pids or the ports. */
+  const writeState = (): void => {
+    if (!running) return;
+    const processes = (kind: 'worker' | 'api') =>
+      up.baton
+        .filter((p) => p.spec.kind === kind)
+        .map((p) => ({ name: p.spec.name, pid: p.current?.pid ?? null, url: p.url, log: p.spec.logFile }));
+    writeFileSync(
+      stateFile,
+      JSON.stringify(
+        {
+          pid: process.pid,
+          dataDir: dir,
+          batonDataDir,
+          namespace,
+          taskQueue: config.temporal.taskQueue,
+          temporal: { address: up.temporal?.address, pid: up.temporal?.process.pid },
+          ui: up.ui ? { url: up.ui.url, pid: up.ui.process.pid } : null,
+          postgres: { port: up.postgres?.port, pid: up.postgres?.process.pid },
+          apis: processes('api'),
+          workers: processes('worker'),
+        },
+        null,
+        2,
+      ),
+    );
+  };
+
+  let stopping: Promise<void> | undefined;
+  /** Stops everything, callers first and storage last; each step on its own. Never rejects. */
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      console.log(`\n${reason}: stopping the cluster…`);
+      running = false;
+      rmSync(stateFile, { force: true });
+      const step = async (what: string, action: () => Promise<void> | undefined): Promise<void> => {
+        try {
+          await action();
+        } catch (err) {
+          console.error(`${what} failed:`, err);
+        }
+      };
+      const apis = up.baton.filter((p) => p.spec.kind === 'api');
+      const workers = up.baton.filter((p) => p.spec.kind === 'worker');
+      await step('Stopping the APIs', () => Promise.all(apis.map((p) => p.stop())).then(() => undefined));
+      await step('Stopping the workers', () =>
+        Promise.all(workers.map((p) => p.stop())).then(() => undefined),
+      );
+      await step('Stopping the Temporal UI', () => up.ui?.process.stop());
+      await step('Stopping the Temporal server', () => up.temporal?.process.stop(60_000));
+      await step('Stopping PostgreSQL', () => up.postgres?.process.stop(60_000));
+      console.log('Stopped.');
+    })();
+    return stopping;
+  };
+
+  let startedUp = false;
+  let abort: StartupAborted | undefined;
+  const end = (reason: string, exitCode: number): void => {
+    if (!startedUp) {
+      abort ??= new StartupAborted(reason, exitCode);
+      return;
+    }
+    void stop(reason).then(() => {
+      if (exitCode !== 0) process.exitCode = exitCode;
+    });
+  };
+  const checkpoint = (): void => {
+    if (abort) throw abort;
+  };
+  // Ctrl-C arrives more than once (from the terminal, relayed by npm and tsx); a third
+  // signal while stopping is someone insisting: everything is killed at once.
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals >= 3 && (stopping || abort)) {
+      console.error('Stopping at once.');
+      process.exit(130);
+    }
+    end(signal, startedUp ? 0 : signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  /** Storage and Temporal dying takes everything down: Baton cannot work without them. */
+  const essential = (what: string, exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>) =>
+    void exited.then(({ code, signal }) => {
+      if (stopping) return;
+      console.error(`${what} exited unexpectedly (${signal ?? `code ${code}`}); see ${logs}.`);
+      end(`${what} exit`, 1);
+    });
+
+  try {
+    up.postgres = await startPostgres({
+      pg,
+      dataDir: path.join(dir, 'postgres'),
+      passwordFile: path.join(dir, 'temporal-db-password'),
+      port: ports.postgres,
+      logFile: path.join(logs, 'postgres.log'),
+      log,
+    });
+    essential('PostgreSQL', up.postgres.process.exited);
+    checkpoint();
+
+    log('Setting up or upgrading the Temporal schemas with the SQL tool…');
+    for (const line of await ensureSchemas(binaries, up.postgres, path.join(logs, 'schema.log')))
+      log(`  ${line}`);
+    checkpoint();
+
+    await forgetPastMembers(up.postgres);
+    const configDir = writeServerConfig({
+      binaries,
+      postgres: up.postgres,
+      frontendPort: ports.temporal,
+      dir: path.join(dir, 'temporal-server'),
+    });
+    const startServer = async (): Promise<TemporalServer> => {
+      log(`Starting the Temporal server ${TEMPORAL_SERVER_VERSION} on 127.0.0.1:${ports.temporal}…`);
+      const server = await startTemporalServer({
+        binaries,
+        configDir,
+        frontendPort: ports.temporal,
+        logFile: path.join(logs, 'temporal-server.log'),
+      });
+      up.temporal = server;
+      return server;
+    };
+    let server = await startServer();
+    checkpoint();
+    const registered = await ensureNamespace({
+      cli,
+      address: server.address,
+      namespace,
+      retention: options.retention,
+    });
+    for (const line of registered.lines) log(`  ${line}`);
+    if (registered.changed) {
+      // Each service caches search attributes for up to a minute; a fresh start has them all,
+      // so the first incidents can be filtered at once.
+      log('Restarting the Temporal server so that every service sees them now…');
+      await server.process.stop(60_000);
+      up.temporal = undefined;
+      checkpoint();
+      server = await startServer();
+    }
+    await waitForServices(server.address, namespace, config.temporal.taskQueue, 120_000);
+    essential('The Temporal server', server.process.exited);
+    checkpoint();
+
+    if (binaries.uiServer && ports.ui !== undefined) {
+      log(`Starting the Temporal UI on http://127.0.0.1:${ports.ui}…`);
+      up.ui = await startUi({
+        uiServer: binaries.uiServer,
+        port: ports.ui,
+        temporalAddress: server.address,
+        namespace,
+        dir: path.join(dir, 'ui'),
+        logFile: path.join(logs, 'ui.log'),
+      });
+      // Baton works without it: say so, and carry on.
+      void up.ui.process.exited.then(({ code, signal }) => {
+        if (!stopping) console.error(`The Temporal UI exited (${signal ?? `code ${code}`}); see ${logs}.`);
+      });
+      checkpoint();
+    }
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BATON_CONFIG: configFile,
+      TEMPORAL_ADDRESS: server.address,
+      BATON_DATA_DIR: batonDataDir,
+    };
+    delete env.PORT;
+    // Loopback only, whatever the configuration says: this is one machine's cluster.
+    env.HOST = '127.0.0.1';
+    const specs = [
+      ...Array.from({ length: options.workers }, (_, i) => ({
+        name: `worker-${i + 1}`,
+        kind: 'worker' as const,
+        env,
+        logFile: path.join(logs, `worker-${i + 1}.log`),
+      })),
+      ...ports.apis.map((port, i) => ({
+        name: `api-${i + 1}`,
+        kind: 'api' as const,
+        port,
+        env,
+        logFile: path.join(logs, `api-${i + 1}.log`),
+      })),
+    ];
+    log(`Starting ${options.workers} Baton worker(s) and ${options.apis} Baton API(s)…`);
+    up.baton = specs.map((spec) => new SupervisedProcess(spec, options.restartDelay * 1000, log, writeState));
+    // One at a time: each bundles the workflow code or loads Fastify, and two cores are enough
+    // for one of those at a time.
+    for (const p of up.baton) {
+      await p.start();
+      checkpoint();
+    }
+    startedUp = true;
+    running = true;
+    writeState();
+  } catch (err) {
+    await stop(abort?.reason ?? 'start-up failed');
+    throw err;
+  }
+
+  const apis = up.baton.filter((p) => p.spec.kind === 'api');
+  const workers = up.baton.filter((p) => p.spec.kind === 'worker');
+  const rel = (p: string): string =>
+    path.relative(process.cwd(), p).startsWith('..') ? p : `./${path.relative(process.cwd(), p)}`;
+  console.log(
+    [
+      '',
+      'The Baton cluster is running.',
+      ...apis.map(
+        (p, i) =>
+          `  ${`API ${i + 1}`.padEnd(14)} ${p.url}   (pid ${p.current?.pid}; OpenAPI at ${p.url}/docs)`,
+      ),
+      `  Webhook        ${apis[0]?.url}/webhooks/alertmanager (on every API)`,
+      `  Workers        ${workers.map((p) => `${p.spec.name} pid ${p.current?.pid}`).join(', ')}; task queue ${config.temporal.taskQueue}`,
+      `  Temporal       ${up.temporal?.address} (server ${TEMPORAL_SERVER_VERSION}, namespace ${namespace})`,
+      `  Temporal UI    ${up.ui?.url ?? `none (${binaries.uiProblem ?? 'turned off with --ui-port off'})`}`,
+      `  PostgreSQL     127.0.0.1:${up.postgres?.port} (databases temporal, temporal_visibility; role temporal, password in ${rel(path.join(dir, 'temporal-db-password'))})`,
+      `  Data           ${rel(dir)} (PostgreSQL in postgres/, Baton's outbox and records in baton/)`,
+      `  Logs           ${rel(logs)}/ (one file per process)`,
+      `  Configuration  ${rel(file)}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+  if (secrets.demoCredentials.length > 0) console.warn(`WARNING: ${DEMO_CREDENTIALS}`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof StartupAborted) {
+    process.exitCode = err.exitCode;
+    return;
+  }
+  const known = [
+    OptionsError,
+    ConfigError,
+    TemporalCliUnavailable,
+    BuildFailed,
+    PostgresUnavailable,
+    SchemaFailed,
+    ProcessFailed,
+  ];
+  if (known.some((type) => err instanceof type))
+    console.error(`npm run start:cluster: ${(err as Error).message}`);
+  else console.error(err);
+  process.exit(1);
+});
