@@ -50,12 +50,20 @@ export interface BenchWorker {
 
 /** Starts the worker process and resolves once both workers poll. */
 export async function spawnBenchWorker(spec: BenchWorkerSpec): Promise<BenchWorker> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, BATON_BENCH_WORKER: JSON.stringify(spec) },
-    // stdout carries Baton's activity log (one JSON line per notification): discarded, as a
-    // deployment's log shipper would take it. stderr is kept for an error report.
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
+  // BATON_BENCH_PROFILE=<dir> writes CPU profiles of the worker process (main thread and the
+  // workflow threads) there, to see where its time goes.
+  const profile = process.env.BATON_BENCH_PROFILE;
+  const profiling = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...profiling, '--import', 'tsx', fileURLToPath(import.meta.url)],
+    {
+      env: { ...process.env, BATON_BENCH_WORKER: JSON.stringify(spec) },
+      // stdout carries Baton's activity log (one JSON line per notification): discarded, as a
+      // deployment's log shipper would take it. stderr is kept for an error report.
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    },
+  );
   let tail: string[] = [];
   let stopping = false;
   let death: string | undefined;

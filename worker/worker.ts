@@ -97,6 +97,10 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
     // A worker that died leaves its cached incidents' next tasks on its own sticky queue;
     // after this long they go to any worker, so a page due then is late by seconds, not ten.
     stickyQueueScheduleToStartTimeout: '2s',
+    // New incidents wait on the shared queue for the task that sends their first page; the
+    // SDK's default (0.2) gives most pollers to the sticky queue of incidents already under
+    // way, so in an alert storm pages queued behind record writes. Equal shares page first.
+    nonStickyToStickyPollRatio: 1,
     // Memory stays flat however many incidents are open: past this many, the least recently
     // active incident leaves the cache and replays its history when it next has work.
     maxCachedWorkflows: deps.maxCachedIncidents ?? config.worker.maxCachedIncidents,
