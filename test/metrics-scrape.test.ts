@@ -15,6 +15,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { NOTIFICATIONS_METRIC } from '../activities/notifications';
 import type { OutboxEntry } from '../activities/outbox';
+import { INCIDENT_METRICS } from '../workflows/metrics';
 import { cleanupsInReverse, groupKeyOf, receiverFor, terminateQueue } from './support/harness';
 import { freePort } from './support/ports';
 import { startPrometheus, staticScrape } from './support/prometheus';
@@ -186,8 +187,30 @@ describe('Prometheus scraping the worker and the API', () => {
     );
     expect(sumOf(direct, NOTIFICATIONS_METRIC, { kind: 'page', outcome: 'delivered', taskQueue })).toBe(0);
 
+    // Alice acknowledges through the API: the workflow counts the incident opened and records
+    // its time to acknowledge, once (the meter is silent when a workflow replays).
+    const acknowledged = await fetch(`http://127.0.0.1:${apiPort}/api/v1/incidents/${incident}/acknowledge`, {
+      method: 'POST',
+      // Alice's token in the demo configuration (the README's walk uses it too).
+      headers: { authorization: 'Bearer l2-demo-token', 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(acknowledged.status).toBe(200);
+    const incidentLabels = { team: 'payments', severity: 'SEV1', taskQueue };
+    const measured = await eventually(async () => {
+      const samples = parseMetrics(await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text());
+      return sumOf(samples, `${INCIDENT_METRICS.timeToAcknowledge}_count`, incidentLabels) > 0
+        ? samples
+        : undefined;
+    }, 15_000);
+    expect(sumOf(measured, INCIDENT_METRICS.opened, incidentLabels)).toBe(1);
+    expect(sumOf(measured, `${INCIDENT_METRICS.timeToAcknowledge}_count`, incidentLabels)).toBe(1);
+    const secondsToAcknowledge = sumOf(measured, `${INCIDENT_METRICS.timeToAcknowledge}_sum`, incidentLabels);
+    expect(secondsToAcknowledge).toBeGreaterThan(0);
+    expect(secondsToAcknowledge).toBeLessThan(120);
+
     // Through Prometheus's HTTP API: both targets up (the API's with its token), the webhook's
-    // 202 and the page's notifications.
+    // 202, the page's notifications and the incident by severity.
     const scalar = async (expression: string): Promise<number | undefined> => {
       const result = await prometheus.query(expression);
       return result[0] ? Number(result[0].value[1]) : undefined;
@@ -206,6 +229,20 @@ describe('Prometheus scraping the worker and the API', () => {
     expect(
       await scalar(`sum(temporal_worker_task_slots_available{job="baton-worker",task_queue="${taskQueue}"})`),
     ).toBeGreaterThan(0);
+    expect(
+      await eventually(
+        async () =>
+          scalar(
+            `sum by (severity) (${INCIDENT_METRICS.opened}{job="baton-worker",severity="SEV1",taskQueue="${taskQueue}"})`,
+          ),
+        20_000,
+      ),
+    ).toBe(1);
+    expect(
+      await scalar(
+        `sum(${INCIDENT_METRICS.timeToAcknowledge}_count{job="baton-worker",taskQueue="${taskQueue}"})`,
+      ),
+    ).toBe(1);
 
     // Every expression of the dashboard is valid PromQL for this Prometheus.
     for (const expression of dashboardExpressions()) {

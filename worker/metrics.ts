@@ -1,5 +1,6 @@
 import { Runtime, type RuntimeOptions } from '@temporalio/worker';
 import { ConfigError } from '../config/load';
+import { INCIDENT_METRICS } from '../workflows/metrics';
 
 /**
  * Baton's incident durations, in seconds, from half a minute (an acknowledgement) to two
@@ -12,9 +13,9 @@ export const INCIDENT_DURATION_BUCKETS = [
 
 /** The workflow's duration histograms (seconds; labels team and severity). */
 export const INCIDENT_DURATION_HISTOGRAMS = [
-  'baton_time_to_acknowledge_seconds',
-  'baton_time_to_escalate_seconds',
-  'baton_time_to_resolve_seconds',
+  INCIDENT_METRICS.timeToAcknowledge,
+  INCIDENT_METRICS.timeToEscalate,
+  INCIDENT_METRICS.timeToResolve,
 ] as const;
 
 /**

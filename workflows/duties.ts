@@ -228,6 +228,8 @@ export function followUpDuty(incident: ReadyIncident, item: FollowUp): Duty {
     if (settled()) return;
     const last = item.overdueNotifiedAt ? ms(item.overdueNotifiedAt) : undefined;
     if (last !== undefined && Date.now() < last + remindBeforeMs) return;
+    // Counted when it first goes past its due date, not at every repeated notice.
+    if (last === undefined) incident.meter.followUpOverdue();
     item.overdueNotifiedAt = now();
     const notice = notices.followUpOverdue(state, policy, item);
     incident.tell(

@@ -70,6 +70,7 @@ const recordLessons = step({
       status: 'open',
     }));
     state.followUps.push(...items);
+    if (items.length > 0) incident.meter.followUpsOpened(items.length);
     incident.log(
       'lessons-recorded',
       m.actor,
@@ -87,7 +88,7 @@ const completeActionItem = step({
   apply(incident, m) {
     const item = incident.state.followUps.find((f) => f.id === m.itemId);
     if (!item) return;
-    markDone(item, m.actor);
+    markDone(incident, item, m.actor);
     // The completion note has no other home than this event.
     incident.log('action-item-completed', m.actor, `${item.id} done: ${item.title}`, {
       itemId: item.id,
@@ -126,6 +127,7 @@ const waiveFollowUp = step({
     const item = incident.state.followUps.find((f) => f.id === m.followUpId);
     if (!item) return;
     item.status = 'waived';
+    incident.meter.followUpClosed('waived');
     item.waiver = { by: m.actor, reason: m.reason, at: now() };
     incident.log('follow-up-waived', m.actor, `${item.id} waived: ${excerpt(m.reason)}`, {
       followUpId: item.id,

@@ -38,6 +38,32 @@ export interface Reminders {
   lastUpdateReminderAt?: string;
 }
 
+/**
+ * What the incident tells the worker's metrics as it happens (workflows/metrics.ts measures
+ * it with the SDK's workflow meter, which is silent during replay, so nothing counts twice).
+ * Durations are in seconds, from the start of the current response.
+ */
+export interface IncidentMeter {
+  opened(): void;
+  acknowledged(seconds: number): void;
+  escalated(seconds: number): void;
+  resolved(seconds: number, automatic: boolean): void;
+  followUpsOpened(count: number): void;
+  followUpClosed(outcome: 'done' | 'waived'): void;
+  followUpOverdue(): void;
+}
+
+/** Measures nothing: incidents outside a workflow (unit tests) and until the workflow sets one. */
+export const UNMEASURED: IncidentMeter = {
+  opened: () => undefined,
+  acknowledged: () => undefined,
+  escalated: () => undefined,
+  resolved: () => undefined,
+  followUpsOpened: () => undefined,
+  followUpClosed: () => undefined,
+  followUpOverdue: () => undefined,
+};
+
 /** An incident whose policy is known: every step and duty runs on one of these. */
 export type ReadyIncident = Incident & { readonly policy: IncidentPolicy };
 
@@ -66,6 +92,8 @@ export class Incident {
   slackSyncing = false;
   /** The live Slack messages need no more syncing (closed and told, or no Slack). */
   slackDone = false;
+  /** Where the incident's metrics go; set by the workflow. */
+  meter: IncidentMeter = UNMEASURED;
   /** The record changed since it was last written out. */
   documentationDue = true;
   /** The record is being written out right now. */
@@ -112,6 +140,12 @@ export class Incident {
    */
   cycle(): number {
     return this.state.reopenedCount ?? this.state.reopenings?.length ?? 0;
+  }
+
+  /** Seconds from the start of the current response (the opening, or the last reopening) to now. */
+  secondsIntoResponse(): number {
+    const reopened = this.state.reopenings?.at(-1)?.at;
+    return Math.max(0, (Date.now() - ms(reopened ?? this.state.openedAt)) / 1_000);
   }
 
   /** True once the policy is known; handlers wait for it, duties start after it. */

@@ -29,6 +29,7 @@ import { Incident, SYSTEM, errorMessage, now, type ReadyIncident } from './incid
 import type { DeliveryReport } from './model';
 import { adoptPolicy, routingOf, type RoutedPolicy } from './opening';
 import { notices } from './notices';
+import { incidentMeter } from './metrics';
 import { pageStep, type FirstPage } from './paging';
 import { phaseAfter } from './phases';
 import { everythingSettled } from './resolution';
@@ -80,6 +81,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   incident.legacyLimits = !patched('record-limits-in-bytes');
   incident.signalsAtOnce = patched('signals-handled-at-once');
   incident.slackLive = patched('slack-live-messages');
+  incident.meter = incidentMeter(incident);
   const publish = searchAttributePublisher(incident);
   registerHandlers(incident, publish);
 
@@ -201,6 +203,7 @@ async function openAndPage(
 function announce(incident: ReadyIncident, input: IncidentInput, first?: OpenedPage): void {
   const { state, policy } = incident;
   takeInitialAlerts(incident);
+  incident.meter.opened();
   incident.log(
     'triggered',
     input.origin.kind === 'manual' ? input.origin.declaredBy : 'alertmanager',

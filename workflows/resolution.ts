@@ -19,6 +19,7 @@ export function resolveIncident(
   const { state } = incident;
   const at = now();
   state.resolution = { summary, by: actor, at, automatic };
+  incident.meter.resolved(incident.secondsIntoResponse(), automatic);
   incident.log(
     'resolved',
     actor,
@@ -77,6 +78,7 @@ function scheduleFollowUps(incident: ReadyIncident, resolvedAt: string, noiseOnl
   const added = wanted.filter((w) => !state.followUps.some((f) => f.id === w.id));
   const items = [...resumeSuspended(incident, wanted), ...added];
   state.followUps.push(...added);
+  if (added.length > 0) incident.meter.followUpsOpened(added.length);
   incident.log('follow-ups-scheduled', SYSTEM, items.map((f) => `${f.id} due ${f.dueAt}`).join(', '), {
     followUps: items.map(({ id, owner: o, dueAt }) => ({ id, owner: o, dueAt })),
   });
@@ -173,10 +175,11 @@ export function reopenIncident(incident: ReadyIncident, alerts: string[], alertN
 /** Marks the open follow-up of this kind done (the report, the lessons, the training). */
 export function completeFollowUp(incident: ReadyIncident, kind: FollowUp['kind'], actor: string): void {
   const item = incident.state.followUps.find((f) => f.kind === kind && f.status === 'open');
-  if (item) markDone(item, actor);
+  if (item) markDone(incident, item, actor);
 }
 
-export function markDone(item: FollowUp, actor: string): void {
+export function markDone(incident: ReadyIncident, item: FollowUp, actor: string): void {
+  incident.meter.followUpClosed('done');
   item.status = 'done';
   item.doneAt = now();
   item.doneBy = actor;

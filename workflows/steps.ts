@@ -37,6 +37,7 @@ const acknowledge = step({
     const { state } = incident;
     state.acknowledgedBy = m.actor;
     state.acknowledgedAt = now();
+    incident.meter.acknowledged(incident.secondsIntoResponse());
     state.holder = m.actor;
     state.phase = phaseAfter(state.phase, 'acknowledge');
     incident.tell(
@@ -124,6 +125,7 @@ const escalate = step({
     };
     state.handover = handover;
     incident.log('escalated', m.actor, `escalated to Level 3: ${excerpt(m.reason)}`);
+    incident.meter.escalated(incident.secondsIntoResponse());
     const pkg = buildHandoverPackage(state);
     incident.tell(
       notices.handoverPackage(state, policy, pkg, targets),
