@@ -12,7 +12,7 @@ import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
 import { auth, buildTestApp, TOKEN_ENV, TOKENS } from './support/app';
 import { testConfig } from './support/config';
-import { groupKeyOf, receiverFor, terminateQueue } from './support/harness';
+import { firingGroup, receiverFor, terminateQueue } from './support/harness';
 import { parseMetrics, valueOf, type Sample } from './support/prometheus-text';
 import { startTestWorker, type TestWorker } from './support/worker';
 
@@ -26,28 +26,6 @@ afterAll(async () => {
   await terminateQueue(w.client, w.taskQueue);
   await w.stop();
 });
-
-function firingGroup(receiver: string, alertname: string) {
-  const labels = { alertname, service: 'payments', severity: 'critical' };
-  return {
-    version: '4',
-    groupKey: groupKeyOf(alertname),
-    status: 'firing',
-    receiver,
-    groupLabels: { alertname, service: 'payments' },
-    commonLabels: labels,
-    commonAnnotations: {},
-    alerts: [
-      {
-        status: 'firing',
-        labels,
-        annotations: {},
-        startsAt: new Date().toISOString(),
-        fingerprint: randomUUID().slice(0, 16),
-      },
-    ],
-  };
-}
 
 /** The test worker's configuration as the API needs it (its task queue, the webhook's token). */
 function appConfig(): BatonConfig {
@@ -73,11 +51,11 @@ describe('GET /metrics on the API', () => {
         app.inject({ method: 'POST', url: '/webhooks/alertmanager', headers, payload: payload as object });
       const bearer = { authorization: `Bearer ${TOKENS.webhook}` };
 
-      const opened = await webhook(firingGroup(receiver, 'MetricsOne'), bearer);
+      const opened = await webhook(firingGroup(receiver, 'MetricsOne', randomUUID().slice(0, 16)), bearer);
       expect(opened.statusCode, opened.body).toBe(202);
-      const again = await webhook(firingGroup(receiver, 'MetricsTwo'), bearer);
+      const again = await webhook(firingGroup(receiver, 'MetricsTwo', randomUUID().slice(0, 16)), bearer);
       expect(again.statusCode, again.body).toBe(202);
-      const wrongToken = await webhook(firingGroup(receiver, 'MetricsThree'), {
+      const wrongToken = await webhook(firingGroup(receiver, 'MetricsThree', randomUUID().slice(0, 16)), {
         authorization: 'Bearer not-the-token',
       });
       expect(wrongToken.statusCode).toBe(401);

@@ -16,7 +16,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { NOTIFICATIONS_METRIC } from '../activities/notifications';
 import type { OutboxEntry } from '../activities/outbox';
 import { INCIDENT_METRICS } from '../workflows/metrics';
-import { cleanupsInReverse, groupKeyOf, receiverFor, terminateQueue } from './support/harness';
+import { cleanupsInReverse, firingGroup, receiverFor, terminateQueue } from './support/harness';
 import { freePort } from './support/ports';
 import { startPrometheus, staticScrape } from './support/prometheus';
 import { parseMetrics, sumOf } from './support/prometheus-text';
@@ -127,28 +127,10 @@ describe('Prometheus scraping the worker and the API', () => {
     });
     onCleanup('Prometheus', () => prometheus.stop());
 
-    const labels = { alertname: 'ScrapeTest', service: 'payments', severity: 'critical' };
     const opened = await fetch(`http://127.0.0.1:${apiPort}/webhooks/alertmanager`, {
       method: 'POST',
       headers: { authorization: 'Bearer alertmanager-demo-token', 'content-type': 'application/json' },
-      body: JSON.stringify({
-        version: '4',
-        groupKey: groupKeyOf('ScrapeTest'),
-        status: 'firing',
-        receiver: receiverFor('scrape'),
-        groupLabels: { alertname: 'ScrapeTest', service: 'payments' },
-        commonLabels: labels,
-        commonAnnotations: {},
-        alerts: [
-          {
-            status: 'firing',
-            labels,
-            annotations: {},
-            startsAt: new Date().toISOString(),
-            fingerprint: 's1',
-          },
-        ],
-      }),
+      body: JSON.stringify(firingGroup(receiverFor('scrape'), 'ScrapeTest', 's1')),
     });
     expect(opened.status).toBe(202);
     const incident = ((await opened.json()) as { incidents: string[] }).incidents[0] as string;

@@ -15,7 +15,7 @@ import { buildApp } from '../api/app';
 import { createTemporalClient } from '../api/temporal';
 import { loadConfigFile } from '../config/load';
 import { loadSecrets } from '../config/secrets';
-import { cleanupsInReverse, groupKeyOf, receiverFor, terminateQueue } from './support/harness';
+import { cleanupsInReverse, firingGroup, receiverFor, terminateQueue } from './support/harness';
 import { startSmtpSink } from './support/smtp';
 import { eventually } from './support/worker';
 
@@ -72,29 +72,11 @@ describe('worker/main.ts on SIGTERM', () => {
     onCleanup('incidents', () => terminateQueue(temporal, taskQueue));
     const app = await buildApp({ config, secrets: loadSecrets(config, {}), temporal });
     onCleanup('API', () => app.close());
-    const labels = { alertname: 'ShutdownPage', service: 'payments', severity: 'critical' };
     const opened = await app.inject({
       method: 'POST',
       url: '/webhooks/alertmanager',
       headers: { authorization: 'Bearer alertmanager-demo-token' },
-      payload: {
-        version: '4',
-        groupKey: groupKeyOf('ShutdownPage'),
-        status: 'firing',
-        receiver: receiverFor('worker-shutdown'),
-        groupLabels: { alertname: 'ShutdownPage', service: 'payments' },
-        commonLabels: labels,
-        commonAnnotations: {},
-        alerts: [
-          {
-            status: 'firing',
-            labels,
-            annotations: {},
-            startsAt: new Date().toISOString(),
-            fingerprint: 'sd1',
-          },
-        ],
-      },
+      payload: firingGroup(receiverFor('worker-shutdown'), 'ShutdownPage', 'sd1'),
     });
     expect(opened.statusCode, opened.body).toBe(202);
 

@@ -3,45 +3,27 @@
  * loopback free ports, with a webhook receiver pointed at Baton, and amtool to fire and
  * resolve alerts on it the way Prometheus would.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { findExecutable, startPeerProcess } from './peer-process';
 import { freePort } from './ports';
 
 const run = promisify(execFile);
-
-function executable(candidates: (string | undefined)[], what: string): string {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const candidate of candidates) {
-    if (!candidate) continue;
-    const paths = candidate.includes('/') ? [candidate] : dirs.map((d) => path.join(d, candidate));
-    for (const p of paths) {
-      try {
-        accessSync(p, constants.X_OK);
-        return p;
-      } catch {
-        // Try the next one.
-      }
-    }
-  }
-  throw new Error(
-    `${what} not found (tried ${candidates.filter(Boolean).join(', ')}); ` +
-      'install the Debian package prometheus-alertmanager',
-  );
-}
+const INSTALL = 'install the Debian package prometheus-alertmanager';
 
 export function alertmanagerBinary(): string {
-  return executable(
+  return findExecutable(
     [process.env.ALERTMANAGER_PATH, 'prometheus-alertmanager', 'alertmanager'],
     'the Alertmanager binary',
+    INSTALL,
   );
 }
 
 export function amtoolBinary(): string {
-  return executable([process.env.AMTOOL_PATH, 'amtool'], 'amtool');
+  return findExecutable([process.env.AMTOOL_PATH, 'amtool'], 'amtool', INSTALL);
 }
 
 export interface AlertmanagerOptions {
@@ -100,105 +82,51 @@ export function alertmanagerConfig(options: AlertmanagerOptions): string {
   });
 }
 
-async function ready(url: string, child: ChildProcess, exited: Promise<unknown>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  while (Date.now() < deadline) {
-    if (gone || child.exitCode !== null) return false;
-    try {
-      const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
-      if (response.ok) return true;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`Alertmanager at ${url} was not ready within ${timeoutMs / 1000}s`);
-}
-
 /**
  * Starts an Alertmanager and resolves once GET /-/ready answers. A port taken between
  * freePort() and the bind makes it exit; it is then started again on other ports.
  */
 export async function startAlertmanager(options: AlertmanagerOptions): Promise<Alertmanager> {
-  const binary = alertmanagerBinary();
-  let lastLogs = '';
-  for (let attempt = 1; attempt <= 3; attempt += 1) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'baton-alertmanager-'));
-    const configFile = path.join(dir, 'alertmanager.yml');
-    writeFileSync(configFile, alertmanagerConfig(options));
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const args = [
-      `--config.file=${configFile}`,
-      `--storage.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--web.external-url=${url}`,
-      '--log.level=debug',
-    ];
-    let clusterAddress: string | undefined;
-    if (options.cluster) {
-      clusterAddress = `127.0.0.1:${await freePort()}`;
-      args.push(
-        `--cluster.listen-address=${clusterAddress}`,
-        `--cluster.advertise-address=${clusterAddress}`,
-        ...options.cluster.peers.map((peer) => `--cluster.peer=${peer}`),
-        `--cluster.peer-timeout=${options.cluster.peerTimeout ?? '1s'}`,
-        '--cluster.settle-timeout=2s',
-        '--cluster.gossip-interval=100ms',
-        '--cluster.pushpull-interval=2s',
-        '--cluster.reconnect-interval=1s',
-      );
-    } else {
-      args.push('--cluster.listen-address=');
-    }
-
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString();
-      // Enough to diagnose a failure; the start of a long run is the least interesting part.
-      if (output.length > 2_000_000) output = output.slice(-1_000_000);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
-    // Never outlive the test process, whatever happens to it.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-
-    const stop = async (): Promise<void> => {
-      process.off('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
+  const am = await startPeerProcess({
+    name: 'Alertmanager',
+    binary: alertmanagerBinary(),
+    prepare: async (dir) => {
+      const configFile = path.join(dir, 'alertmanager.yml');
+      writeFileSync(configFile, alertmanagerConfig(options));
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const args = [
+        `--config.file=${configFile}`,
+        `--storage.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--web.external-url=${url}`,
+        '--log.level=debug',
+      ];
+      let clusterAddress: string | undefined;
+      if (options.cluster) {
+        clusterAddress = `127.0.0.1:${await freePort()}`;
+        args.push(
+          `--cluster.listen-address=${clusterAddress}`,
+          `--cluster.advertise-address=${clusterAddress}`,
+          ...options.cluster.peers.map((peer) => `--cluster.peer=${peer}`),
+          `--cluster.peer-timeout=${options.cluster.peerTimeout ?? '1s'}`,
+          '--cluster.settle-timeout=2s',
+          '--cluster.gossip-interval=100ms',
+          '--cluster.pushpull-interval=2s',
+          '--cluster.reconnect-interval=1s',
+        );
+      } else {
+        args.push('--cluster.listen-address=');
       }
-      rmSync(dir, { recursive: true, force: true });
-    };
-
-    let up: boolean;
-    try {
-      up = await ready(url, child, exited, 30_000);
-    } catch (err) {
-      await stop();
-      throw new Error(`${(err as Error).message}\n${output}`, { cause: err });
-    }
-    if (!up) {
-      lastLogs = output;
-      await stop();
-      continue;
-    }
-    return { url, ...(clusterAddress ? { clusterAddress } : {}), logs: () => output, stop };
-  }
-  throw new Error(`Alertmanager exited before it was ready, three times; last output:\n${lastLogs}`);
+      return { args, url, clusterAddress };
+    },
+  });
+  return {
+    url: am.url,
+    ...(am.clusterAddress ? { clusterAddress: am.clusterAddress } : {}),
+    logs: am.logs,
+    stop: am.stop,
+  };
 }
 
 /** RFC 3339 to the second, as amtool wants it. */

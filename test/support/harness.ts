@@ -35,6 +35,24 @@ export const receiverFor = (name: string): string => `baton-${name}-${randomUUID
 export const groupKeyOf = (alertname: string, service = 'payments'): string =>
   `{}:{alertname="${alertname}", service="${service}"}`;
 
+/**
+ * The body Alertmanager's webhook sends for a group of one firing alert: `alertname` on
+ * payments, critical (a SEV1 route), for `receiver`.
+ */
+export function firingGroup(receiver: string, alertname: string, fingerprint: string) {
+  const labels = { alertname, service: 'payments', severity: 'critical' };
+  return {
+    version: '4',
+    groupKey: groupKeyOf(alertname),
+    status: 'firing',
+    receiver,
+    groupLabels: { alertname, service: 'payments' },
+    commonLabels: labels,
+    commonAnnotations: {},
+    alerts: [{ status: 'firing', labels, annotations: {}, startsAt: new Date().toISOString(), fingerprint }],
+  };
+}
+
 /** Terminates every incident still running on a task queue. */
 export async function terminateQueue(client: Client, taskQueue: string): Promise<void> {
   for await (const info of client.workflow.list({

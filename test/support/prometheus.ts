@@ -5,33 +5,19 @@
  * test listens. Beside it, the two small peers such tests need: a metrics endpoint whose
  * values the test sets, and a receiver that records what Prometheus sends to Alertmanager.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { findExecutable, startPeerProcess } from './peer-process';
 import { freePort } from './ports';
 
 export function prometheusBinary(): string {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  const candidates = [process.env.PROMETHEUS_PATH, '/usr/bin/prometheus', 'prometheus'];
-  for (const candidate of candidates) {
-    if (!candidate) continue;
-    const paths = candidate.includes('/') ? [candidate] : dirs.map((d) => path.join(d, candidate));
-    for (const p of paths) {
-      try {
-        accessSync(p, constants.X_OK);
-        return p;
-      } catch {
-        // Try the next one.
-      }
-    }
-  }
-  throw new Error(
-    `the Prometheus binary was not found (tried ${candidates.filter(Boolean).join(', ')}); ` +
-      'install the Debian package prometheus (apt-get install --no-install-recommends prometheus)',
+  return findExecutable(
+    [process.env.PROMETHEUS_PATH, '/usr/bin/prometheus', 'prometheus'],
+    'the Prometheus binary',
+    'install the Debian package prometheus (apt-get install --no-install-recommends prometheus)',
   );
 }
 
@@ -119,21 +105,6 @@ export function prometheusConfig(
   });
 }
 
-async function ready(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) return false;
-    try {
-      const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1_000) });
-      if (response.ok) return true;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`Prometheus at ${url} was not ready within ${timeoutMs / 1000}s`);
-}
-
 async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
   const body = (await response.json()) as { status?: string; data?: T; error?: string };
@@ -148,100 +119,61 @@ async function getJson<T>(url: string): Promise<T> {
  * and the bind makes it exit; it is then started again on another port.
  */
 export async function startPrometheus(options: PrometheusOptions = {}): Promise<Prometheus> {
-  const binary = prometheusBinary();
-  let lastLogs = '';
-  for (let attempt = 1; attempt <= 3; attempt += 1) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'baton-prometheus-'));
-    const ruleFilePaths = [...(options.ruleFiles ?? [])];
-    (options.rules ?? []).forEach((rules, index) => {
-      const file = path.join(dir, `rules-${index + 1}.yml`);
-      writeFileSync(file, stringify(rules));
-      ruleFilePaths.push(file);
-    });
-    const port = await freePort();
-    const prefix = (options.externalPath ?? '').replace(/\/+$/, '');
-    const url = `http://127.0.0.1:${port}${prefix}`;
-    const config = prometheusConfig({ ...options, selfTarget: `127.0.0.1:${port}`, ruleFilePaths });
-    const configFile = path.join(dir, 'prometheus.yml');
-    writeFileSync(configFile, config);
-    const args = [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--web.external-url=${url}`,
-      '--storage.tsdb.retention.time=2h',
-      '--log.level=info',
-    ];
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.length > 2_000_000) output = output.slice(-1_000_000);
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
-    // Never outlive the test process, whatever happens to it.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-
-    const stop = async (): Promise<void> => {
-      process.off('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
+  const { url, port, config, logs, stop } = await startPeerProcess({
+    name: 'Prometheus',
+    binary: prometheusBinary(),
+    prepare: async (dir) => {
+      const ruleFilePaths = [...(options.ruleFiles ?? [])];
+      (options.rules ?? []).forEach((rules, index) => {
+        const file = path.join(dir, `rules-${index + 1}.yml`);
+        writeFileSync(file, stringify(rules));
+        ruleFilePaths.push(file);
+      });
+      const port = await freePort();
+      const prefix = (options.externalPath ?? '').replace(/\/+$/, '');
+      const url = `http://127.0.0.1:${port}${prefix}`;
+      const config = prometheusConfig({ ...options, selfTarget: `127.0.0.1:${port}`, ruleFilePaths });
+      const configFile = path.join(dir, 'prometheus.yml');
+      writeFileSync(configFile, config);
+      const args = [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--web.external-url=${url}`,
+        '--storage.tsdb.retention.time=2h',
+        '--log.level=info',
+      ];
+      return { args, url, port, config };
+    },
+  });
+  const alerts = async () => (await getJson<{ alerts: PrometheusAlert[] }>(`${url}/api/v1/alerts`)).alerts;
+  return {
+    url,
+    port,
+    config,
+    logs,
+    alerts,
+    async waitForAlert(alertname, state = 'firing', timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let seen: PrometheusAlert[] = [];
+      while (Date.now() < deadline) {
+        seen = await alerts();
+        const found = seen.find((a) => a.labels.alertname === alertname && a.state === state);
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      rmSync(dir, { recursive: true, force: true });
-    };
-
-    let up: boolean;
-    try {
-      up = await ready(url, child, 30_000);
-    } catch (err) {
-      await stop();
-      throw new Error(`${(err as Error).message}\n${output}`, { cause: err });
-    }
-    if (!up) {
-      lastLogs = output;
-      await stop();
-      continue;
-    }
-
-    const alerts = async () => (await getJson<{ alerts: PrometheusAlert[] }>(`${url}/api/v1/alerts`)).alerts;
-    return {
-      url,
-      port,
-      config,
-      logs: () => output,
-      alerts,
-      async waitForAlert(alertname, state = 'firing', timeoutMs = 30_000) {
-        const deadline = Date.now() + timeoutMs;
-        let seen: PrometheusAlert[] = [];
-        while (Date.now() < deadline) {
-          seen = await alerts();
-          const found = seen.find((a) => a.labels.alertname === alertname && a.state === state);
-          if (found) return found;
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-        throw new Error(
-          `alert ${alertname} was not ${state} within ${timeoutMs / 1000}s; alerts: ${JSON.stringify(seen)}\n${output.slice(-5_000)}`,
-        );
-      },
-      async query(expression) {
-        const data = await getJson<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
-          `${url}/api/v1/query?query=${encodeURIComponent(expression)}`,
-        );
-        return data.result;
-      },
-      stop,
-    };
-  }
-  throw new Error(`Prometheus exited before it was ready, three times; last output:\n${lastLogs}`);
+      throw new Error(
+        `alert ${alertname} was not ${state} within ${timeoutMs / 1000}s; alerts: ${JSON.stringify(seen)}\n${logs().slice(-5_000)}`,
+      );
+    },
+    async query(expression) {
+      const data = await getJson<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+        `${url}/api/v1/query?query=${encodeURIComponent(expression)}`,
+      );
+      return data.result;
+    },
+    stop,
+  };
 }
 
 /** A /metrics endpoint on loopback serving gauges whose values the test sets. */
