@@ -4,6 +4,8 @@
  * and a calendar invitation for the handover meeting. Customer emails (kind external) carry
  * the approved text and nothing internal.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import type Mail from 'nodemailer/lib/mailer';
 import type { Notification, ResponderSnapshot } from '../workflows/model';
 import { meetingInvitation } from './calendar';
@@ -119,6 +121,27 @@ function repositoryTemplates(): EmailTemplates {
   return repository;
 }
 
+/** An attached chart is at most this large; a bigger file is not a chart Baton drew. */
+const MAX_ATTACHMENT_BYTES = 1024 * 1024;
+
+/**
+ * The diagnostics charts a notice attaches that this worker has: SVG files in a
+ * `diagnostics` folder, each at most 1 MiB. Anything else is left out (the text names every
+ * chart's path), so a missing file never stops the email.
+ */
+export function chartAttachments(notification: Notification): Mail.Attachment[] {
+  if (notification.kind === 'external') return [];
+  return (notification.attachments ?? []).slice(0, 10).flatMap((a) => {
+    const file = a.path;
+    if (!path.isAbsolute(file) || !file.endsWith('.svg') || !file.split(path.sep).includes('diagnostics')) {
+      return [];
+    }
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (!stat?.isFile() || stat.size > MAX_ATTACHMENT_BYTES) return [];
+    return [{ filename: path.basename(a.filename), path: file, contentType: 'image/svg+xml' }];
+  });
+}
+
 /** A message for nodemailer, with the parts a test or a caller reads typed as they are built. */
 export interface ComposedEmail extends Mail.Options {
   subject: string;
@@ -167,6 +190,7 @@ export function composeEmail(
     invitation: invitation !== undefined,
   });
   const root = threadRoot(notification.incidentId);
+  const attachments = chartAttachments(notification);
   return {
     from: mailer.from,
     to,
@@ -185,6 +209,7 @@ export function composeEmail(
     ...(external ? {} : { inReplyTo: root, references: [root] }),
     ...(replyTo ? { replyTo } : {}),
     ...(invitation ? { icalEvent: { method: 'REQUEST', filename: 'invite.ics', content: invitation } } : {}),
+    ...(attachments.length > 0 ? { attachments } : {}),
     ...(rendered.error ? { renderError: rendered.error } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { createDiagnosticsActivities } from './diagnostics-activity';
 import { createFirstPageActivities } from './first-page';
 import { createDocumentationActivities, type DocumentationDeps } from './documentation';
 import { createNotificationActivities, type NotificationDeps } from './notifications';
@@ -21,5 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDocumentationActivities(deps.documentation),
     ...createPolicyActivities(deps.config),
     ...createSlackLiveActivities(deps.slackLive),
+    // Diagnostics go beside the record, in the same incident folder.
+    ...createDiagnosticsActivities({ config: deps.config.diagnostics, dir: deps.documentation.dir }),
   };
 }

@@ -38,6 +38,15 @@ import { startShortHistories, type ShortHistories } from './support/short-histor
 import { startSlackApi, type SlackApi } from './support/slack-api';
 import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
+import {
+  startAlertReceiver,
+  startMetricsEndpoint,
+  startPrometheus,
+  staticScrape,
+  type AlertReceiver,
+  type MetricsEndpoint,
+  type Prometheus,
+} from './support/prometheus';
 import type { Client } from '@temporalio/client';
 
 const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
@@ -509,5 +518,88 @@ describe.runIf(recording)('recording an incident that continues as new', () => {
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     await waiveAll(workflowId);
     await saveRuns('overdue-follow-up-continues-as-new', workflowId);
+  });
+});
+
+describe.runIf(recording)('recording an incident with diagnostics from a real Prometheus', () => {
+  // A rule that fires over a gauge this file serves: the alert carries Prometheus' own
+  // generatorURL, so the incident charts it when it opens and again at escalation, and
+  // Level 3 is sent the fresh figures.
+  let gauge: MetricsEndpoint;
+  let receiver: AlertReceiver;
+  let prometheus: Prometheus;
+  let w: TestWorker;
+  beforeAll(async () => {
+    gauge = await startMetricsEndpoint();
+    gauge.set('baton_replay_queue_depth', { queue: 'payments' }, 9);
+    receiver = await startAlertReceiver();
+    prometheus = await startPrometheus({
+      scrapeConfigs: [staticScrape('queues', [gauge.target])],
+      alertmanagers: [receiver.target],
+      rules: [
+        {
+          groups: [
+            {
+              name: 'baton-replay',
+              rules: [
+                {
+                  alert: 'QueueTooDeep',
+                  expr: 'baton_replay_queue_depth > 5',
+                  labels: { service: 'payments' },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    await prometheus.waitForAlert('QueueTooDeep');
+    w = await startTestWorker(
+      testConfig((c) => {
+        c.diagnostics = { deadline: '5s', prometheus: { lookback: '1m', maxPoints: 60 } };
+      }),
+      'record-diagnostics',
+    );
+  });
+  afterAll(async () => {
+    await w?.stop();
+    await prometheus?.stop();
+    await receiver?.stop();
+    await gauge?.stop();
+  });
+
+  it('records an incident charted at opening and at escalation', async () => {
+    const sent = await receiver.waitFor('QueueTooDeep');
+    const handle = await startIncident(w, {
+      alerts: [
+        {
+          fingerprint: 'fp-queue',
+          status: 'firing',
+          labels: sent.labels,
+          annotations: sent.annotations ?? {},
+          startsAt: sent.startsAt,
+          generatorURL: sent.generatorURL,
+        },
+      ],
+    });
+    const collected = (occasion: string) =>
+      eventually(async () =>
+        (await state(handle)).diagnostics?.some((d) => d.occasion === occasion && d.charts.length > 0)
+          ? true
+          : undefined,
+      );
+    await collected('opened');
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await handle.executeUpdate(escalateUpdate, { args: [{ ...by('alice'), reason: 'queue keeps growing' }] });
+    await collected('escalated');
+    await handle.executeUpdate(acceptHandoverUpdate, { args: [{ ...by('carol'), notes: 'taking it' }] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('carol'), summary: 'drained the queue' }] });
+    for (const followUpId of ['report', 'lessons', 'training']) {
+      await handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId, reason: 'recorded for replay' }],
+      });
+    }
+    await handle.result();
+    saveHistory('diagnostics-charted-and-escalated', handle.workflowId, inject('temporalAddress'));
   });
 });

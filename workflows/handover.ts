@@ -2,6 +2,7 @@
  * The handover package: everything Level 2 collected, in one document Level 3 can read
  * without asking. Built from the record itself, so nothing documented can be left out.
  */
+import { diagnosticsSection } from './diagnostics';
 import type { IncidentState } from './state';
 
 export function buildHandoverPackage(state: IncidentState): string {
@@ -49,6 +50,8 @@ export function buildHandoverPackage(state: IncidentState): string {
         a.generatorURL ? [`- Metrics for ${a.labels.alertname ?? a.fingerprint}: ${a.generatorURL}`] : [],
       ),
     ]),
+    // Incidents that collect diagnostics (state.diagnostics is there) show what was found.
+    ...(state.diagnostics ? [``, `## Diagnostics`, ...diagnosticsSection(state)] : []),
     ...section(
       'Timeline',
       state.timeline.map((e) => `- ${e.at} ${e.actor} ${e.kind}: ${e.summary}`),

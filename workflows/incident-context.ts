@@ -26,7 +26,14 @@ import {
   truncateBytes,
 } from './limits';
 import { shrinkToFit } from './shrink';
-import type { CarriedIncident, IncidentInput, IncidentState, TimelineEvent, TimelineKind } from './state';
+import type {
+  CarriedIncident,
+  DiagnosticsOccasion,
+  IncidentInput,
+  IncidentState,
+  TimelineEvent,
+  TimelineKind,
+} from './state';
 
 /** The actor on the timeline for what the process did by itself. */
 export const SYSTEM = 'baton';
@@ -98,6 +105,10 @@ export class Incident {
   documentationDue = true;
   /** The record is being written out right now. */
   documenting = false;
+  /** Diagnostics collections asked for and not started yet (diagnostics-collection.ts). */
+  readonly diagnosticsWanted: DiagnosticsOccasion[] = [];
+  /** Diagnostics collections under way. */
+  diagnosing = 0;
   /** Request id → the message it was used for; a retry of the same message changes nothing. */
   private readonly requests: Map<string, string>;
   /** Timeline events the incident store has not taken yet, oldest first. */

@@ -21,6 +21,8 @@ import {
 import type { createActivities } from '../activities';
 import { takeInitialAlerts } from './alerts';
 import { deliverNotifications, documentIncident, documented, recordDelivery } from './delivery';
+import { DIAGNOSTICS_PATCH } from './diagnostics';
+import { diagnosticsIdle, keepDiagnostics } from './diagnostics-collection';
 import { enforceFollowUps, keep, keepDutiesAfterReopening, openIncidentDuties } from './duties';
 import { registerHandlers } from './handlers';
 import { checkIncidentInput, policyDifference, policyRefused, unknownTeamRefused } from './input';
@@ -116,6 +118,13 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   }
 
   void deliverNotifications(ready);
+  if (!input.carried && patched(DIAGNOSTICS_PATCH)) {
+    // The first page is on the record: the charts behind the alerts follow, and the page
+    // never waited for them.
+    ready.state.diagnostics = [];
+    ready.diagnosticsWanted.push('opened');
+  }
+  void keepDiagnostics(ready);
   for (const duty of openIncidentDuties(ready)) void keep(duty);
   const followUps = enforceFollowUps(ready);
   void keepDutiesAfterReopening(ready);
@@ -137,7 +146,9 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
         allHandlersFinished() &&
         ready.outbox.length === 0 &&
         (!betweenWrites || !ready.documenting) &&
-        slackIdle(),
+        slackIdle() &&
+        // A collection under way ends by its deadline; its result travels with the record.
+        diagnosticsIdle(ready),
     );
     return continueAsNew<typeof incidentWorkflow>({
       ...input,
@@ -153,7 +164,9 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
   if (patched('final-record-written-once')) {
     // The delivery loop writes the record after the 'closed' event; wait for that write
     // instead of starting a second one beside it.
-    await condition(() => documented(ready) && allHandlersFinished() && slackSettled());
+    await condition(
+      () => documented(ready) && allHandlersFinished() && slackSettled() && diagnosticsIdle(ready),
+    );
   } else {
     await condition(() => ready.outbox.length === 0 && !ready.documentationDue && allHandlersFinished());
     await documentIncident(ready);

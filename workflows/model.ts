@@ -168,6 +168,11 @@ export interface Notification {
    * invitation, its organizer the Level 2 holder.
    */
   meeting?: { at: string; minutes: number; organizer?: ResponderSnapshot; uid: string };
+  /**
+   * Diagnostics charts emails attach, by their path in the incident store; a worker that
+   * does not have the file sends the email without it (the text names every path).
+   */
+  attachments?: { filename: string; path: string }[];
 }
 
 export interface DeliveryReport {

@@ -70,7 +70,7 @@ export function pagedSoFar(state: IncidentState, policy: IncidentPolicy): string
   return [...new Set([...[...reached, ...level3].flatMap((s) => s.notify), ...managers])];
 }
 
-function notice(
+export function notice(
   state: IncidentState,
   kind: Notification['kind'],
   subject: string,

@@ -73,6 +73,10 @@ export type TimelineKind =
   | 'page-failed'
   | 'documentation-failed'
   | 'record-shortened'
+  /** Charts and logs behind the alerts, collected at opening or escalation (see diagnostics.ts). */
+  | 'diagnostics-collected'
+  /** A data source behind an alert did not answer; nothing waited for it. */
+  | 'diagnostics-failed'
   | 'closed';
 
 export interface TimelineEvent {
@@ -147,6 +151,21 @@ export interface Handover {
   notes?: string;
 }
 
+/** When diagnostics are collected: as the incident opens, and again at each escalation. */
+export type DiagnosticsOccasion = 'opened' | 'escalated';
+
+/** One collection of diagnostics as the record keeps it; the files are in the incident store. */
+export interface DiagnosticsRecord {
+  occasion: DiagnosticsOccasion;
+  collectedAt: string;
+  /** Each chart: where its SVG is, and how the value stands against the alert's threshold. */
+  charts: { chart: string; alertname?: string; text: string }[];
+  /** Sources that did not answer, each in one line that names it. */
+  failures: { source: string; server: string; text: string }[];
+  chartsOmitted?: number;
+  failuresOmitted?: number;
+}
+
 export interface IncidentState {
   id: string;
   title: string;
@@ -212,6 +231,11 @@ export interface IncidentState {
   communicationsOmitted?: number;
   /** The record grew past its size limit and long text in it was shortened. */
   shortened?: boolean;
+  /**
+   * The newest diagnostics collections (see workflows/diagnostics.ts). Absent on incidents
+   * that started before diagnostics were collected.
+   */
+  diagnostics?: DiagnosticsRecord[];
   /** The incident's live Slack messages, and the last event told in the team thread. */
   slack?: { messages: SlackLiveMessage[]; threadSeq: number };
   closedAt?: string;

@@ -3,6 +3,7 @@
  * table of every step. The workflow registers every entry the same way (handlers.ts); the
  * entries themselves are pure and can be run on a plain incident.
  */
+import { withCharts } from './diagnostics';
 import { buildHandoverPackage } from './handover';
 import { SYSTEM, excerpt, ms, now } from './incident-context';
 import {
@@ -128,7 +129,7 @@ const escalate = step({
     incident.meter.escalated(incident.secondsIntoResponse());
     const pkg = buildHandoverPackage(state);
     incident.tell(
-      notices.handoverPackage(state, policy, pkg, targets),
+      withCharts(notices.handoverPackage(state, policy, pkg, targets), state.diagnostics ?? []),
       'handover-package',
       SYSTEM,
       `handover package sent to ${policy.team.level3Channel} and ${targets.join(', ')}`,
@@ -143,6 +144,8 @@ const escalate = step({
       `handover meeting called for ${handover.meetingAt}`,
       { at: handover.meetingAt },
     );
+    // Fresh figures for Level 3, collected beside the process: the step does not wait.
+    if (state.diagnostics) incident.diagnosticsWanted.push('escalated');
   },
 });
 

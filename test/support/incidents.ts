@@ -23,7 +23,8 @@ export function alert(name: string, fingerprint: string, labels: Record<string, 
 /**
  * Starts an incident of team payments as the API does (with the policy of the worker's own
  * configuration, which the workflow checks against it), and waits until it is open: its
- * first task has taken the policy and paged, so a test's "before" is the incident as opened.
+ * first task has taken the policy and paged, and the diagnostics of its alerts are on the
+ * record, so a test's "before" is the incident as opened.
  */
 export async function startIncident(
   w: TestWorker,
@@ -51,7 +52,13 @@ export async function startIncident(
     workflowId: `incident-test-${randomUUID()}`,
     args: [input],
   });
-  await eventually(async () => ((await state(handle)).timeline.length > 0 ? true : undefined));
+  // Opened means its alerts' diagnostics are in too (they follow the page within moments
+  // here): a test's "before" does not gain their events afterwards.
+  await eventually(async () => {
+    const s = await state(handle);
+    const diagnosed = s.alerts.length === 0 || !s.diagnostics || s.diagnostics.length > 0;
+    return s.timeline.length > 0 && diagnosed ? true : undefined;
+  });
   return handle;
 }
 
