@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from '../config/load';
 import { metricsSettings } from '../config/metrics-settings';
 import { loadSecrets, requireNoDemoCredentials, requireSecrets, requireWebhookAuth } from '../config/secrets';
+import { requireTemporalTls } from '../config/temporal-tls';
 import { buildApp, DEMO_CREDENTIALS, UNAUTHENTICATED_WEBHOOK } from './app';
 import { closeGracefully } from './shutdown';
 import { createTemporalClient } from './temporal';
@@ -11,6 +12,8 @@ async function main(): Promise<void> {
   for (const warning of warnings) console.warn(`warning: ${warning}`);
   requireWebhookAuth(config, file);
   requireSecrets(config, ['api']);
+  // Its Temporal connection is lazy: without this a bad TLS file would show only at the first request.
+  requireTemporalTls(config);
   const secrets = loadSecrets(config);
   requireNoDemoCredentials(config, secrets, file);
   const metrics = metricsSettings(config).api;

@@ -65,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
   const config = loadConfigFile(file);
   if (env.TEMPORAL_ADDRESS) config.temporal.address = env.TEMPORAL_ADDRESS;
   if (env.TEMPORAL_NAMESPACE) config.temporal.namespace = env.TEMPORAL_NAMESPACE;
+  temporalFromEnvironment(config, env);
   if (env.BATON_DATA_DIR) config.dataDir = env.BATON_DATA_DIR;
   // Containers need the API on every interface; the file's default is loopback only.
   if (env.HOST) config.api.host = env.HOST;
@@ -85,6 +86,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
   slackFromEnvironment(config, env);
   emailFromEnvironment(config, env);
   return { config, file, warnings: deprecationsIn(config) };
+}
+
+/**
+ * Temporal's TLS and API key from the environment, under the names the Temporal CLI also
+ * reads (TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_SERVER_NAME,
+ * TEMPORAL_API_KEY), so one environment serves both `temporal` and Baton. Each file variable
+ * overrides its field of temporal.tls; TEMPORAL_TLS=true turns TLS on with the system's CAs,
+ * TEMPORAL_TLS=false turns off TLS the file configures (for a plain local server).
+ * TEMPORAL_API_KEY is used when the file names no temporal.apiKeyEnv. The files themselves
+ * are checked at start-up (temporal-tls.ts).
+ */
+function temporalFromEnvironment(config: BatonConfig, env: NodeJS.ProcessEnv): void {
+  const files = {
+    caFile: env.TEMPORAL_TLS_CA?.trim(),
+    certFile: env.TEMPORAL_TLS_CERT?.trim(),
+    keyFile: env.TEMPORAL_TLS_KEY?.trim(),
+    serverName: env.TEMPORAL_TLS_SERVER_NAME?.trim(),
+  };
+  const given = Object.fromEntries(Object.entries(files).filter(([, value]) => value)) as Partial<
+    typeof files
+  >;
+  const flag = env.TEMPORAL_TLS?.trim().toLowerCase();
+  if (flag && !['true', 'false', '1', '0'].includes(flag)) {
+    throw new ConfigError(`TEMPORAL_TLS must be true or false, not "${env.TEMPORAL_TLS}"`);
+  }
+  if (flag === 'false' || flag === '0') {
+    if (Object.keys(given).length > 0) {
+      const names = ['TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_SERVER_NAME'];
+      throw new ConfigError(
+        `TEMPORAL_TLS=false turns TLS off, but ${names.filter((n) => env[n]?.trim()).join(', ')} ` +
+          'name TLS settings: unset one or the other',
+      );
+    }
+    delete config.temporal.tls;
+  } else if (flag === 'true' || flag === '1' || Object.keys(given).length > 0) {
+    config.temporal.tls = { ...config.temporal.tls, ...given };
+  }
+  if (!config.temporal.apiKeyEnv && env.TEMPORAL_API_KEY) config.temporal.apiKeyEnv = 'TEMPORAL_API_KEY';
 }
 
 /**

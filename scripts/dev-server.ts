@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type TLSConfig } from '@temporalio/client';
 import { INCIDENT_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 export interface DevServerOptions {
@@ -127,13 +127,19 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 }
 
 /** Polls until the frontend answers and the namespace exists. */
-export async function waitForFrontend(address: string, namespace: string, timeoutMs: number): Promise<void> {
+export async function waitForFrontend(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  // The cluster's frontend with --tls (scripts/cluster/temporal-server.ts); the development server has none.
+  tls?: TLSConfig,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     let connection: Connection | undefined;
     try {
-      connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      connection = await Connection.connect({ address, connectTimeout: 1_000, ...(tls ? { tls } : {}) });
       await connection.workflowService.describeNamespace({ namespace });
       return;
     } catch (err) {

@@ -2,7 +2,6 @@
  * `npm start`: the whole stack on one machine. A Temporal development server (unless
  * TEMPORAL_ADDRESS names one), the Baton worker and the Baton API. Ctrl-C stops them all.
  */
-import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
@@ -20,19 +19,14 @@ import {
   requireWebhookAuth,
   type Secrets,
 } from '../config/secrets';
+import { explainTemporalConnectionFailure } from '../config/temporal';
+import { requireTemporalTls } from '../config/temporal-tls';
 import { installWorkerRuntime } from '../worker/metrics';
 import { connectWorker, createBatonWorker } from '../worker/worker';
 import { startDevServer, type DevServer } from './dev-server';
+import { Lifecycle, StartupAborted, stopStep } from './lifecycle';
+import { listenError } from './ports';
 import { ensureTemporalCli, TemporalCliUnavailable } from './temporal-cli';
-
-/** Why a server could not listen on host:port right now (what app.listen will try), if it could not. */
-function cannotListen(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
-  });
-}
 
 function apiPortInUse(host: string, port: number, file: string): ConfigError {
   return new ConfigError(
@@ -47,16 +41,6 @@ function splitAddress(address: string): { host: string; port: number } {
   return { host: address.slice(0, index).replace(/^\[|\]$/g, ''), port: Number(address.slice(index + 1)) };
 }
 
-/** Start-up was asked to stop (Ctrl-C, or a part failed) and has stopped what it had started. */
-class StartupAborted extends Error {
-  constructor(
-    readonly reason: string,
-    readonly exitCode: number,
-  ) {
-    super(`start-up aborted: ${reason}`);
-  }
-}
-
 async function main(): Promise<void> {
   const { config, file, warnings } = loadConfig();
   for (const warning of warnings) console.warn(`warning: ${warning}`);
@@ -64,6 +48,7 @@ async function main(): Promise<void> {
   // credentials with one token, the published demo tokens off loopback.
   requireWebhookAuth(config, file);
   requireSecrets(config, ['api', 'worker']);
+  requireTemporalTls(config);
   const secrets = loadSecrets(config);
   requireNoDemoCredentials(config, secrets, file);
   const dataDir = path.resolve(config.dataDir);
@@ -83,10 +68,26 @@ async function main(): Promise<void> {
         ...splitAddress(config.temporal.address),
         uiPort: Number(new URL(config.temporal.uiUrl).port || 8233),
       };
+  if (temporalServer && (config.temporal.tls || secrets.temporalApiKey)) {
+    // The development server speaks plain gRPC: TLS settings or an API key meant for a remote
+    // server (often left in the shell for the Temporal CLI) would fail every connection to it.
+    const what = [
+      ...(config.temporal.tls ? ['TLS (temporal.tls, or TEMPORAL_TLS*)'] : []),
+      ...(secrets.temporalApiKey
+        ? [`an API key (${config.temporal.apiKeyEnv ?? 'temporal.apiKeyEnv'})`]
+        : []),
+    ];
+    throw new ConfigError(
+      `npm start runs its own Temporal development server, which speaks plain gRPC, but ${what.join(' and ')} ` +
+        `${what.length > 1 ? 'are' : 'is'} configured for Temporal. Set TEMPORAL_ADDRESS to the server ` +
+        `${what.length > 1 ? 'they are' : 'it is'} meant for, or unset ${what.length > 1 ? 'them' : 'it'} ` +
+        '(TEMPORAL_TLS=false turns off TLS that the configuration file sets).',
+    );
+  }
   if (temporalServer) {
     const { host, port, uiPort } = temporalServer;
     for (const p of [port, uiPort]) {
-      if ((await cannotListen(host, p))?.code === 'EADDRINUSE') {
+      if ((await listenError(host, p))?.code === 'EADDRINUSE') {
         throw new ConfigError(
           `port ${p} on ${host} is already in use. If a Temporal server is running there and Baton ` +
             `should use it, start with TEMPORAL_ADDRESS=${config.temporal.address} npm start; ` +
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
     }
   }
   if (config.api.port !== 0) {
-    const err = await cannotListen(config.api.host, config.api.port);
+    const err = await listenError(config.api.host, config.api.port);
     if (err?.code === 'EADDRINUSE') throw apiPortInUse(config.api.host, config.api.port, file);
     if (err) {
       throw new ConfigError(
@@ -117,70 +118,27 @@ async function main(): Promise<void> {
     app?: FastifyInstance;
   } = {};
 
-  let stopping: Promise<void> | undefined;
-  /** Stops everything in order; each step on its own, so one failing does not skip the rest. Never rejects. */
-  const stop = (reason: string): Promise<void> => {
-    stopping ??= (async () => {
-      console.log(`\n${reason}: stopping Baton…`);
-      const step = async (what: string, action: () => unknown): Promise<void> => {
-        try {
-          await action();
-        } catch (err) {
-          console.error(`${what} failed:`, err);
-        }
-      };
-      await step('Closing the API', () => up.app && closeGracefully(up.app, shutdown.api.graceTime));
-      await step("Closing the API's Temporal connection", () => up.temporal?.connection.close());
+  const life = new Lifecycle({
+    what: 'Baton',
+    stopAll: async () => {
+      await stopStep('Closing the API', () => up.app && closeGracefully(up.app, shutdown.api.graceTime));
+      await stopStep("Closing the API's Temporal connection", () => up.temporal?.connection.close());
       // shutdown() throws unless the worker is running; after a failure it has stopped already.
-      await step('Stopping the worker', () => {
+      await stopStep('Stopping the worker', () => {
         if (up.worker?.getState() === 'RUNNING') up.worker.shutdown();
       });
-      await step('Waiting for the worker', () =>
+      await stopStep('Waiting for the worker', () =>
         up.workerRun?.catch((err: unknown) => console.error('worker stopped with an error:', err)),
       );
-      await step("Closing the worker's Temporal connection", () => up.connection?.close());
-      await step('Stopping the Temporal development server', () => up.devServer?.stop());
-      console.log('Stopped.');
-    })();
-    return stopping;
-  };
+      await stopStep("Closing the worker's Temporal connection", () => up.connection?.close());
+      await stopStep('Stopping the Temporal development server', () => up.devServer?.stop());
+    },
+    // Leaving at once takes the development server along (dev-server.ts kills it on exit too).
+    onForcedExit: () => up.devServer?.process.kill('SIGKILL'),
+  });
+  life.handleSignals();
 
-  // What must end Baton (Ctrl-C, a part that fails). During start-up it is noted, and acted on
-  // once the current step is done, so that whatever that step creates is stopped too.
-  let startedUp = false;
-  let abort: StartupAborted | undefined;
-  const end = (reason: string, exitCode: number): void => {
-    if (!startedUp) {
-      abort ??= new StartupAborted(reason, exitCode);
-      return;
-    }
-    void stop(reason).then(() => {
-      if (exitCode !== 0) process.exitCode = exitCode;
-    });
-  };
-  const checkpoint = (): void => {
-    if (abort) throw abort;
-  };
-
-  // Ctrl-C reaches this process twice (from the terminal and relayed by tsx and npm), so a
-  // repeated signal must not fall back to Node's default of dying mid-shutdown. A third
-  // one, while stopping, is someone insisting: leave at once (the development server is
-  // killed on exit, see dev-server.ts).
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals >= 3 && (stopping || abort)) {
-      console.error('Stopping at once.');
-      up.devServer?.process.kill('SIGKILL');
-      process.exit(130);
-    }
-    end(signal, startedUp ? 0 : signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  let apiAddress: string;
-  try {
+  const apiAddress = await life.startUp(async () => {
     if (temporalServer && cli) {
       console.log('Starting the Temporal development server…');
       const devServer = await startDevServer({
@@ -193,16 +151,19 @@ async function main(): Promise<void> {
       });
       up.devServer = devServer;
       devServer.process.once('exit', (code) => {
-        if (!stopping) {
+        if (!life.isStopping) {
           console.error(`The Temporal development server exited unexpectedly (code ${code}).`);
-          end('Temporal server exit', 1);
+          life.end('Temporal server exit', 1);
         }
       });
-      checkpoint();
+      life.checkpoint();
     }
 
-    up.connection = await connectWorker(config, secrets);
-    checkpoint();
+    up.connection = await connectWorker(config, secrets).catch((err: unknown) => {
+      const explained = explainTemporalConnectionFailure(err, config);
+      throw explained ? new ConfigError(`${explained}\n(${(err as Error).message})`) : err;
+    });
+    life.checkpoint();
     up.worker = await createBatonWorker({
       config,
       secrets,
@@ -213,9 +174,9 @@ async function main(): Promise<void> {
     // If the worker dies on its own, take everything down rather than run half a stack.
     up.workerRun.catch((err: unknown) => {
       console.error('The worker failed:', err);
-      end('worker failure', 1);
+      life.end('worker failure', 1);
     });
-    checkpoint();
+    life.checkpoint();
 
     up.temporal = createTemporalClient(config, secrets);
     up.app = await buildApp({
@@ -225,9 +186,10 @@ async function main(): Promise<void> {
       metrics: metrics.api,
       logger: { level: config.api.logLevel },
     });
-    checkpoint();
+    life.checkpoint();
+    let address: string;
     try {
-      apiAddress = await up.app.listen({ host: config.api.host, port: config.api.port });
+      address = await up.app.listen({ host: config.api.host, port: config.api.port });
     } catch (err) {
       // Taken since the check above (by another program starting at the same time).
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -235,12 +197,9 @@ async function main(): Promise<void> {
       }
       throw err;
     }
-    checkpoint();
-    startedUp = true;
-  } catch (err) {
-    await stop(abort?.reason ?? 'start-up failed');
-    throw err;
-  }
+    life.checkpoint();
+    return address;
+  });
 
   console.log(
     [

@@ -20,7 +20,7 @@ export class TemporalCliUnavailable extends Error {
   override name = 'TemporalCliUnavailable';
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;
@@ -54,6 +54,40 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | 
   return isExecutable(built) ? built : undefined;
 }
 
+/**
+ * `go install`s the packages into `gobin` (statically linked unless CGO_ENABLED says
+ * otherwise), its output on this terminal, calling `progress` with the seconds so far every
+ * 30 seconds; resolves with its exit code. `nice` lowers its priority, for a build that
+ * shares the machine with whatever else runs on it.
+ */
+export async function goInstall(options: {
+  go: string;
+  packages: string[];
+  gobin: string;
+  env: NodeJS.ProcessEnv;
+  nice?: boolean;
+  progress: (seconds: number) => void;
+}): Promise<number | null> {
+  const { go, packages, gobin, env } = options;
+  const started = Date.now();
+  const ticker = setInterval(() => options.progress(Math.round((Date.now() - started) / 1000)), 30_000);
+  try {
+    const [command, args]: [string, string[]] = options.nice
+      ? ['nice', ['-n', '10', go, 'install', ...packages]]
+      : [go, ['install', ...packages]];
+    return await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(command, args, {
+        env: { ...env, GOBIN: gobin, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
 const HOW_TO_GET_IT = [
   'Baton needs the Temporal CLI (it runs the development server). Any one of these works:',
   '  - install Go (https://go.dev/dl/) and run `npm run temporal:ensure`; it builds the CLI into .tools/',
@@ -81,24 +115,15 @@ export async function ensureTemporalCli(
       'This happens once and takes several minutes on two cores…',
   );
   const started = Date.now();
-  const ticker = setInterval(
-    () => log(`  still building the Temporal CLI (${Math.round((Date.now() - started) / 1000)}s)…`),
-    30_000,
-  );
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-        env: { ...env, GOBIN: TOOLS_DIR, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
-      child.once('error', reject);
-      child.once('exit', resolve);
-    });
-    if (code !== 0) {
-      throw new TemporalCliUnavailable(`go install exited with code ${code}.\n${HOW_TO_GET_IT}`);
-    }
-  } finally {
-    clearInterval(ticker);
+  const code = await goInstall({
+    go,
+    packages: [`${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`],
+    gobin: TOOLS_DIR,
+    env,
+    progress: (seconds) => log(`  still building the Temporal CLI (${seconds}s)…`),
+  });
+  if (code !== 0) {
+    throw new TemporalCliUnavailable(`go install exited with code ${code}.\n${HOW_TO_GET_IT}`);
   }
   const built = path.join(TOOLS_DIR, 'temporal');
   if (!isExecutable(built)) {

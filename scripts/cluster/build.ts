@@ -3,11 +3,11 @@
  * Temporal CLI is (scripts/temporal-cli.ts): the Temporal server and its SQL schema tool at
  * the version the CLI embeds, and the Temporal Web UI server the CLI embeds.
  */
-import { execFile, spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TEMPORAL_CLI_VERSION, TOOLS_DIR } from '../temporal-cli';
+import { goInstall, isExecutable, TEMPORAL_CLI_VERSION, TOOLS_DIR } from '../temporal-cli';
 
 const run = promisify(execFile);
 
@@ -30,15 +30,6 @@ export interface ClusterBinaries {
   uiServer?: string;
   uiVersion?: string;
   uiProblem?: string;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function goBinary(env: NodeJS.ProcessEnv): Promise<string> {
@@ -74,7 +65,7 @@ async function moduleInfo(
 }
 
 /** `go install`s the packages into `gobin`, niced, with a line of progress every 30 seconds. */
-async function goInstall(
+async function buildInto(
   go: string,
   what: string,
   packages: string[],
@@ -85,23 +76,17 @@ async function goInstall(
   mkdirSync(gobin, { recursive: true });
   log(`Building ${what} with Go into ${gobin} (once; a few minutes on two cores)…`);
   const started = Date.now();
-  const seconds = (): number => Math.round((Date.now() - started) / 1000);
-  const ticker = setInterval(() => log(`  still building ${what} (${seconds()}s)…`), 30_000);
-  try {
-    // nice: the build shares the machine with whatever else runs on it.
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn('nice', ['-n', '10', go, 'install', ...packages], {
-        env: { ...env, GOBIN: gobin, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
-      child.once('error', reject);
-      child.once('exit', resolve);
-    });
-    if (code !== 0) throw new BuildFailed(`go install ${packages.join(' ')} exited with code ${code}`);
-  } finally {
-    clearInterval(ticker);
-  }
-  log(`Built ${what} in ${seconds()}s.`);
+  // nice: the build shares the machine with whatever else runs on it.
+  const code = await goInstall({
+    go,
+    packages,
+    gobin,
+    env,
+    nice: true,
+    progress: (seconds) => log(`  still building ${what} (${seconds}s)…`),
+  });
+  if (code !== 0) throw new BuildFailed(`go install ${packages.join(' ')} exited with code ${code}`);
+  log(`Built ${what} in ${Math.round((Date.now() - started) / 1000)}s.`);
 }
 
 /** The Web UI server version the Temporal CLI embeds, read from the CLI's go.mod. */
@@ -128,7 +113,7 @@ export async function ensureClusterBinaries(
   const temporalServer = path.join(serverDir, 'server');
   const sqlTool = path.join(serverDir, 'sql');
   if (!isExecutable(temporalServer) || !isExecutable(sqlTool)) {
-    await goInstall(
+    await buildInto(
       go,
       `the Temporal server ${TEMPORAL_SERVER_VERSION} and its SQL schema tool`,
       [
@@ -150,7 +135,7 @@ export async function ensureClusterBinaries(
     const uiDir = path.join(TOOLS_DIR, `temporal-ui-server-${uiVersion}`);
     const uiServer = path.join(uiDir, 'server');
     if (!isExecutable(uiServer)) {
-      await goInstall(
+      await buildInto(
         go,
         `the Temporal Web UI server ${uiVersion}`,
         [`${UI_SERVER_MODULE}/cmd/server@${uiVersion}`],

@@ -13,7 +13,10 @@ import {
   requireSecrets,
   requireWebhookAuth,
 } from '../../config/secrets';
+import { requireTemporalTls } from '../../config/temporal-tls';
 import { DEMO_CREDENTIALS } from '../../api/app';
+import { Lifecycle, StartupAborted, stopStep } from '../lifecycle';
+import { freePort } from '../ports';
 import { ensureTemporalCli, TemporalCliUnavailable } from '../temporal-cli';
 import { SupervisedProcess } from './baton';
 import { BuildFailed, ensureClusterBinaries, TEMPORAL_SERVER_VERSION } from './build';
@@ -27,7 +30,7 @@ import {
   type ClusterOptions,
 } from './options';
 import { ensurePostgres, PostgresUnavailable, startPostgres, type PostgresServer } from './postgres';
-import { cannotListen, freePort, freePortBlock, ProcessFailed } from './processes';
+import { cannotListen, freePortBlock, ProcessFailed } from './processes';
 import { ensureSchemas, SchemaFailed } from './schema';
 import {
   forgetPastMembers,
@@ -36,17 +39,8 @@ import {
   writeServerConfig,
   type TemporalServer,
 } from './temporal-server';
+import { batonTlsEnv, clusterTlsFiles, ensureClusterTls, probeTls, TlsSetupFailed } from './tls';
 import { startUi, type UiServer } from './ui';
-
-/** Start-up was asked to stop (Ctrl-C, or a part failed) and has stopped what it had started. */
-class StartupAborted extends Error {
-  constructor(
-    readonly reason: string,
-    readonly exitCode: number,
-  ) {
-    super(`start-up aborted: ${reason}`);
-  }
-}
 
 const log = (line: string): void => console.log(line);
 
@@ -99,10 +93,20 @@ async function main(): Promise<void> {
   const logs = path.join(dir, 'logs');
   const batonDataDir = path.join(dir, 'baton');
 
+  // How Baton's processes reach this cluster's Temporal is the launcher's to say, whatever
+  // the shell holds for another server (TLS files and an API key the Temporal CLI reads
+  // too) or the configuration file sets: the cluster's files with --tls, plain otherwise.
+  const tlsFiles = options.tls ? clusterTlsFiles(dir) : undefined;
+  const batonEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(batonEnv)) {
+    if (name.startsWith('TEMPORAL_TLS') || name === 'TEMPORAL_API_KEY') delete batonEnv[name];
+  }
+  Object.assign(batonEnv, tlsFiles ? batonTlsEnv(tlsFiles) : { TEMPORAL_TLS: 'false' });
+
   // Baton's configuration is checked here, once, before anything starts: the same refusals
   // each worker and API would make, but before minutes of start-up rather than after.
   const configFile = path.resolve(process.env.BATON_CONFIG ?? path.join('config', 'baton.yaml'));
-  const { config, file, warnings } = loadConfig({ ...process.env, BATON_CONFIG: configFile });
+  const { config, file, warnings } = loadConfig({ ...batonEnv, BATON_CONFIG: configFile });
   for (const warning of warnings) console.warn(`warning: ${warning}`);
   requireWebhookAuth(config, file);
   requireSecrets(config, ['api', 'worker']);
@@ -128,6 +132,12 @@ async function main(): Promise<void> {
     );
     return;
   }
+  const tls = tlsFiles && (await ensureClusterTls(dir));
+  for (const made of tls?.made ?? []) log(`Made the ${made}`);
+  // The workers and APIs check the same; here it stops start-up before PostgreSQL and Temporal.
+  requireTemporalTls(config);
+  const clusterTls = tls?.tls;
+  const probe = probeTls(clusterTls);
 
   const up: {
     postgres?: PostgresServer;
@@ -154,6 +164,15 @@ async function main(): Promise<void> {
           namespace,
           taskQueue: config.temporal.taskQueue,
           temporal: { address: up.temporal?.address, pid: up.temporal?.process.pid },
+          // What a client needs to reach it (Baton's client certificate), or null without --tls.
+          tls: clusterTls
+            ? {
+                caFile: clusterTls.caFile,
+                certFile: clusterTls.clientCertFile,
+                keyFile: clusterTls.clientKeyFile,
+                serverName: clusterTls.serverName,
+              }
+            : null,
           ui: up.ui ? { url: up.ui.url, pid: up.ui.process.pid } : null,
           postgres: { port: up.postgres?.port, pid: up.postgres?.process.pid },
           apis: processes('api'),
@@ -165,70 +184,32 @@ async function main(): Promise<void> {
     );
   };
 
-  let stopping: Promise<void> | undefined;
-  /** Stops everything, callers first and storage last; each step on its own. Never rejects. */
-  const stop = (reason: string): Promise<void> => {
-    stopping ??= (async () => {
-      console.log(`\n${reason}: stopping the cluster…`);
+  const life = new Lifecycle({
+    what: 'the cluster',
+    /** Callers first and storage last. */
+    stopAll: async () => {
       running = false;
       rmSync(stateFile, { force: true });
-      const step = async (what: string, action: () => Promise<void> | undefined): Promise<void> => {
-        try {
-          await action();
-        } catch (err) {
-          console.error(`${what} failed:`, err);
-        }
-      };
       const apis = up.baton.filter((p) => p.spec.kind === 'api');
       const workers = up.baton.filter((p) => p.spec.kind === 'worker');
-      await step('Stopping the APIs', () => Promise.all(apis.map((p) => p.stop())).then(() => undefined));
-      await step('Stopping the workers', () =>
-        Promise.all(workers.map((p) => p.stop())).then(() => undefined),
-      );
-      await step('Stopping the Temporal UI', () => up.ui?.process.stop());
-      await step('Stopping the Temporal server', () => up.temporal?.process.stop(60_000));
-      await step('Stopping PostgreSQL', () => up.postgres?.process.stop(60_000));
-      console.log('Stopped.');
-    })();
-    return stopping;
-  };
-
-  let startedUp = false;
-  let abort: StartupAborted | undefined;
-  const end = (reason: string, exitCode: number): void => {
-    if (!startedUp) {
-      abort ??= new StartupAborted(reason, exitCode);
-      return;
-    }
-    void stop(reason).then(() => {
-      if (exitCode !== 0) process.exitCode = exitCode;
-    });
-  };
-  const checkpoint = (): void => {
-    if (abort) throw abort;
-  };
-  // Ctrl-C arrives more than once (from the terminal, relayed by npm and tsx); a third
-  // signal while stopping is someone insisting: everything is killed at once.
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals >= 3 && (stopping || abort)) {
-      console.error('Stopping at once.');
-      process.exit(130);
-    }
-    end(signal, startedUp ? 0 : signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+      await stopStep('Stopping the APIs', () => Promise.all(apis.map((p) => p.stop())));
+      await stopStep('Stopping the workers', () => Promise.all(workers.map((p) => p.stop())));
+      await stopStep('Stopping the Temporal UI', () => up.ui?.process.stop());
+      await stopStep('Stopping the Temporal server', () => up.temporal?.process.stop(60_000));
+      await stopStep('Stopping PostgreSQL', () => up.postgres?.process.stop(60_000));
+    },
+  });
+  // Everything started is killed on exit (processes.ts) when a third Ctrl-C leaves at once.
+  life.handleSignals();
   /** Storage and Temporal dying takes everything down: Baton cannot work without them. */
   const essential = (what: string, exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>) =>
     void exited.then(({ code, signal }) => {
-      if (stopping) return;
+      if (life.isStopping) return;
       console.error(`${what} exited unexpectedly (${signal ?? `code ${code}`}); see ${logs}.`);
-      end(`${what} exit`, 1);
+      life.end(`${what} exit`, 1);
     });
 
-  try {
+  await life.startUp(async () => {
     up.postgres = await startPostgres({
       pg,
       dataDir: path.join(dir, 'postgres'),
@@ -238,12 +219,12 @@ async function main(): Promise<void> {
       log,
     });
     essential('PostgreSQL', up.postgres.process.exited);
-    checkpoint();
+    life.checkpoint();
 
     log('Setting up or upgrading the Temporal schemas with the SQL tool…');
     for (const line of await ensureSchemas(binaries, up.postgres, path.join(logs, 'schema.log')))
       log(`  ${line}`);
-    checkpoint();
+    life.checkpoint();
 
     await forgetPastMembers(up.postgres);
     const configDir = writeServerConfig({
@@ -251,23 +232,28 @@ async function main(): Promise<void> {
       postgres: up.postgres,
       frontendPort: ports.temporal,
       dir: path.join(dir, 'temporal-server'),
+      ...(clusterTls ? { tls: clusterTls } : {}),
     });
     const startServer = async (): Promise<TemporalServer> => {
-      log(`Starting the Temporal server ${TEMPORAL_SERVER_VERSION} on 127.0.0.1:${ports.temporal}…`);
+      log(
+        `Starting the Temporal server ${TEMPORAL_SERVER_VERSION} on 127.0.0.1:${ports.temporal}` +
+          `${clusterTls ? ' (mutual TLS)' : ''}…`,
+      );
       const server = await startTemporalServer({
         binaries,
         configDir,
         frontendPort: ports.temporal,
         logFile: path.join(logs, 'temporal-server.log'),
+        ...(probe ? { tls: probe } : {}),
       });
       up.temporal = server;
       return server;
     };
     let server = await startServer();
-    checkpoint();
+    life.checkpoint();
     const registered = await ensureNamespace({
       cli,
-      address: server.address,
+      frontend: { address: server.address, ...(clusterTls ? { tls: clusterTls } : {}) },
       namespace,
       retention: options.retention,
     });
@@ -278,12 +264,12 @@ async function main(): Promise<void> {
       log('Restarting the Temporal server so that every service sees them now…');
       await server.process.stop(60_000);
       up.temporal = undefined;
-      checkpoint();
+      life.checkpoint();
       server = await startServer();
     }
-    await waitForServices(server.address, namespace, config.temporal.taskQueue, 120_000);
+    await waitForServices(server.address, namespace, config.temporal.taskQueue, 120_000, probe);
     essential('The Temporal server', server.process.exited);
-    checkpoint();
+    life.checkpoint();
 
     if (binaries.uiServer && ports.ui !== undefined) {
       log(`Starting the Temporal UI on http://127.0.0.1:${ports.ui}…`);
@@ -294,16 +280,18 @@ async function main(): Promise<void> {
         namespace,
         dir: path.join(dir, 'ui'),
         logFile: path.join(logs, 'ui.log'),
+        ...(clusterTls ? { tls: clusterTls } : {}),
       });
       // Baton works without it: say so, and carry on.
       void up.ui.process.exited.then(({ code, signal }) => {
-        if (!stopping) console.error(`The Temporal UI exited (${signal ?? `code ${code}`}); see ${logs}.`);
+        if (!life.isStopping)
+          console.error(`The Temporal UI exited (${signal ?? `code ${code}`}); see ${logs}.`);
       });
-      checkpoint();
+      life.checkpoint();
     }
 
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...batonEnv,
       BATON_CONFIG: configFile,
       TEMPORAL_ADDRESS: server.address,
       BATON_DATA_DIR: batonDataDir,
@@ -332,15 +320,11 @@ async function main(): Promise<void> {
     // for one of those at a time.
     for (const p of up.baton) {
       await p.start();
-      checkpoint();
+      life.checkpoint();
     }
-    startedUp = true;
     running = true;
     writeState();
-  } catch (err) {
-    await stop(abort?.reason ?? 'start-up failed');
-    throw err;
-  }
+  });
 
   const apis = up.baton.filter((p) => p.spec.kind === 'api');
   const workers = up.baton.filter((p) => p.spec.kind === 'worker');
@@ -356,7 +340,13 @@ async function main(): Promise<void> {
       ),
       `  Webhook        ${apis[0]?.url}/webhooks/alertmanager (on every API)`,
       `  Workers        ${workers.map((p) => `${p.spec.name} pid ${p.current?.pid}`).join(', ')}; task queue ${config.temporal.taskQueue}`,
-      `  Temporal       ${up.temporal?.address} (server ${TEMPORAL_SERVER_VERSION}, namespace ${namespace})`,
+      `  Temporal       ${up.temporal?.address} (server ${TEMPORAL_SERVER_VERSION}, namespace ${namespace}${clusterTls ? ', mutual TLS' : ''})`,
+      ...(clusterTls
+        ? [
+            `  TLS            CA ${rel(clusterTls.caFile)}, Baton's client certificate ${rel(clusterTls.clientCertFile)} ` +
+              `and key ${rel(clusterTls.clientKeyFile)}, server name ${clusterTls.serverName}`,
+          ]
+        : []),
       `  Temporal UI    ${up.ui?.url ?? `none (${binaries.uiProblem ?? 'turned off with --ui-port off'})`}`,
       `  PostgreSQL     127.0.0.1:${up.postgres?.port} (databases temporal, temporal_visibility; role temporal, password in ${rel(path.join(dir, 'temporal-db-password'))})`,
       `  Data           ${rel(dir)} (PostgreSQL in postgres/, Baton's outbox and records in baton/)`,
@@ -382,6 +372,7 @@ main().catch((err: unknown) => {
     PostgresUnavailable,
     SchemaFailed,
     ProcessFailed,
+    TlsSetupFailed,
   ];
   if (known.some((type) => err instanceof type))
     console.error(`npm run start:cluster: ${(err as Error).message}`);

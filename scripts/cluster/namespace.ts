@@ -7,14 +7,48 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { INCIDENT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { SEARCH_ATTRIBUTE_TYPE_NAMES } from '../dev-server';
+import type { ClusterTls } from './tls';
 
 const run = promisify(execFile);
 
-async function temporal(cli: string, address: string, args: string[]): Promise<string> {
+/** The cluster's frontend: its address, and with --tls the certificates the CLI presents. */
+export interface Frontend {
+  address: string;
+  tls?: ClusterTls;
+}
+
+/**
+ * The CLI reads TEMPORAL_* variables (TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, the TLS files,
+ * TEMPORAL_PROFILE) and its own profile file; an operator's settings for another server must
+ * not leak into calls to this one, so it gets everything on its command line.
+ */
+function cliEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_')));
+}
+
+async function temporal(cli: string, frontend: Frontend, args: string[]): Promise<string> {
+  const { tls } = frontend;
+  const tlsArgs = tls
+    ? [
+        '--tls-ca-path',
+        tls.caFile,
+        '--tls-cert-path',
+        tls.internalCertFile,
+        '--tls-key-path',
+        tls.internalKeyFile,
+        '--tls-server-name',
+        tls.serverName,
+      ]
+    : [];
   try {
-    const { stdout } = await run(cli, [...args, '--address', address, '--output', 'json'], {
-      timeout: 60_000,
-    });
+    const { stdout } = await run(
+      cli,
+      [...args, '--address', frontend.address, ...tlsArgs, '--disable-config-file', '--output', 'json'],
+      {
+        timeout: 60_000,
+        env: cliEnv(),
+      },
+    );
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -45,14 +79,14 @@ function readable(ttl: string | undefined): string {
  */
 export async function ensureNamespace(options: {
   cli: string;
-  address: string;
+  frontend: Frontend;
   namespace: string;
   retention: string;
 }): Promise<{ lines: string[]; changed: boolean }> {
-  const { cli, address, namespace } = options;
+  const { cli, frontend, namespace } = options;
   const lines: string[] = [];
   let changed = false;
-  const existing = await temporal(cli, address, ['operator', 'namespace', 'list']);
+  const existing = await temporal(cli, frontend, ['operator', 'namespace', 'list']);
   const namespaces = JSON.parse(existing) as {
     namespaceInfo?: { name?: string };
     config?: { workflowExecutionRetentionTtl?: string };
@@ -61,7 +95,7 @@ export async function ensureNamespace(options: {
   if (found) {
     lines.push(`namespace ${namespace} (retention ${readable(found.config?.workflowExecutionRetentionTtl)})`);
   } else {
-    await temporal(cli, address, [
+    await temporal(cli, frontend, [
       'operator',
       'namespace',
       'create',
@@ -75,12 +109,12 @@ export async function ensureNamespace(options: {
   }
 
   const list = JSON.parse(
-    await temporal(cli, address, ['operator', 'search-attribute', 'list', '--namespace', namespace]),
+    await temporal(cli, frontend, ['operator', 'search-attribute', 'list', '--namespace', namespace]),
   ) as { customAttributes?: Record<string, string> };
   const custom = list.customAttributes ?? {};
   const missing = INCIDENT_SEARCH_ATTRIBUTES.filter((key) => !(key.name in custom));
   if (missing.length > 0) {
-    await temporal(cli, address, [
+    await temporal(cli, frontend, [
       'operator',
       'search-attribute',
       'create',

@@ -23,6 +23,11 @@ export interface ClusterOptions {
   restartDelay: number;
   /** Only build the programs and find (or install) PostgreSQL, then exit: for CI and images. */
   prepareOnly: boolean;
+  /**
+   * Mutual TLS on the Temporal frontend, with certificates made in the data folder's tls/;
+   * Baton's workers and APIs connect with a client certificate, as against a production cluster.
+   */
+  tls: boolean;
 }
 
 export class OptionsError extends Error {
@@ -81,7 +86,7 @@ const SETTINGS = {
     default: '5',
     help: 'seconds before a worker or API that died is started again (0: never)',
   },
-} satisfies Record<Exclude<keyof ClusterOptions, 'prepareOnly'>, Setting>;
+} satisfies Record<Exclude<keyof ClusterOptions, 'prepareOnly' | 'tls'>, Setting>;
 
 export function usage(): string {
   const lines = Object.values(SETTINGS).map(
@@ -94,6 +99,9 @@ export function usage(): string {
     'Baton workers and Baton API instances, all on 127.0.0.1. Ctrl-C stops everything.',
     '',
     ...lines,
+    `  ${'--tls'.padEnd(26)} mutual TLS on the Temporal frontend: a CA and certificates are made with`,
+    `  ${''.padEnd(26)} openssl in <data-dir>/tls/ (kept for the next start), and Baton's workers`,
+    `  ${''.padEnd(26)} and APIs connect with a client certificate (BATON_CLUSTER_TLS=true)`,
     `  ${'--prepare-only'.padEnd(26)} build the Temporal server, its schema tool and the UI server, find or`,
     `  ${''.padEnd(26)} install PostgreSQL, then exit (for CI and machine images)`,
     `  ${'--help'.padEnd(26)} this text`,
@@ -130,11 +138,16 @@ export function parseClusterOptions(
   const given = new Map<Key, { value: string; where: string }>();
   const byFlag = new Map(Object.entries(SETTINGS).map(([key, s]) => [s.flag, key as Key]));
   let prepareOnly = false;
+  let tlsFlag = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--help' || arg === '-h') return 'help';
     if (arg === '--prepare-only') {
       prepareOnly = true;
+      continue;
+    }
+    if (arg === '--tls') {
+      tlsFlag = true;
       continue;
     }
     const [flag = '', inline] = arg.split(/=(.*)/s, 2);
@@ -171,6 +184,10 @@ export function parseClusterOptions(
       `${restart.where} must be a number of seconds from 0 to 3600, not "${restart.value}"`,
     );
   }
+  const tlsEnv = env.BATON_CLUSTER_TLS?.trim().toLowerCase();
+  if (tlsEnv && !['true', 'false', '1', '0'].includes(tlsEnv)) {
+    throw new OptionsError(`BATON_CLUSTER_TLS must be true or false, not "${env.BATON_CLUSTER_TLS}"`);
+  }
   const dataDir = read('dataDir');
   if (dataDir.value === '') throw new OptionsError(`${dataDir.where} must name a folder`);
   const options: ClusterOptions = {
@@ -184,6 +201,7 @@ export function parseClusterOptions(
     retention: retention.value,
     restartDelay,
     prepareOnly,
+    tls: tlsFlag || tlsEnv === 'true' || tlsEnv === '1',
   };
   if (options.temporalPort + TEMPORAL_PORT_BLOCK > TEMPORAL_PORT_LIMIT) {
     throw new OptionsError(

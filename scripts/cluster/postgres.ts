@@ -164,6 +164,9 @@ function psqlAt(pg: PostgresInstall, socketDir: string, port: number) {
       child.once('exit', (code) =>
         code === 0 ? resolve(out.trim()) : reject(new Error(`psql failed (${code}): ${err.trim()}`)),
       );
+      // A psql that exits at once (PostgreSQL not answering yet) closes its stdin under us: the
+      // exit code says what happened, so the broken pipe is not an error of its own.
+      child.stdin.on('error', () => undefined);
       // On stdin, not the command line: the statements may carry a password.
       child.stdin.end(sql);
     });

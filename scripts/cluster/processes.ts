@@ -7,6 +7,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { listenError } from '../ports';
 
 export interface RunningProcess {
   name: string;
@@ -177,26 +178,9 @@ export function accepts(host: string, port: number): Promise<boolean> {
 }
 
 /** Why nothing could listen on 127.0.0.1:port now (EADDRINUSE, EACCES), if it could not. */
-export function cannotListen(port: number, host = '127.0.0.1'): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
-  });
-}
-
-/** A port free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
+export async function cannotListen(port: number, host = '127.0.0.1'): Promise<string | undefined> {
+  const err = await listenError(host, port);
+  return err && (err.code ?? err.message);
 }
 
 /** `count` consecutive ports free on 127.0.0.1 a moment ago, all below `below`. */

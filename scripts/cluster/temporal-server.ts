@@ -6,12 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type TLSConfig } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
 import { waitForFrontend } from '../dev-server';
 import type { ClusterBinaries } from './build';
 import type { PostgresServer } from './postgres';
 import { startProcess, type RunningProcess } from './processes';
+import type { ClusterTls } from './tls';
 
 /** Where each service listens: a block of nine ports from the frontend's. */
 export function temporalPorts(frontend: number) {
@@ -44,6 +45,8 @@ export function writeServerConfig(options: {
   postgres: PostgresServer;
   frontendPort: number;
   dir: string;
+  /** Mutual TLS on the frontend (--tls). */
+  tls?: ClusterTls;
 }): string {
   const { binaries, postgres, dir } = options;
   const ports = temporalPorts(options.frontendPort);
@@ -61,6 +64,7 @@ export function writeServerConfig(options: {
   // Profiling and metrics endpoints would each take one more port; nothing here reads them.
   delete global.pprof;
   delete global.metrics;
+  if (options.tls) global.tls = frontendTls(options.tls);
   const services = section(config, 'services');
   const rpc = (name: string): Yaml => section(section(services, name), 'rpc');
   Object.assign(rpc('frontend'), {
@@ -95,8 +99,9 @@ export function writeServerConfig(options: {
   ) as Yaml;
   const callback = dynamic['component.nexusoperations.callback.endpoint.template'];
   if (Array.isArray(callback) && callback[0] && typeof callback[0] === 'object') {
+    // The frontend's HTTP API sits behind the same TLS as its gRPC (Baton uses no Nexus callbacks).
     (callback[0] as Yaml).value =
-      `http://127.0.0.1:${ports.frontendHttp}/namespaces/{{.NamespaceName}}/nexus/callback`;
+      `${options.tls ? 'https' : 'http'}://127.0.0.1:${ports.frontendHttp}/namespaces/{{.NamespaceName}}/nexus/callback`;
   }
   const dynamicFile = path.join(dir, 'dynamicconfig.yaml');
   section(config, 'dynamicConfigClient').filepath = dynamicFile;
@@ -108,6 +113,37 @@ export function writeServerConfig(options: {
   writeFileSync(path.join(configDir, 'baton.yaml'), header + stringify(config), { mode: 0o600 });
   writeFileSync(dynamicFile, header + stringify(dynamic));
   return configDir;
+}
+
+/**
+ * The server's `global.tls` for --tls (common/config/config.go, RootTLS in the server module):
+ *
+ * - frontend.server: the frontend's gRPC and HTTP listeners present server.pem and require a
+ *   client certificate signed by the cluster's CA (requireClientAuth: mutual TLS).
+ * - systemWorker: the worker service's clients of the frontend (schedules, batch operations,
+ *   the namespace deletion and replication workers) reach it the way any client must, with
+ *   the internal certificate. The server finds the frontend through membership; with no
+ *   "internal-frontend" service and no publicClient section it connects to the frontend
+ *   itself with this TLS configuration (the second method the server's PublicClient comment
+ *   describes). A second, plain internal frontend would have needed three more ports and a
+ *   listener without authentication; this keeps one frontend, and every caller of it on TLS.
+ * - internode stays plain: history, matching and the frontend talk to each other on
+ *   127.0.0.1 only, never reachable from another machine, so TLS there would add a second set
+ *   of certificates and nothing Baton's connection depends on.
+ */
+function frontendTls(tls: ClusterTls): Yaml {
+  const client = { serverName: tls.serverName, rootCaFiles: [tls.caFile] };
+  return {
+    frontend: {
+      server: {
+        certFile: tls.serverCertFile,
+        keyFile: tls.serverKeyFile,
+        requireClientAuth: true,
+        clientCaFiles: [tls.caFile],
+      },
+    },
+    systemWorker: { certFile: tls.internalCertFile, keyFile: tls.internalKeyFile, client },
+  };
 }
 
 /**
@@ -132,6 +168,8 @@ export async function startTemporalServer(options: {
   configDir: string;
   frontendPort: number;
   logFile: string;
+  /** How to reach a frontend with --tls: the internal certificate. */
+  tls?: TLSConfig;
 }): Promise<TemporalServer> {
   const address = `127.0.0.1:${options.frontendPort}`;
   const proc = startProcess({
@@ -148,7 +186,7 @@ export async function startTemporalServer(options: {
   });
   try {
     // temporal-system exists from the first start on: the frontend is up and has its namespaces.
-    await Promise.race([waitForFrontend(address, 'temporal-system', 120_000), exited]);
+    await Promise.race([waitForFrontend(address, 'temporal-system', 120_000, options.tls), exited]);
   } catch (err) {
     await proc.stop();
     throw err;
@@ -172,8 +210,9 @@ export async function waitForServices(
   namespace: string,
   taskQueue: string,
   timeoutMs: number,
+  tls?: TLSConfig,
 ): Promise<void> {
-  const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+  const connection = await Connection.connect({ address, connectTimeout: 5_000, ...(tls ? { tls } : {}) });
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   try {

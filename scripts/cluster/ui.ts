@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { startProcess, waitUntilReady, type RunningProcess } from './processes';
+import type { ClusterTls } from './tls';
 
 export interface UiServer {
   process: RunningProcess;
@@ -19,6 +20,8 @@ export async function startUi(options: {
   namespace: string;
   dir: string;
   logFile: string;
+  /** With --tls the UI server is one more client of the frontend: it presents the internal certificate. */
+  tls?: ClusterTls;
 }): Promise<UiServer> {
   const configDir = path.join(options.dir, 'config');
   mkdirSync(configDir, { recursive: true });
@@ -31,6 +34,17 @@ export async function startUi(options: {
     defaultNamespace: options.namespace,
     cors: { cookieInsecure: true },
     hideLogs: true,
+    ...(options.tls
+      ? {
+          tls: {
+            caFile: options.tls.caFile,
+            certFile: options.tls.internalCertFile,
+            keyFile: options.tls.internalKeyFile,
+            serverName: options.tls.serverName,
+            enableHostVerification: true,
+          },
+        }
+      : {}),
   };
   writeFileSync(
     path.join(configDir, 'baton.yaml'),

@@ -31,6 +31,8 @@ export interface ClusterState {
   namespace: string;
   taskQueue: string;
   temporal: { address: string; pid: number };
+  /** With --tls: what Baton's processes connect with (the CA, its client certificate and key). */
+  tls: { caFile: string; certFile: string; keyFile: string; serverName: string } | null;
   ui: { url: string; pid: number } | null;
   postgres: { port: number; pid: number };
   apis: { name: string; pid: number | null; url: string; log: string }[];
