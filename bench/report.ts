@@ -36,7 +36,7 @@ const STAGE_LABELS: Record<Stage, string> = {
   webhookAnswered: 'webhook answered (baseline: signal-with-start returned)',
   workflowStarted: 'workflow started (WorkflowExecutionStarted)',
   firstWorkflowTaskCompleted: 'first workflow task completed',
-  policyActivityCompleted: 'policy activity completed (Baton only)',
+  policyActivityCompleted: 'policy activity completed (Baton, before pageFirst)',
   pageActivityScheduled: 'page activity scheduled',
   pageActivityStarted: 'page activity started',
   pageWritten: 'page written (baseline: line written)',
@@ -180,6 +180,12 @@ export function renderReport(result: BenchResult): string {
             ratio(baton.allWrittenAfterMs, baseline.allWrittenAfterMs),
           ],
           ...latency('alert → page', baton.alertToEntryMs, baseline.alertToEntryMs),
+          [
+            'idle again after the last page (ms)',
+            baton.settledAfterMs,
+            baseline.settledAfterMs,
+            ratio(baton.settledAfterMs, baseline.settledAfterMs),
+          ],
           ['worker RSS after (MiB)', baton.memoryAfter.rssMiB, baseline.memoryAfter.rssMiB],
           [
             'worker RSS added per 1,000 (MiB)',
