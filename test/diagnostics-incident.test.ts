@@ -17,12 +17,8 @@ import { testConfig } from './support/config';
 import { by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { freePort } from './support/ports';
 import {
-  startAlertReceiver,
-  startMetricsEndpoint,
-  startPrometheus,
-  staticScrape,
-  type AlertReceiver,
-  type MetricsEndpoint,
+  startFiringPrometheus,
+  type FiringPrometheus,
   type Prometheus,
   type SentAlert,
 } from './support/prometheus';
@@ -32,8 +28,7 @@ const METRIC = 'baton_incident_queue_depth';
 const RULE_EXPR = `${METRIC}{queue="payments"} > 5`;
 const CURRENT = /^current value 9 at \d\d:\d\d:\d\d UTC \(fires when > 5\)$/;
 
-let gauge: MetricsEndpoint;
-let receiver: AlertReceiver;
+let firing: FiringPrometheus;
 let prometheus: Prometheus;
 let sent: SentAlert;
 let w: TestWorker;
@@ -50,32 +45,17 @@ function asAlert(fingerprint: string, generatorURL = sent.generatorURL): Alert {
 }
 
 beforeAll(async () => {
-  gauge = await startMetricsEndpoint();
-  gauge.set(METRIC, { queue: 'payments' }, 9);
-  receiver = await startAlertReceiver();
-  prometheus = await startPrometheus({
-    scrapeConfigs: [staticScrape('queues', [gauge.target])],
-    alertmanagers: [receiver.target],
-    rules: [
-      {
-        groups: [
-          {
-            name: 'baton-incident-diagnostics',
-            rules: [
-              {
-                alert: 'QueueTooDeep',
-                expr: RULE_EXPR,
-                labels: { severity: 'critical', service: 'payments' },
-                annotations: { summary: 'the payments queue is deep' },
-              },
-            ],
-          },
-        ],
-      },
-    ],
+  firing = await startFiringPrometheus({
+    group: 'baton-incident-diagnostics',
+    rule: {
+      alert: 'QueueTooDeep',
+      expr: RULE_EXPR,
+      labels: { severity: 'critical', service: 'payments' },
+      annotations: { summary: 'the payments queue is deep' },
+    },
+    values: [[METRIC, { queue: 'payments' }, 9]],
   });
-  await prometheus.waitForAlert('QueueTooDeep');
-  sent = await receiver.waitFor('QueueTooDeep');
+  ({ prometheus, sent } = firing);
   w = await startTestWorker(
     testConfig((c) => {
       c.diagnostics = { deadline: '5s', prometheus: { lookback: '1m', maxPoints: 120 } };
@@ -86,9 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await w?.stop();
-  await prometheus?.stop();
-  await receiver?.stop();
-  await gauge?.stop();
+  await firing?.stop();
 });
 
 const kinds = (s: IncidentState) => s.timeline.map((e) => e.kind);

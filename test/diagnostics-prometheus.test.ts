@@ -12,11 +12,8 @@ import { diagnosticsSchema, type DiagnosticsConfigInput } from '../config/diagno
 import type { Alert } from '../workflows/model';
 import { freePort } from './support/ports';
 import {
-  startAlertReceiver,
-  startMetricsEndpoint,
-  startPrometheus,
-  staticScrape,
-  type AlertReceiver,
+  startFiringPrometheus,
+  type FiringPrometheus,
   type MetricsEndpoint,
   type Prometheus,
   type SentAlert,
@@ -26,7 +23,7 @@ const METRIC = 'baton_test_queue_depth';
 const RULE_EXPR = `${METRIC}{queue="payments"} > 5`;
 
 let gauge: MetricsEndpoint;
-let receiver: AlertReceiver;
+let firing: FiringPrometheus;
 let prometheus: Prometheus;
 let sent: SentAlert;
 
@@ -53,33 +50,20 @@ function polylines(svg: string): [number, number][][] {
 }
 
 beforeAll(async () => {
-  gauge = await startMetricsEndpoint();
-  gauge.set(METRIC, { queue: 'payments' }, 7);
-  gauge.set(METRIC, { queue: 'refunds' }, 1);
-  receiver = await startAlertReceiver();
-  prometheus = await startPrometheus({
-    scrapeConfigs: [staticScrape('queues', [gauge.target])],
-    alertmanagers: [receiver.target],
-    rules: [
-      {
-        groups: [
-          {
-            name: 'baton-diagnostics-test',
-            rules: [
-              {
-                alert: 'QueueTooDeep',
-                expr: RULE_EXPR,
-                labels: { severity: 'critical', service: 'payments' },
-                annotations: { summary: 'the payments queue is deep' },
-              },
-            ],
-          },
-        ],
-      },
+  firing = await startFiringPrometheus({
+    group: 'baton-diagnostics-test',
+    rule: {
+      alert: 'QueueTooDeep',
+      expr: RULE_EXPR,
+      labels: { severity: 'critical', service: 'payments' },
+      annotations: { summary: 'the payments queue is deep' },
+    },
+    values: [
+      [METRIC, { queue: 'payments' }, 7],
+      [METRIC, { queue: 'refunds' }, 1],
     ],
   });
-  await prometheus.waitForAlert('QueueTooDeep');
-  sent = await receiver.waitFor('QueueTooDeep');
+  ({ prometheus, sent, gauge } = firing);
   // A second value, so that the chart has a line that moves: 7 for a few scrapes, then 9.
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   gauge.set(METRIC, { queue: 'payments' }, 9);
@@ -94,9 +78,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await prometheus?.stop();
-  await receiver?.stop();
-  await gauge?.stop();
+  await firing?.stop();
 });
 
 describe('diagnostics from a real Prometheus', () => {

@@ -38,15 +38,7 @@ import { startShortHistories, type ShortHistories } from './support/short-histor
 import { startSlackApi, type SlackApi } from './support/slack-api';
 import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
-import {
-  startAlertReceiver,
-  startMetricsEndpoint,
-  startPrometheus,
-  staticScrape,
-  type AlertReceiver,
-  type MetricsEndpoint,
-  type Prometheus,
-} from './support/prometheus';
+import { startFiringPrometheus, type FiringPrometheus } from './support/prometheus';
 import type { Client } from '@temporalio/client';
 
 const HISTORIES = fileURLToPath(new URL('./histories/', import.meta.url));
@@ -525,35 +517,14 @@ describe.runIf(recording)('recording an incident with diagnostics from a real Pr
   // A rule that fires over a gauge this file serves: the alert carries Prometheus' own
   // generatorURL, so the incident charts it when it opens and again at escalation, and
   // Level 3 is sent the fresh figures.
-  let gauge: MetricsEndpoint;
-  let receiver: AlertReceiver;
-  let prometheus: Prometheus;
+  let firing: FiringPrometheus;
   let w: TestWorker;
   beforeAll(async () => {
-    gauge = await startMetricsEndpoint();
-    gauge.set('baton_replay_queue_depth', { queue: 'payments' }, 9);
-    receiver = await startAlertReceiver();
-    prometheus = await startPrometheus({
-      scrapeConfigs: [staticScrape('queues', [gauge.target])],
-      alertmanagers: [receiver.target],
-      rules: [
-        {
-          groups: [
-            {
-              name: 'baton-replay',
-              rules: [
-                {
-                  alert: 'QueueTooDeep',
-                  expr: 'baton_replay_queue_depth > 5',
-                  labels: { service: 'payments' },
-                },
-              ],
-            },
-          ],
-        },
-      ],
+    firing = await startFiringPrometheus({
+      group: 'baton-replay',
+      rule: { alert: 'QueueTooDeep', expr: 'baton_replay_queue_depth > 5', labels: { service: 'payments' } },
+      values: [['baton_replay_queue_depth', { queue: 'payments' }, 9]],
     });
-    await prometheus.waitForAlert('QueueTooDeep');
     w = await startTestWorker(
       testConfig((c) => {
         c.diagnostics = { deadline: '5s', prometheus: { lookback: '1m', maxPoints: 60 } };
@@ -563,13 +534,11 @@ describe.runIf(recording)('recording an incident with diagnostics from a real Pr
   });
   afterAll(async () => {
     await w?.stop();
-    await prometheus?.stop();
-    await receiver?.stop();
-    await gauge?.stop();
+    await firing?.stop();
   });
 
   it('records an incident charted at opening and at escalation', async () => {
-    const sent = await receiver.waitFor('QueueTooDeep');
+    const { sent } = firing;
     const handle = await startIncident(w, {
       alerts: [
         {

@@ -291,3 +291,51 @@ export async function startAlertReceiver(): Promise<AlertReceiver> {
       }),
   };
 }
+
+/** A Prometheus scraping one gauge of the test's, with one alerting rule that fires on it. */
+export interface FiringPrometheus {
+  prometheus: Prometheus;
+  gauge: MetricsEndpoint;
+  receiver: AlertReceiver;
+  /** The alert as Prometheus sent it, with the generatorURL it built itself. */
+  sent: SentAlert;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the gauge endpoint, an alert receiver standing in for Alertmanager, and Prometheus
+ * with `rule` over the gauge, and waits until Prometheus has sent the firing alert.
+ */
+export async function startFiringPrometheus(options: {
+  group: string;
+  rule: {
+    alert: string;
+    expr: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  /** Gauge values to serve from the start: metric name, labels, value. */
+  values: [string, Record<string, string>, number][];
+}): Promise<FiringPrometheus> {
+  const gauge = await startMetricsEndpoint();
+  for (const [metric, labels, value] of options.values) gauge.set(metric, labels, value);
+  const receiver = await startAlertReceiver();
+  const prometheus = await startPrometheus({
+    scrapeConfigs: [staticScrape('queues', [gauge.target])],
+    alertmanagers: [receiver.target],
+    rules: [{ groups: [{ name: options.group, rules: [options.rule] }] }],
+  });
+  await prometheus.waitForAlert(options.rule.alert);
+  const sent = await receiver.waitFor(options.rule.alert);
+  return {
+    prometheus,
+    gauge,
+    receiver,
+    sent,
+    async stop() {
+      await prometheus.stop();
+      await receiver.stop();
+      await gauge.stop();
+    },
+  };
+}
