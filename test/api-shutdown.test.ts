@@ -2,7 +2,6 @@
  * SIGTERM on the API: it stops taking connections at once, finishes the requests under way,
  * and exits; a request that outlasts the grace time is cut rather than holding the process.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -11,6 +10,7 @@ import path from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { closeGracefully } from '../api/shutdown';
+import { startEntry } from './support/entry-process';
 import { freePort } from './support/ports';
 import { eventually } from './support/worker';
 
@@ -104,34 +104,19 @@ describe('closeGracefully', () => {
 describe('api/server.ts on SIGTERM', () => {
   it('finishes a webhook request under way, refuses new connections, and exits 0', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
-      env: {
-        ...process.env,
-        BATON_CONFIG: path.join('config', 'baton.yaml'),
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        BATON_DATA_DIR: path.join(tmp, 'data'),
-        LOG_LEVEL: 'info',
-        BATON_WORKER_METRICS: '',
-        BATON_METRICS_TOKEN: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const api = startEntry('api/server.ts', {
+      ...process.env,
+      BATON_CONFIG: path.join('config', 'baton.yaml'),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      BATON_DATA_DIR: path.join(tmp, 'data'),
+      LOG_LEVEL: 'info',
+      BATON_WORKER_METRICS: '',
+      BATON_METRICS_TOKEN: '',
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
     try {
-      await eventually(() => {
-        if (child.exitCode !== null) throw new Error(`api/server.ts exited:\n${stderr}`);
-        return stdout.includes(`Metrics at http://127.0.0.1:${port}/metrics (open: no token)`)
-          ? true
-          : undefined;
-      }, 60_000);
+      await api.waitFor(`Metrics at http://127.0.0.1:${port}/metrics (open: no token)`, 60_000);
 
       // A resolved notification for a group without an incident: Temporal is asked, nothing opens.
       const body = JSON.stringify({
@@ -156,20 +141,20 @@ describe('api/server.ts on SIGTERM', () => {
         body,
       );
       await request.start();
-      await eventually(() => (stdout.includes('"url":"/webhooks/alertmanager"') ? true : undefined), 10_000);
+      await api.waitFor('"url":"/webhooks/alertmanager"', 10_000);
 
-      child.kill('SIGTERM');
-      await eventually(() => (stdout.includes('stopping: no new connections') ? true : undefined), 10_000);
+      api.kill('SIGTERM');
+      await api.waitFor('stopping: no new connections', 10_000);
       await eventually(async () => ((await refused(port)) ? true : undefined), 5_000);
-      expect(child.exitCode).toBeNull();
+      expect(api.running()).toBe(true);
 
       request.finish();
       const raw = await request.answer;
       expect(raw).toMatch(/^HTTP\/1\.1 202 /);
       expect(raw).toContain('{"incidents":[]}');
-      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(await api.exited).toEqual({ code: 0, signal: null });
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (api.running()) api.kill('SIGKILL');
     }
   });
 });

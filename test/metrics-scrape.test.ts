@@ -6,7 +6,6 @@
  * are read back through its HTTP API, along with every expression of the Grafana dashboard.
  * SIGTERM then stops both processes cleanly.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +15,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { NOTIFICATIONS_METRIC } from '../activities/notifications';
 import type { OutboxEntry } from '../activities/outbox';
 import { INCIDENT_METRICS } from '../workflows/metrics';
+import { startEntry, type EntryProcess } from './support/entry-process';
 import { cleanupsInReverse, firingGroup, receiverFor, terminateQueue } from './support/harness';
 import { freePort } from './support/ports';
 import { startPrometheus, staticScrape } from './support/prometheus';
@@ -26,44 +26,18 @@ const onCleanup = cleanupsInReverse();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-metrics-scrape-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Spawned {
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  kill(signal: NodeJS.Signals): void;
-  running(): boolean;
-}
-
 /** One of Baton's entry points in a process of its own, with the test's environment. */
-function start(entry: string, env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...process.env, BATON_WORKER_METRICS: '', BATON_METRICS_TOKEN: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function start(entry: string, env: Record<string, string>): EntryProcess {
+  const started = startEntry(entry, {
+    ...process.env,
+    BATON_WORKER_METRICS: '',
+    BATON_METRICS_TOKEN: '',
+    ...env,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
   onCleanup(entry, () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (started.running()) started.kill('SIGKILL');
   });
-  return {
-    stdout: () => stdout,
-    stderr: () => stderr,
-    exited,
-    kill: (signal) => child.kill(signal),
-    running: () => child.exitCode === null && child.signalCode === null,
-  };
-}
-
-async function waitForLine(process: Spawned, text: string, timeoutMs: number): Promise<void> {
-  await eventually(() => {
-    if (!process.running()) throw new Error(`exited:\n${process.stderr()}`);
-    return process.stdout().includes(text) ? true : undefined;
-  }, timeoutMs);
+  return started;
 }
 
 /** The dashboard's expressions with its variables as Grafana would fill them in. */
@@ -113,8 +87,8 @@ describe('Prometheus scraping the worker and the API', () => {
     onCleanup('Temporal connection', () => connection.close());
     onCleanup('incidents', () => terminateQueue(new Client({ connection }), taskQueue));
     // The worker bundles the workflow code before it polls.
-    await waitForLine(worker, `metrics at http://127.0.0.1:${workerPort}/metrics`, 110_000);
-    await waitForLine(api, 'bearer token from BATON_METRICS_TOKEN', 60_000);
+    await worker.waitFor(`metrics at http://127.0.0.1:${workerPort}/metrics`, 110_000);
+    await api.waitFor('bearer token from BATON_METRICS_TOKEN', 60_000);
 
     const prometheus = await startPrometheus({
       scrapeSelf: false,

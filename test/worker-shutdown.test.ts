@@ -5,7 +5,6 @@
  * (Without a grace time the SDK cancels the activity at once: the retry would be left to
  * another worker.)
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +16,7 @@ import { loadConfigFile } from '../config/load';
 import { loadSecrets } from '../config/secrets';
 import { cleanupsInReverse, firingGroup, receiverFor, terminateQueue } from './support/harness';
 import { startSmtpSink } from './support/smtp';
-import { eventually } from './support/worker';
+import { startEntry } from './support/entry-process';
 
 const onCleanup = cleanupsInReverse();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-worker-shutdown-'));
@@ -40,32 +39,19 @@ describe('worker/main.ts on SIGTERM', () => {
     const config = loadConfigFile(file);
     config.temporal.address = inject('temporalAddress');
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
-      env: {
-        ...process.env,
-        BATON_CONFIG: file,
-        TEMPORAL_ADDRESS: config.temporal.address,
-        BATON_WORKER_METRICS: '',
-        // The demo configuration has no email section: these turn email on.
-        SMTP_HOST: smtp.host,
-        SMTP_PORT: String(smtp.port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const worker = startEntry('worker/main.ts', {
+      ...process.env,
+      BATON_CONFIG: file,
+      TEMPORAL_ADDRESS: config.temporal.address,
+      BATON_WORKER_METRICS: '',
+      // The demo configuration has no email section: these turn email on.
+      SMTP_HOST: smtp.host,
+      SMTP_PORT: String(smtp.port),
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
     onCleanup('worker process', () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (worker.running()) worker.kill('SIGKILL');
     });
-    await eventually(() => {
-      if (child.exitCode !== null) throw new Error(`worker/main.ts exited:\n${stderr}`);
-      return stdout.includes('Baton worker polling') ? true : undefined;
-    }, 110_000);
+    await worker.waitFor('Baton worker polling', 110_000);
 
     const temporal = createTemporalClient(config, loadSecrets(config, {}));
     onCleanup('Temporal client', () => temporal.connection.close());
@@ -86,13 +72,13 @@ describe('worker/main.ts on SIGTERM', () => {
     expect(smtp.refused).toBe(1);
     expect(smtp.messages).toHaveLength(0);
     const signalledAt = Date.now();
-    child.kill('SIGTERM');
+    worker.kill('SIGTERM');
 
-    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
     // Retried and delivered after the signal, within the grace time, and only once.
     expect(smtp.messages).toHaveLength(1);
     expect(smtp.messages[0]?.to).toEqual(['alice@example.com']);
     expect(smtp.messages[0]?.acceptedAt).toBeGreaterThan(signalledAt);
-    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(worker.stderr()).not.toMatch(/^\s+at /m);
   });
 });
