@@ -15,6 +15,8 @@ export interface BatonProcessSpec {
   port?: number;
   env: NodeJS.ProcessEnv;
   logFile: string;
+  /** How long a stop waits for it to exit before it is killed: its grace time and a margin. */
+  stopWithinMs: number;
 }
 
 /** A worker or an API and whatever instance of it runs now. */
@@ -112,8 +114,9 @@ export class SupervisedProcess {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    // Workers finish the activities they run (the SDK's graceful shutdown) before they exit.
-    await this.current?.stop(this.spec.kind === 'worker' ? 30_000 : 10_000);
+    // Workers finish the tasks they run and APIs the requests under way (each within its
+    // configured grace time) before they exit; only past that are they killed.
+    await this.current?.stop(this.spec.stopWithinMs);
     await this.watching;
   }
 }

@@ -44,6 +44,9 @@ import { startUi, type UiServer } from './ui';
 
 const log = (line: string): void => console.log(line);
 
+/** Past its own grace time (shutdown.*.graceTime), a worker or API gets this long to exit. */
+const STOP_MARGIN_MS = 10_000;
+
 /** The ports this start uses: the ones asked for, each checked free, or free ones. */
 async function choosePorts(options: ClusterOptions) {
   const fixed = async (port: number, flag: string, what: string, count = 1): Promise<number> => {
@@ -305,6 +308,7 @@ async function main(): Promise<void> {
         kind: 'worker' as const,
         env,
         logFile: path.join(logs, `worker-${i + 1}.log`),
+        stopWithinMs: config.shutdown.worker.graceTime + STOP_MARGIN_MS,
       })),
       ...ports.apis.map((port, i) => ({
         name: `api-${i + 1}`,
@@ -312,6 +316,7 @@ async function main(): Promise<void> {
         port,
         env,
         logFile: path.join(logs, `api-${i + 1}.log`),
+        stopWithinMs: config.shutdown.api.graceTime + STOP_MARGIN_MS,
       })),
     ];
     log(`Starting ${options.workers} Baton worker(s) and ${options.apis} Baton API(s)…`);
