@@ -21,6 +21,7 @@ import { IncidentService } from './incidents';
 import { UsedLinks } from './links/used-links';
 import { countAnswers } from './metrics';
 import { alertmanagerRoutes } from './routes/alertmanager';
+import { documentRoutes } from './routes/documents';
 import { emailActionRoutes } from './routes/email-actions';
 import { healthRoutes } from './routes/health';
 import { incidentRoutes } from './routes/incidents';
@@ -237,6 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(alertmanagerRoutes({ secrets: deps.secrets, incidents, allowUnauthenticated }));
   await app.register(incidentRoutes({ secrets: deps.secrets, incidents }));
+  await app.register(documentRoutes({ secrets: deps.secrets, incidents, dataDir: deps.config.dataDir }));
   // Email action links exist only where Baton can check them and people's browsers reach it.
   const email = deps.config.notifications.email;
   const linkSecret = deps.secrets.emailLinkSecret;
