@@ -90,23 +90,54 @@ export class DocumentStore {
       .sort()
       .reverse();
     for (const name of candidates) {
-      const dir = path.join(this.root, name);
-      const info = await lstat(dir);
-      if (!info.isDirectory()) continue;
-      const record = (await readJson(path.join(dir, 'record.json'))) as IncidentState | undefined;
-      // The record must name this id and be the one this folder was named from.
-      if (
-        !record ||
-        record.id !== id ||
-        typeof record.team !== 'string' ||
-        typeof record.openedAt !== 'string' ||
-        recordFolderName(record) !== name
-      ) {
-        continue;
-      }
-      return { dir, record };
+      const found = await this.folderOf(id, name);
+      if (found) return found;
     }
     return undefined;
+  }
+
+  /** The folder `name` when it is one of incident `id`'s: a folder whose record names the id. */
+  private async folderOf(id: string, name: string): Promise<IncidentFolder | undefined> {
+    const dir = path.join(this.root, name);
+    const info = await lstat(dir);
+    if (!info.isDirectory()) return undefined;
+    const record = (await readJson(path.join(dir, 'record.json'))) as IncidentState | undefined;
+    // The record must name this id and be the one this folder was named from.
+    if (
+      !record ||
+      record.id !== id ||
+      typeof record.team !== 'string' ||
+      typeof record.openedAt !== 'string' ||
+      recordFolderName(record) !== name
+    ) {
+      return undefined;
+    }
+    return { dir, record };
+  }
+
+  /**
+   * Every incident the store holds, one record per id (its newest opening), newest first.
+   * Reads each folder's record.json: meant for listing archived incidents, not for every request.
+   */
+  async records(): Promise<IncidentState[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const newest = new Map<string, IncidentState>();
+    // Folder names end with the opening's stamp: sorted descending, each id's newest comes first.
+    for (const name of names.sort().reverse()) {
+      const stamp = name.slice(-16);
+      if (!STAMP.test(stamp)) continue;
+      const id = name.slice(0, -17);
+      if (newest.has(id) || !isStoredId(id)) continue;
+      const found = await this.folderOf(id, name);
+      if (found) newest.set(id, found.record);
+    }
+    return [...newest.values()].sort((a, b) => (a.openedAt < b.openedAt ? 1 : -1));
   }
 
   /**

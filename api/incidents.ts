@@ -21,6 +21,7 @@ import {
 } from '../workflows/search-attributes';
 import type { IncidentInput, IncidentState, StepResult } from '../workflows/state';
 import { chunkAlerts, fitAlert } from './alert-chunks';
+import { DocumentStore } from './documents';
 import { fromTemporal, HttpError } from './errors';
 
 export interface AlertGroup {
@@ -55,7 +56,24 @@ export interface IncidentSummary {
   assignee: string;
   startedAt: string;
   closedAt?: string;
+  /** Read from the incident store: Temporal no longer has its workflow. */
+  archived?: boolean;
 }
+
+/** What the incident list filters on. */
+export interface IncidentFilter {
+  status?: string;
+  severity?: string;
+  service?: string;
+  team?: string;
+  assignee?: string;
+  limit: number;
+  /** `archived`: incidents whose workflow Temporal no longer has, from the store, after the others. */
+  include?: 'archived';
+}
+
+/** Incidents asked of Temporal's visibility at once when checking which it still has. */
+const KNOWN_BATCH = 50;
 
 /**
  * How long a person waits for a step or a read before the API gives up: without a worker
@@ -84,11 +102,16 @@ function keyword(info: WorkflowExecutionInfo, name: string): string {
 
 /** Everything the API asks of Temporal about incidents. */
 export class IncidentService {
+  /** The incident store, for incidents Temporal no longer has. */
+  private readonly store: DocumentStore;
+
   constructor(
     private readonly client: Client,
     private readonly config: BatonConfig,
     private readonly answerWithinMs = ANSWER_WITHIN_MS,
-  ) {}
+  ) {
+    this.store = new DocumentStore(config.dataDir);
+  }
 
   private get taskQueue(): string {
     return this.config.temporal.taskQueue;
@@ -306,17 +329,14 @@ export class IncidentService {
     return teamsOf(this.config, responder);
   }
 
-  async list(
-    filter: {
-      status?: string;
-      severity?: string;
-      service?: string;
-      team?: string;
-      assignee?: string;
-      limit: number;
-    },
-    viewer?: string,
-  ): Promise<IncidentSummary[]> {
+  async list(filter: IncidentFilter, viewer?: string): Promise<IncidentSummary[]> {
+    const live = await this.listLive(filter, viewer);
+    if (filter.include !== 'archived' || live.length >= filter.limit) return live;
+    const archived = await this.listArchived(filter, viewer, new Set(live.map((i) => i.id)));
+    return [...live, ...archived.slice(0, filter.limit - live.length)];
+  }
+
+  private async listLive(filter: IncidentFilter, viewer?: string): Promise<IncidentSummary[]> {
     // A long incident continues as new; only its latest run speaks for it.
     const clauses = [`WorkflowType = 'incidentWorkflow'`, `ExecutionStatus != 'ContinuedAsNew'`];
     const teams = viewer === undefined ? undefined : this.teamsVisibleTo(viewer);
@@ -355,6 +375,62 @@ export class IncidentService {
       throw fromTemporal(err);
     }
     return result;
+  }
+
+  /**
+   * Incidents the store holds whose workflow Temporal no longer has (its retention ran out, or
+   * it was deleted), filtered like the others, newest first. Which ones Temporal still has is
+   * asked of its visibility in batches.
+   */
+  private async listArchived(
+    filter: IncidentFilter,
+    viewer: string | undefined,
+    listed: Set<string>,
+  ): Promise<IncidentSummary[]> {
+    const teams = viewer === undefined ? undefined : this.teamsVisibleTo(viewer);
+    const candidates = (await this.store.records()).filter(
+      (r) =>
+        !listed.has(r.id) &&
+        (!teams || teams.includes(r.team)) &&
+        (!filter.status || r.phase === filter.status) &&
+        (!filter.severity || r.severity === filter.severity) &&
+        (!filter.service || r.service === filter.service) &&
+        (!filter.team || r.team === filter.team) &&
+        (!filter.assignee || r.holder === filter.assignee),
+    );
+    const archived: IncidentSummary[] = [];
+    for (let i = 0; i < candidates.length && archived.length < filter.limit; i += KNOWN_BATCH) {
+      const batch = candidates.slice(i, i + KNOWN_BATCH);
+      const known = new Set<string>();
+      try {
+        // Store ids are plain names (letters, digits, ".", "_", "-"): safe inside the quotes.
+        const ids = batch.map((r) => `'${r.id}'`).join(', ');
+        for await (const info of this.client.workflow.list({
+          query: `WorkflowType = 'incidentWorkflow' AND WorkflowId IN (${ids})`,
+        })) {
+          known.add(info.workflowId);
+        }
+      } catch (err) {
+        throw fromTemporal(err);
+      }
+      for (const r of batch) {
+        if (known.has(r.id)) continue;
+        archived.push({
+          id: r.id,
+          runId: '',
+          title: r.title,
+          status: r.phase,
+          severity: r.severity,
+          service: r.service,
+          team: r.team,
+          assignee: r.holder ?? '',
+          startedAt: r.openedAt,
+          ...(r.closedAt ? { closedAt: r.closedAt } : {}),
+          archived: true,
+        });
+      }
+    }
+    return archived.slice(0, filter.limit);
   }
 
   /** The incident's record; as `viewer`, only an incident of a team they see (404 otherwise). */

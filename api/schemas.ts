@@ -67,6 +67,8 @@ export const listQuery = z.strictObject({
   team: plainWord.optional(),
   assignee: plainWord.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** `archived` adds incidents whose workflow Temporal no longer has, read from the store. */
+  include: z.enum(['archived']).optional(),
 });
 
 export const incidentParams = z.strictObject({
@@ -124,6 +126,7 @@ export const incidentSummary = z.object({
   assignee: z.string(),
   startedAt: z.string(),
   closedAt: z.string().optional(),
+  archived: z.boolean().optional(),
 });
 
 export const stepResponses = {

@@ -336,5 +336,23 @@ describe('an incident’s timeline and documents', () => {
     expect(html.headers['content-type']).toBe('text/html; charset=utf-8');
     expect((await get(`/api/v1/incidents/${id}/documents/${CHART}`)).statusCode).toBe(200);
     expect((await get(`/api/v1/incidents/${id}/timeline`, 'frank')).statusCode).toBe(404);
+
+    // The list shows it again, from the store, only when asked to and only to its team.
+    type Listed = { incidents: { id: string; archived?: boolean; team: string; status: string }[] };
+    const listed = async (query: string, who = 'alice') => {
+      const res = await get(`/api/v1/incidents${query}`, who);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<Listed>().incidents;
+    };
+    await eventually(async () => ((await listed('')).some((i) => i.id === id) ? undefined : true));
+    expect((await listed('')).some((i) => i.id === id)).toBe(false);
+    const archived = (await listed('?include=archived&limit=200')).find((i) => i.id === id);
+    expect(archived).toMatchObject({ id, archived: true, status: 'post-incident', team: 'payments' });
+    expect((await listed('?include=archived&status=post-incident&limit=200')).some((i) => i.id === id)).toBe(
+      true,
+    );
+    expect((await listed('?include=archived&status=closed&limit=200')).some((i) => i.id === id)).toBe(false);
+    expect((await listed('?include=archived&limit=200', 'frank')).some((i) => i.id === id)).toBe(false);
+    expect((await get('/api/v1/incidents?include=everything')).statusCode).toBe(400);
   });
 });
