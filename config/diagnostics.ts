@@ -24,6 +24,14 @@ function boundedDuration(minMs: number, maxMs: number) {
 const httpUrl = z.url({ protocol: /^https?$/, error: 'write an http:// or https:// URL' });
 /** Prometheus and Loki label names. */
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'write a label name ([a-zA-Z_][a-zA-Z0-9_]*)');
+/** An answer larger than this many bytes is refused rather than read (64 KiB to 64 MiB). */
+const responseBytes = (fallback: number) =>
+  z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024)
+    .default(fallback);
 
 export const PROMETHEUS_DEFAULTS = {
   timeout: '5s',
@@ -55,12 +63,7 @@ export const prometheusSourceSchema = z.strictObject({
   /** Points per series; the query's step is chosen to stay under it (Prometheus allows 11,000). */
   maxPoints: z.number().int().min(10).max(2000).default(PROMETHEUS_DEFAULTS.maxPoints),
   /** An answer larger than this is refused rather than read. */
-  maxResponseBytes: z
-    .number()
-    .int()
-    .min(64 * 1024)
-    .max(64 * 1024 * 1024)
-    .default(PROMETHEUS_DEFAULTS.maxResponseBytes),
+  maxResponseBytes: responseBytes(PROMETHEUS_DEFAULTS.maxResponseBytes),
 });
 
 export const LOKI_DEFAULTS = {
@@ -94,12 +97,7 @@ export const lokiSourceSchema = z.strictObject({
   /** backward: the lines nearest the alert's start-plus-`after`; forward: those nearest the window's start. */
   direction: z.enum(['backward', 'forward']).default(LOKI_DEFAULTS.direction),
   timeout: boundedDuration(100, 60_000).prefault(LOKI_DEFAULTS.timeout),
-  maxResponseBytes: z
-    .number()
-    .int()
-    .min(64 * 1024)
-    .max(64 * 1024 * 1024)
-    .default(LOKI_DEFAULTS.maxResponseBytes),
+  maxResponseBytes: responseBytes(LOKI_DEFAULTS.maxResponseBytes),
 });
 
 export const ELASTICSEARCH_DEFAULTS = {
@@ -123,12 +121,7 @@ export const elasticsearchSourceSchema = z.strictObject({
   before: boundedDuration(0, 86_400_000).prefault(LOKI_DEFAULTS.before),
   after: boundedDuration(0, 86_400_000).prefault(LOKI_DEFAULTS.after),
   timeout: boundedDuration(100, 60_000).prefault(LOKI_DEFAULTS.timeout),
-  maxResponseBytes: z
-    .number()
-    .int()
-    .min(64 * 1024)
-    .max(64 * 1024 * 1024)
-    .default(LOKI_DEFAULTS.maxResponseBytes),
+  maxResponseBytes: responseBytes(LOKI_DEFAULTS.maxResponseBytes),
 });
 
 export const DIAGNOSTICS_DEFAULTS = { deadline: '10s', maxAlerts: 5 } as const;

@@ -10,11 +10,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildApp } from '../api/app';
-import type { BatonConfig } from '../config/schema';
-import { loadSecrets } from '../config/secrets';
 import type { IncidentState, TimelineEvent } from '../workflows/state';
-import { TOKEN_ENV, TOKENS } from './support/app';
+import { buildTestApp, TOKENS } from './support/app';
 import { testConfig } from './support/config';
 import { EXTRA_TOKENS, withTwoTeams } from './support/permissions';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
@@ -42,16 +39,7 @@ let stateTimeline: TimelineEvent[];
 
 beforeAll(async () => {
   w = await startTestWorker(testConfig(withTwoTeams), 'documents');
-  const config: BatonConfig = {
-    ...w.config,
-    temporal: { ...w.config.temporal, taskQueue: w.taskQueue },
-    api: { ...w.config.api, alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } },
-  };
-  app = await buildApp({
-    config,
-    secrets: loadSecrets(config, { ...TOKEN_ENV, ...EXTRA_TOKENS }),
-    temporal: w.client,
-  });
+  app = await buildTestApp(w, w.config, EXTRA_TOKENS);
 
   const declared = await app.inject({
     method: 'POST',

@@ -6,11 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../api/app';
-import type { BatonConfig } from '../config/schema';
-import { loadSecrets } from '../config/secrets';
 import type { IncidentState } from '../workflows/state';
-import { TOKEN_ENV, TOKENS } from './support/app';
+import { buildTestApp, TOKENS } from './support/app';
 import { testConfig } from './support/config';
 import {
   ACTORS,
@@ -44,16 +41,7 @@ const PATH_OF: Record<string, string> = {
 
 beforeAll(async () => {
   w = await startTestWorker(testConfig(withTwoTeams), 'permissions');
-  const config: BatonConfig = {
-    ...w.config,
-    temporal: { ...w.config.temporal, taskQueue: w.taskQueue },
-    api: { ...w.config.api, alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } },
-  };
-  app = await buildApp({
-    config,
-    secrets: loadSecrets(config, { ...TOKEN_ENV, ...EXTRA_TOKENS }),
-    temporal: w.client,
-  });
+  app = await buildTestApp(w, w.config, EXTRA_TOKENS);
 });
 
 afterAll(async () => {

@@ -16,6 +16,7 @@ import {
   eventually,
   interrupt,
   outbox,
+  pidsOf,
   ROOT,
   startCluster,
   writeConfig,
@@ -40,16 +41,7 @@ beforeAll(async () => {
     args: ['--tls', '--workers', '1', '--apis', '1'],
   });
   state = cluster.state();
-  for (const pid of [
-    state.pid,
-    state.temporal.pid,
-    state.postgres.pid,
-    state.ui?.pid,
-    ...state.apis.map((a) => a.pid),
-    ...state.workers.map((w) => w.pid),
-  ]) {
-    if (pid) pids.add(pid);
-  }
+  for (const pid of pidsOf(state)) pids.add(pid);
   if (!state.tls) throw new Error('cluster.json has no tls section with --tls');
   tls = state.tls;
 });

@@ -19,6 +19,7 @@ import {
   eventually,
   interrupt,
   outbox,
+  pidsOf,
   sleep,
   startCluster,
   writeConfig,
@@ -54,16 +55,7 @@ let alertmanager: Alertmanager | undefined;
 const pids = new Set<number>();
 
 function remember(s: ClusterState): void {
-  for (const pid of [
-    s.pid,
-    s.temporal.pid,
-    s.postgres.pid,
-    s.ui?.pid,
-    ...s.apis.map((a) => a.pid),
-    ...s.workers.map((w) => w.pid),
-  ]) {
-    if (pid) pids.add(pid);
-  }
+  for (const pid of pidsOf(s)) pids.add(pid);
 }
 
 async function connect(s: ClusterState): Promise<void> {

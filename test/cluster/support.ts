@@ -149,6 +149,18 @@ export async function interrupt(
   }
 }
 
+/** Every process a cluster state names: the launcher, Temporal, PostgreSQL, the UI, APIs and workers. */
+export function pidsOf(s: ClusterState): number[] {
+  return [
+    s.pid,
+    s.temporal.pid,
+    s.postgres.pid,
+    s.ui?.pid,
+    ...s.apis.map((a) => a.pid),
+    ...s.workers.map((w) => w.pid),
+  ].filter((pid): pid is number => typeof pid === 'number' && pid > 0);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

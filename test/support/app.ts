@@ -21,13 +21,22 @@ export const TOKEN_ENV = {
 };
 
 /** The API wired to the test worker's task queue and Temporal client. */
-export async function buildTestApp(w: TestWorker, config: BatonConfig = w.config): Promise<FastifyInstance> {
+export async function buildTestApp(
+  w: TestWorker,
+  config: BatonConfig = w.config,
+  /** Tokens of responders beyond the four every test configuration has. */
+  extraTokens: Record<string, string> = {},
+): Promise<FastifyInstance> {
   const appConfig: BatonConfig = {
     ...config,
     temporal: { ...config.temporal, taskQueue: w.taskQueue },
     api: { ...config.api, alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } },
   };
-  return buildApp({ config: appConfig, secrets: loadSecrets(appConfig, TOKEN_ENV), temporal: w.client });
+  return buildApp({
+    config: appConfig,
+    secrets: loadSecrets(appConfig, { ...TOKEN_ENV, ...extraTokens }),
+    temporal: w.client,
+  });
 }
 
 export function auth(who: keyof typeof TOKENS): { authorization: string } {
