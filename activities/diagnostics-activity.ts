@@ -12,6 +12,7 @@ import { collectDiagnostics } from './diagnostics/collect';
 import { oneLine } from './diagnostics/http';
 import { writeDiagnostics, type DiagnosticsSummary } from './diagnostics/store';
 import { recordFolderName } from './documentation';
+import { LocalFolderStore, type IncidentStore } from './store/incident-store';
 
 export interface DiagnosticsRequest {
   incidentId: string;
@@ -47,6 +48,8 @@ export interface DiagnosticsDeps {
   config: DiagnosticsConfig;
   /** Folder that holds one sub-folder per incident (the documentation's). */
   dir: string;
+  /** The incident store, when not the local folder `dir` (the documentation's). */
+  store?: IncidentStore;
 }
 
 export const MAX_OUTCOME_METRICS = 10;
@@ -102,16 +105,15 @@ export function createDiagnosticsActivities(deps: DiagnosticsDeps) {
      * configured deadline. Sources that do not answer come back in `failures`.
      */
     async collectIncidentDiagnostics(request: DiagnosticsRequest): Promise<DiagnosticsOutcome> {
-      const folder = path.join(
-        deps.dir,
-        recordFolderName({ id: request.incidentId, openedAt: request.openedAt }),
-      );
+      const store = deps.store ?? new LocalFolderStore(deps.dir);
+      const incident = recordFolderName({ id: request.incidentId, openedAt: request.openedAt });
+      const folder = store.where(incident);
       const result = await collectDiagnostics({
         alerts: request.alerts,
         sources: deps.config,
         now: new Date(),
       });
-      const summary = await writeDiagnostics(folder, result, request.occasion);
+      const summary = await writeDiagnostics({ store, incident }, result, request.occasion);
       return boundOutcome(summary, folder);
     },
   };

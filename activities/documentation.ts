@@ -1,8 +1,15 @@
-import { open } from 'node:fs/promises';
-import path from 'node:path';
 import type { IncidentState, TimelineEvent } from '../workflows/state';
-import { appendLine, safeName, writeFileAtomic } from './files';
+import { renderDocuments } from './documents';
+import { attendanceSummary } from './documents/lessons';
+import { REPORT_TIMELINE_EVENTS, type ReportTemplate } from './documents/report';
+import { safeName } from './files';
 import { mdBlock, mdInline } from './markdown';
+import { LocalFolderStore, type IncidentStore } from './store/incident-store';
+
+/** The incident's whole timeline, one event a line, in the store beside the record. */
+export const TIMELINE = 'timeline.jsonl';
+/** The newest events record.md and record.json show. */
+const RECORD_EVENTS = 100;
 
 /** What the workflow hands over each time the record changed. */
 export interface RecordWrite {
@@ -13,8 +20,13 @@ export interface RecordWrite {
 }
 
 export interface DocumentationDeps {
-  /** Folder that holds one sub-folder per incident. */
+  /** Folder that holds one sub-folder per incident (the local store's, when `store` is not given). */
   dir: string;
+  /** Where the incidents' files go; a local folder store over `dir` by default. */
+  store?: IncidentStore;
+  /** The report's layout, loaded at start-up (see loadReportTemplate); the built-in one by default. */
+  reportTemplate?: ReportTemplate;
+  log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 /**
@@ -100,15 +112,13 @@ export function renderIncidentRecord(state: IncidentState): string {
       );
     }
   }
-  if (state.training) {
+  const attendance = state.followUps.filter((f) => f.kind === 'training' && (f.attendance?.length ?? 0) > 0);
+  if (state.training || attendance.length > 0) {
+    lines.push('', '## Training');
     const t = state.training;
-    lines.push(
-      '',
-      '## Training',
-      `${md(t.date)}, attended by ${t.attendees.map(md).join(', ')}`,
-      '',
-      mdBlock(t.material),
-    );
+    if (t)
+      lines.push(`${md(t.date)}, attended by ${t.attendees.map(md).join(', ')}`, '', mdBlock(t.material));
+    for (const f of attendance) lines.push('', attendanceSummary(f));
   }
   if (state.followUps.length > 0) {
     lines.push('', '## Follow-ups', '| id | what | owner | due | status |', '|---|---|---|---|---|');
@@ -143,9 +153,13 @@ export function recordFolderName(state: Pick<IncidentState, 'id' | 'openedAt'>):
   return safeName(`${state.id}-${opened}`);
 }
 
-/** The last `count` events of a timeline file, oldest first; torn or foreign lines passed over. */
-export async function newestEvents(file: string, count: number): Promise<TimelineEvent[]> {
-  const text = await tailOf(file, 512 * 1024);
+/** The last `count` events of an incident's timeline, oldest first; torn or foreign lines passed over. */
+export async function newestEvents(
+  store: IncidentStore,
+  incident: string,
+  count: number,
+): Promise<TimelineEvent[]> {
+  const text = await store.tail(incident, TIMELINE, 512 * 1024);
   const events: TimelineEvent[] = [];
   for (const line of text.split('\n').reverse()) {
     if (events.length >= count) break;
@@ -159,29 +173,9 @@ export async function newestEvents(file: string, count: number): Promise<Timelin
   return events.reverse();
 }
 
-/** The last `bytes` of a file as text; empty when it does not exist. */
-async function tailOf(file: string, bytes: number): Promise<string> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw err;
-  }
-  try {
-    const { size } = await handle.stat();
-    const length = Math.min(size, bytes);
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    return buffer.toString('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The highest `seq` already in a timeline file; 0 for none. A torn last line is passed over. */
-export async function lastSeq(file: string): Promise<number> {
-  const lines = (await tailOf(file, 256 * 1024)).split('\n').reverse();
+/** The highest `seq` already in an incident's timeline; 0 for none. A torn last line is passed over. */
+export async function lastSeq(store: IncidentStore, incident: string): Promise<number> {
+  const lines = (await store.tail(incident, TIMELINE, 256 * 1024)).split('\n').reverse();
   for (const line of lines) {
     try {
       const seq = (JSON.parse(line) as { seq?: unknown }).seq;
@@ -199,26 +193,38 @@ function asRecordWrite(input: RecordWrite | IncidentState): RecordWrite {
 }
 
 export function createDocumentationActivities(deps: DocumentationDeps) {
+  const store = deps.store ?? new LocalFolderStore(deps.dir);
   return {
     /**
      * Writes the incident record (JSON for machines, Markdown for people) and appends the new
      * timeline events to `timeline.jsonl`, each once: a retried write appends only the events
-     * past the last one the file holds. Returns the folder.
+     * past the last one the file holds. Then rewrites the documents the record calls for
+     * (report, handover, lessons, communications), each from the record alone, so a retry
+     * writes the same files. Returns where the incident's files are.
      */
     async writeIncidentRecord(input: RecordWrite | IncidentState): Promise<string> {
       const { record, events } = asRecordWrite(input);
-      const folder = path.join(deps.dir, recordFolderName(record));
-      const timeline = path.join(folder, 'timeline.jsonl');
-      const after = await lastSeq(timeline);
+      const incident = recordFolderName(record);
+      const after = await lastSeq(store, incident);
       const fresh = events.filter((e) => (e.seq ?? 0) > after);
-      if (fresh.length > 0) await appendLine(timeline, fresh.map((e) => JSON.stringify(e)).join('\n'));
+      if (fresh.length > 0)
+        await store.append(incident, TIMELINE, fresh.map((e) => JSON.stringify(e)).join('\n'));
+      const reporting = record.resolution !== undefined || record.report !== undefined;
+      const newest =
+        record.timeline.length === 0 || reporting
+          ? await newestEvents(store, incident, REPORT_TIMELINE_EVENTS)
+          : [];
       // The workflow sends the events once, not again inside the record: the record shows
       // the newest from the store.
       const shown =
-        record.timeline.length > 0 ? record : { ...record, timeline: await newestEvents(timeline, 100) };
-      await writeFileAtomic(path.join(folder, 'record.json'), `${JSON.stringify(shown, null, 2)}\n`);
-      await writeFileAtomic(path.join(folder, 'record.md'), renderIncidentRecord(shown));
-      return folder;
+        record.timeline.length > 0 ? record : { ...record, timeline: newest.slice(-RECORD_EVENTS) };
+      await store.write(incident, 'record.json', `${JSON.stringify(shown, null, 2)}\n`);
+      await store.write(incident, 'record.md', renderIncidentRecord(shown));
+      const { documents, templateError } = renderDocuments(shown, newest, deps.reportTemplate);
+      if (templateError)
+        deps.log?.('report template failed; built-in layout used', { incident, error: templateError });
+      for (const document of documents) await store.write(incident, document.name, document.content);
+      return store.where(incident);
     },
   };
 }

@@ -27,7 +27,7 @@ async function syncFolder(folder: string): Promise<void> {
  * synced: a reader never sees half a record, and after a crash the file is the old one or
  * the new one, never an empty or torn one.
  */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const folder = path.dirname(file);
   await mkdir(folder, { recursive: true });
   const temporary = `${file}.${randomUUID()}.tmp`;

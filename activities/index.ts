@@ -23,6 +23,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createPolicyActivities(deps.config),
     ...createSlackLiveActivities(deps.slackLive),
     // Diagnostics go beside the record, in the same incident folder.
-    ...createDiagnosticsActivities({ config: deps.config.diagnostics, dir: deps.documentation.dir }),
+    ...createDiagnosticsActivities({
+      config: deps.config.diagnostics,
+      dir: deps.documentation.dir,
+      ...(deps.documentation.store ? { store: deps.documentation.store } : {}),
+    }),
   };
 }

@@ -8,13 +8,14 @@
  * document is served only by a name the listing itself produced, once its real path is seen
  * to stay inside the incident's folder.
  */
-import { lstat, open, readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { recordFolderName } from '../activities/documentation';
+import { HANDOVER_NAME } from '../activities/documents/handover';
 import { safeName } from '../activities/files';
+import { LocalFolderStore, type IncidentStore, type StoredFile } from '../activities/store/incident-store';
 import type { IncidentState, TimelineEvent } from '../workflows/state';
 
-export type DocumentKind = 'record' | 'chart';
+export type DocumentKind = 'record' | 'report' | 'handover' | 'lessons' | 'communications' | 'chart';
 
 export interface DocumentInfo {
   /** Relative to the incident's folder, with `/`: `record.md`, `diagnostics/<time>-<occasion>/x.svg`. */
@@ -26,8 +27,8 @@ export interface DocumentInfo {
 }
 
 export interface IncidentFolder {
-  /** The absolute folder. */
-  dir: string;
+  /** The incident's folder name in the store. */
+  name: string;
   /** The record as last written (its team decides who may read the folder). */
   record: IncidentState;
 }
@@ -39,11 +40,18 @@ export interface TimelinePage {
   next?: number;
 }
 
-const RECORD_DOCUMENTS: Record<string, string> = {
-  'record.md': 'text/markdown; charset=utf-8',
-  'record.json': 'application/json; charset=utf-8',
-};
+export const MARKDOWN_TYPE = 'text/markdown; charset=utf-8';
 export const SVG_TYPE = 'image/svg+xml';
+
+/** The documents Baton writes at the folder's top, in the order they are listed. */
+const TOP_DOCUMENTS: Record<string, { kind: DocumentKind; contentType: string }> = {
+  'record.md': { kind: 'record', contentType: MARKDOWN_TYPE },
+  'record.json': { kind: 'record', contentType: 'application/json; charset=utf-8' },
+  'report.md': { kind: 'report', contentType: MARKDOWN_TYPE },
+  'lessons.md': { kind: 'lessons', contentType: MARKDOWN_TYPE },
+  'communications.md': { kind: 'communications', contentType: MARKDOWN_TYPE },
+};
+const CHART = /^diagnostics\/[^/]+\/[^/]+\.svg$/;
 
 /** The folder stamp recordFolderName appends: `20260301T120000Z` (with or without a fraction cut). */
 const STAMP = /^\d{8}T\d{6}Z$/;
@@ -53,21 +61,22 @@ export function isStoredId(id: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(id) && safeName(id) === id && !id.includes('..');
 }
 
-async function readJson(file: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as unknown;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || err instanceof SyntaxError) return undefined;
-    throw err;
-  }
-}
-
 export class DocumentStore {
-  private readonly root: string;
+  private readonly store: IncidentStore;
 
-  constructor(dataDir: string) {
-    this.root = path.resolve(dataDir, 'incidents');
+  /** Over `<dataDir>/incidents` on the local disk, unless another store is given. */
+  constructor(dataDir: string, store?: IncidentStore) {
+    this.store = store ?? new LocalFolderStore(path.resolve(dataDir, 'incidents'));
+  }
+
+  private async readJson(incident: string, name: string): Promise<unknown> {
+    const content = await this.store.read(incident, name);
+    if (!content) return undefined;
+    try {
+      return JSON.parse(content.toString('utf8')) as unknown;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -77,13 +86,7 @@ export class DocumentStore {
    */
   async find(id: string): Promise<IncidentFolder | undefined> {
     if (!isStoredId(id)) return undefined;
-    let names: string[];
-    try {
-      names = await readdir(this.root);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const names = await this.store.incidents();
     const prefix = `${id}-`;
     const candidates = names
       .filter((n) => n.startsWith(prefix) && STAMP.test(n.slice(prefix.length)))
@@ -98,10 +101,7 @@ export class DocumentStore {
 
   /** The folder `name` when it is one of incident `id`'s: a folder whose record names the id. */
   private async folderOf(id: string, name: string): Promise<IncidentFolder | undefined> {
-    const dir = path.join(this.root, name);
-    const info = await lstat(dir);
-    if (!info.isDirectory()) return undefined;
-    const record = (await readJson(path.join(dir, 'record.json'))) as IncidentState | undefined;
+    const record = (await this.readJson(name, 'record.json')) as IncidentState | undefined;
     // The record must name this id and be the one this folder was named from.
     if (
       !record ||
@@ -112,7 +112,7 @@ export class DocumentStore {
     ) {
       return undefined;
     }
-    return { dir, record };
+    return { name, record };
   }
 
   /**
@@ -120,13 +120,7 @@ export class DocumentStore {
    * Reads each folder's record.json: meant for listing archived incidents, not for every request.
    */
   async records(): Promise<IncidentState[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.root);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+    const names = await this.store.incidents();
     const newest = new Map<string, IncidentState>();
     // Folder names end with the opening's stamp: sorted descending, each id's newest comes first.
     for (const name of names.sort().reverse()) {
@@ -147,71 +141,59 @@ export class DocumentStore {
   async timeline(folder: IncidentFolder, after: number, limit: number): Promise<TimelinePage> {
     const events: TimelinePage['events'] = [];
     let more = false;
-    let handle;
-    try {
-      handle = await open(path.join(folder.dir, 'timeline.jsonl'), 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { events };
-      throw err;
-    }
     let position = 0;
-    try {
-      for await (const line of handle.readLines({ encoding: 'utf8' })) {
-        let event: TimelineEvent;
-        try {
-          event = JSON.parse(line) as TimelineEvent;
-        } catch {
-          continue;
-        }
-        if (typeof event !== 'object' || event === null || typeof event.kind !== 'string') continue;
-        position += 1;
-        const seq = typeof event.seq === 'number' ? event.seq : position;
-        if (seq <= after) continue;
-        if (events.length >= limit) {
-          more = true;
-          break;
-        }
-        events.push({ ...event, seq });
+    for await (const line of this.store.lines(folder.name, 'timeline.jsonl')) {
+      let event: TimelineEvent;
+      try {
+        event = JSON.parse(line) as TimelineEvent;
+      } catch {
+        continue;
       }
-    } finally {
-      await handle.close();
+      if (typeof event !== 'object' || event === null || typeof event.kind !== 'string') continue;
+      position += 1;
+      const seq = typeof event.seq === 'number' ? event.seq : position;
+      if (seq <= after) continue;
+      if (events.length >= limit) {
+        more = true;
+        break;
+      }
+      events.push({ ...event, seq });
     }
     const last = events.at(-1)?.seq;
     return { events, ...(more && last !== undefined ? { next: last } : {}) };
   }
 
-  /** The record (Markdown and JSON) and every diagnostics chart, regular files only. */
+  /**
+   * The record (Markdown and JSON), the documents (report, handovers, lessons,
+   * communications) and every diagnostics chart; regular files only, links never.
+   */
   async list(folder: IncidentFolder): Promise<DocumentInfo[]> {
+    const files = await this.store.files(folder.name);
+    const info = (f: StoredFile, kind: DocumentKind, contentType: string): DocumentInfo => ({
+      name: f.name,
+      kind,
+      contentType,
+      bytes: f.bytes,
+      modifiedAt: f.modifiedAt,
+    });
+    const byName = new Map(files.map((f) => [f.name, f]));
     const documents: DocumentInfo[] = [];
-    const add = async (name: string, kind: DocumentKind, contentType: string): Promise<void> => {
-      const info = await lstat(path.join(folder.dir, ...name.split('/'))).catch(() => undefined);
-      // A symbolic link is never listed, so never served.
-      if (!info?.isFile()) return;
-      documents.push({
-        name,
-        kind,
-        contentType,
-        bytes: info.size,
-        modifiedAt: info.mtime.toISOString(),
-      });
-    };
-    for (const [name, type] of Object.entries(RECORD_DOCUMENTS)) await add(name, 'record', type);
-    const diagnostics = path.join(folder.dir, 'diagnostics');
-    // A linked diagnostics folder would list files from elsewhere: it is passed over.
-    const isFolder = (await lstat(diagnostics).catch(() => undefined))?.isDirectory() ?? false;
-    const collections = isFolder ? await readdir(diagnostics, { withFileTypes: true }) : [];
-    for (const collection of collections.filter((c) => c.isDirectory()).sort(byName)) {
-      const files = await readdir(path.join(diagnostics, collection.name), { withFileTypes: true });
-      for (const file of files.filter((f) => f.isFile() && f.name.endsWith('.svg')).sort(byName)) {
-        await add(`diagnostics/${collection.name}/${file.name}`, 'chart', SVG_TYPE);
-      }
+    for (const [name, { kind, contentType }] of Object.entries(TOP_DOCUMENTS)) {
+      const file = byName.get(name);
+      if (file) documents.push(info(file, kind, contentType));
     }
+    const handovers = files
+      .map((f) => ({ f, n: Number(HANDOVER_NAME.exec(f.name)?.[1] ?? NaN) }))
+      .filter(({ n }) => Number.isInteger(n))
+      .sort((a, b) => a.n - b.n);
+    for (const { f } of handovers) documents.push(info(f, 'handover', MARKDOWN_TYPE));
+    for (const f of files.filter((file) => CHART.test(file.name))) documents.push(info(f, 'chart', SVG_TYPE));
     return documents;
   }
 
   /**
-   * One listed document's content; undefined for a name the listing does not hold or whose
-   * real path leaves the incident's folder.
+   * One listed document's content; undefined for a name the listing does not hold, or one
+   * the store refuses (a link, a real path outside the incident's folder).
    */
   async read(
     folder: IncidentFolder,
@@ -219,13 +201,7 @@ export class DocumentStore {
   ): Promise<{ document: DocumentInfo; content: Buffer } | undefined> {
     const document = (await this.list(folder)).find((d) => d.name === name);
     if (!document) return undefined;
-    const base = await realpath(folder.dir);
-    const real = await realpath(path.join(folder.dir, ...document.name.split('/'))).catch(() => undefined);
-    if (!real || !real.startsWith(`${base}${path.sep}`)) return undefined;
-    return { document, content: await readFile(real) };
+    const content = await this.store.read(folder.name, document.name);
+    return content ? { document, content } : undefined;
   }
-}
-
-function byName(a: { name: string }, b: { name: string }): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }

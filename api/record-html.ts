@@ -1,7 +1,7 @@
 /**
- * The incident record's Markdown as an HTML page, for a browser. It reads the subset
- * renderIncidentRecord writes (headings, tables, list items, paragraphs with hard breaks,
- * `**bold**`) and nothing more: every character of text is HTML-escaped on the way out, so
+ * An incident document's Markdown (the record, the report, a handover…) as an HTML page, for
+ * a browser. It reads the subset Baton's documents use (headings, tables, list items,
+ * paragraphs with hard breaks, `**bold**`, a handover's chart images) and nothing more: every character of text is HTML-escaped on the way out, so
  * no markup in the Markdown, Baton's or anyone's, ever becomes HTML. The escapes
  * activities/markdown.ts adds (`\*`, `&lt;`…) are undone first, so the words show as typed.
  */
@@ -20,7 +20,7 @@ export function escapeHtml(text: string): string {
 }
 
 /** One line's text: backslash escapes and the three entities undone, `**` as strong. */
-function inline(text: string): string {
+function inline(text: string, strongAllowed = true): string {
   let out = '';
   let strong = false;
   for (let i = 0; i < text.length; i++) {
@@ -33,7 +33,7 @@ function inline(text: string): string {
       const entity = /^&(amp|lt|gt);/.exec(text.slice(i))?.[0];
       out += escapeHtml(entity ? (ENTITIES[entity] ?? entity) : c);
       i += entity ? entity.length - 1 : 0;
-    } else if (c === '*' && next === '*') {
+    } else if (strongAllowed && c === '*' && next === '*') {
       out += strong ? '</strong>' : '<strong>';
       strong = !strong;
       i += 1;
@@ -53,6 +53,14 @@ function cells(row: string): string[] {
   return inner.split(/(?<!\\)\|/).map((c) => c.trim());
 }
 
+/**
+ * A chart line as the handover document writes it: `![alt](diagnostics/<collection>/<file>.svg)`.
+ * Escaped text cannot make one (its `[` are escaped), and the link is a plain relative path,
+ * which from a document's URL is the chart's URL on the same documents route.
+ */
+const CHART_IMAGE =
+  /^!\[((?:\\.|[^\\\]])*)\]\((diagnostics\/[A-Za-z0-9_-][A-Za-z0-9._-]*\/[A-Za-z0-9_-][A-Za-z0-9._-]*\.svg)\)$/;
+
 export function recordHtml(markdown: string, title: string): string {
   const body: string[] = [];
   const lines = markdown.split('\n');
@@ -67,7 +75,11 @@ export function recordHtml(markdown: string, title: string): string {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
     const heading = /^(#{1,3}) (.*)$/.exec(line);
-    if (heading) {
+    const image = CHART_IMAGE.exec(line);
+    if (image) {
+      endParagraph();
+      body.push(`<p><img src="${escapeHtml(image[2] ?? '')}" alt="${inline(image[1] ?? '', false)}"></p>`);
+    } else if (heading) {
       endParagraph();
       const level = heading[1]?.length ?? 1;
       body.push(`<h${level}>${inline(heading[2] ?? '')}</h${level}>`);
@@ -99,7 +111,7 @@ export function recordHtml(markdown: string, title: string): string {
     '<!doctype html>',
     '<html><head><meta charset="utf-8">',
     `<title>${escapeHtml(title)}</title>`,
-    '<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}</style>',
+    '<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}img{max-width:100%}</style>',
     '</head><body>',
     ...body,
     '</body></html>',

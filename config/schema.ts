@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { diagnosticsSchema } from './diagnostics';
+import { documentsSchema } from './documents';
 import { metricsSchema } from './metrics';
 import { shutdownSchema } from './shutdown';
 import { parseDuration } from './duration';
-import { AUTO_RESOLVE_POLICIES, LEVELS, SEVERITIES } from '../workflows/model';
+import { AUTO_RESOLVE_POLICIES, LEVELS, REQUIRABLE_FOLLOW_UPS, SEVERITIES } from '../workflows/model';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, "-" and "_" only');
 
@@ -28,6 +29,10 @@ const duration = z.string().transform((text, ctx) => {
   }
   return ms;
 });
+
+const followUpKinds = z
+  .array(z.enum(REQUIRABLE_FOLLOW_UPS))
+  .refine((kinds) => new Set(kinds).size === kinds.length, 'name each follow-up once');
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'name an environment variable');
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'write a lower-case hex SHA-256 digest');
@@ -169,6 +174,7 @@ export const configSchema = z
     metrics: metricsSchema,
     shutdown: shutdownSchema,
     diagnostics: diagnosticsSchema,
+    documents: documentsSchema,
     api: z
       .strictObject({
         host: z.string().min(1).default('127.0.0.1'),
@@ -304,6 +310,26 @@ export const configSchema = z
       trainingDue: duration,
       remindBefore: duration,
       overdueNotify: z.array(id).min(1),
+      /**
+       * What a resolved incident of each severity needs; a manager can require more. An
+       * incident that cleared before anyone acknowledged it has its drafted report and
+       * needs only what its severity lists beyond the report.
+       */
+      bySeverity: z
+        .strictObject({
+          SEV1: followUpKinds,
+          SEV2: followUpKinds,
+          SEV3: followUpKinds,
+          SEV4: followUpKinds,
+        })
+        .default({
+          SEV1: ['report', 'lessons', 'training'],
+          SEV2: ['report', 'lessons', 'training'],
+          SEV3: ['report'],
+          SEV4: [],
+        }),
+      /** When a process improvement from the lessons is due, if the lessons give no date. */
+      improvementDue: duration.default(30 * 86_400_000),
     }),
     autoResolveWhenAlertsClear: z.enum(AUTO_RESOLVE_POLICIES).default('unacknowledged-only'),
     runbooks: z

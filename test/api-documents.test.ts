@@ -5,7 +5,7 @@
  * still there once Temporal has deleted the incident.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
@@ -32,6 +32,18 @@ const HOSTILE_TITLE = '<script>alert(1)</script> Checkout **down** <img src=x on
 const CHART_FOLDER = 'diagnostics/20260101T000000Z-opened';
 const CHART = `${CHART_FOLDER}/metrics-1-HighLatency.svg`;
 const SECRET = 'not-for-the-api';
+const HOSTILE_MESSAGE =
+  '<script>alert(4)</script> [click](javascript:1) ![x](http://evil/x.svg)\n# not a heading';
+/** What the documents route lists, in its order: the record, the documents, the charts. */
+const LISTED: [string, string][] = [
+  ['record.md', 'record'],
+  ['record.json', 'record'],
+  ['report.md', 'report'],
+  ['communications.md', 'communications'],
+  ['handover-1.md', 'handover'],
+  [CHART, 'chart'],
+];
+const HTML_PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'";
 
 let id: string;
 let folder: string;
@@ -60,8 +72,17 @@ beforeAll(async () => {
     return res.json<IncidentState>();
   };
   await step('acknowledge', 'alice', {});
+  await step('assessment', 'alice', {
+    severity: 'SEV2',
+    urgency: 'high',
+    impact: 'checkout down',
+    observations: '502s',
+  });
   await step('actions', 'alice', { kind: 'restart', description: 'restart api', result: 'no change' });
-  const resolved = await step('resolve', 'alice', { summary: 'failed over' });
+  await step('escalate', 'alice', { reason: HOSTILE_MESSAGE });
+  await step('handover', 'carol', { notes: 'have it' });
+  await step('communications', 'carol', { audience: 'internal', message: HOSTILE_MESSAGE });
+  const resolved = await step('resolve', 'carol', { summary: 'failed over' });
   stateTimeline = resolved.timeline;
   // The record reaches the store in an activity after each step.
   const root = path.join(w.dataDir, 'incidents');
@@ -71,7 +92,8 @@ beforeAll(async () => {
     const dir = path.join(root, name);
     const lines = readFileSync(path.join(dir, 'timeline.jsonl'), 'utf8').split('\n').filter(Boolean);
     return lines.length >= stateTimeline.length &&
-      readFileSync(path.join(dir, 'record.md'), 'utf8').includes('## Resolution')
+      readFileSync(path.join(dir, 'record.md'), 'utf8').includes('## Resolution') &&
+      existsSync(path.join(dir, 'report.md'))
       ? dir
       : undefined;
   });
@@ -127,11 +149,9 @@ async function expectEverythingServed(): Promise<void> {
   expect(events.map((e) => e.kind)).toEqual(stateTimeline.map((e) => e.kind));
   const listed = await get(`/api/v1/incidents/${id}/documents`);
   expect(listed.statusCode).toBe(200);
-  expect(listed.json<{ documents: { name: string }[] }>().documents.map((d) => d.name)).toEqual([
-    'record.md',
-    'record.json',
-    CHART,
-  ]);
+  expect(listed.json<{ documents: { name: string }[] }>().documents.map((d) => d.name)).toEqual(
+    LISTED.map(([name]) => name),
+  );
   const md = await get(`/api/v1/incidents/${id}/documents/record.md`);
   expect(md.statusCode).toBe(200);
   expect(md.body).toContain('| Acknowledged | alice at ');
@@ -177,17 +197,13 @@ describe('an incident’s timeline and documents', () => {
     }
   });
 
-  it('lists the record and the charts, with sizes and times, and no links', async () => {
+  it('lists the record, the documents and the charts, with sizes and times, and no links', async () => {
     const res = await get(`/api/v1/incidents/${id}/documents`);
     expect(res.statusCode).toBe(200);
     const { documents } = res.json<{
       documents: { name: string; kind: string; contentType: string; bytes: number; modifiedAt: string }[];
     }>();
-    expect(documents.map((d) => [d.name, d.kind])).toEqual([
-      ['record.md', 'record'],
-      ['record.json', 'record'],
-      [CHART, 'chart'],
-    ]);
+    expect(documents.map((d) => [d.name, d.kind])).toEqual(LISTED);
     expect(documents.find((d) => d.name === 'record.md')?.bytes).toBe(
       readFileSync(path.join(folder, 'record.md')).length,
     );
@@ -208,7 +224,7 @@ describe('an incident’s timeline and documents', () => {
     });
     expect(html.statusCode).toBe(200);
     expect(html.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(html.headers['content-security-policy']).toBe("default-src 'none'; style-src 'unsafe-inline'");
+    expect(html.headers['content-security-policy']).toBe(HTML_PAGE_POLICY);
     expect(html.headers['x-content-type-options']).toBe('nosniff');
     expect(html.headers.vary).toMatch(/Accept/);
     expect(html.body).toContain(
@@ -234,6 +250,50 @@ describe('an incident’s timeline and documents', () => {
       acknowledgedBy: 'alice',
       phase: 'post-incident',
     });
+  });
+
+  it('serves the drafted report, the handover and the communications log, as Markdown and escaped HTML', async () => {
+    const html = (name: string) =>
+      get(`/api/v1/incidents/${id}/documents/${name}`, 'alice', { accept: 'text/html' });
+    const report = await get(`/api/v1/incidents/${id}/documents/report.md`);
+    expect(report.statusCode).toBe(200);
+    expect(report.headers['content-type']).toBe('text/markdown; charset=utf-8');
+    expect(report.body).toBe(readFileSync(path.join(folder, 'report.md'), 'utf8'));
+    expect(report.body).toContain('**Draft**');
+    expect(report.body).toMatch(/## Summary\n\nfailed over/);
+    expect(report.body).toMatch(/- Time to acknowledge: \d+(s|m)/);
+    expect(report.body).toMatch(/- Time to escalate: \d+(s|m)/);
+    expect(report.body).toContain(
+      '- carol: accepted the handover, holds the incident, communicated, resolved',
+    );
+    expect(report.body).toMatch(/\*\*handover-accepted\*\* carol/);
+
+    const handover = await get(`/api/v1/incidents/${id}/documents/handover-1.md`);
+    expect(handover.statusCode).toBe(200);
+    expect(handover.body).toContain(
+      '# Handover: &lt;script&gt;alert(1)&lt;/script&gt; Checkout \\*\\*down\\*\\*',
+    );
+    expect(handover.body).toMatch(/Accepted by carol at \d{4}-[^:]*:\d\d:[\d.]+Z: have it/);
+    expect(handover.body).not.toMatch(/^# not a heading/m);
+
+    const log = await get(`/api/v1/incidents/${id}/documents/communications.md`);
+    expect(log.body).toContain(
+      '**internal (team and stakeholders)** from carol (no approval needed): &lt;script&gt;',
+    );
+
+    for (const name of ['report.md', 'handover-1.md', 'communications.md']) {
+      const page = await html(name);
+      expect(page.statusCode, name).toBe(200);
+      expect(page.headers['content-type'], name).toBe('text/html; charset=utf-8');
+      expect(page.headers['content-security-policy'], name).toBe(HTML_PAGE_POLICY);
+      expect(page.body, name).not.toMatch(/<(script|a|img)[\s>]/i);
+    }
+    expect((await html('communications.md')).body).toContain(
+      '&lt;script&gt;alert(4)&lt;/script&gt; [click](javascript:1)',
+    );
+    // A handover's chart images link relative to the document: the same route serves the chart.
+    const chartUrl = new URL(CHART, `http://baton/api/v1/incidents/${id}/documents/handover-1.md`);
+    expect((await get(chartUrl.pathname)).statusCode).toBe(200);
   });
 
   it('serves a chart as SVG that may run and load nothing', async () => {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { loadReportTemplate } from '../activities/documents/report';
 import { loadEmailTemplates } from '../activities/email-templates';
 import { mailerFor, type Mailer } from '../activities/mailer';
 import { DeliveryLedger } from '../activities/ledger';
@@ -81,7 +82,14 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
       ...(deps.sendTimeoutMs !== undefined ? { sendTimeoutMs: deps.sendTimeoutMs } : {}),
       ...(deps.retry ? { retry: deps.retry } : {}),
     },
-    documentation: { dir: path.resolve(config.dataDir, 'incidents') },
+    documentation: {
+      dir: path.resolve(config.dataDir, 'incidents'),
+      // Loaded now, so that a report template that does not compile stops the worker.
+      reportTemplate: loadReportTemplate(
+        ...(config.documents.reportTemplate ? [path.resolve(config.documents.reportTemplate)] : []),
+      ),
+      log,
+    },
     slackLive: {
       log,
       ...(slack && liveMessages ? { slack } : {}),

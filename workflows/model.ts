@@ -6,6 +6,10 @@
 export const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
+/** What a severity (or a manager) may require of a resolved incident. */
+export const REQUIRABLE_FOLLOW_UPS = ['report', 'lessons', 'training'] as const;
+export type RequirableFollowUp = (typeof REQUIRABLE_FOLLOW_UPS)[number];
+
 export const LEVELS = ['L2', 'L3', 'manager'] as const;
 export type Level = (typeof LEVELS)[number];
 
@@ -54,6 +58,19 @@ export interface FollowUpPolicy {
   reportDueMs: number;
   lessonsDueMs: number;
   trainingDueMs: number;
+  /**
+   * Which follow-ups a resolved incident of each severity needs. Absent in incidents that
+   * started before it was configurable: they keep report, lessons and training for every
+   * severity, one training record for everyone, and process improvements as plain text.
+   */
+  bySeverity?: Record<Severity, RequirableFollowUp[]>;
+  /**
+   * Who must be trained after an incident: the team's members and managers. Training is done
+   * when each has confirmed or been excused. Absent before attendance was kept.
+   */
+  trainees?: string[];
+  /** When a process improvement is due when the lessons name no date. */
+  improvementDueMs?: number;
   remindBeforeMs: number;
   overdueNotify: string[];
 }

@@ -2,7 +2,7 @@
  * The incident record: everything that happened, in the shape the `state` query returns.
  * Times are ISO-8601 strings so the record reads the same in the UI, the API and a file.
  */
-import type { Alert, IncidentPolicy, Notification, Phase, Severity } from './model';
+import type { Alert, IncidentPolicy, Notification, Phase, RequirableFollowUp, Severity } from './model';
 
 export type IncidentOrigin =
   | {
@@ -67,6 +67,14 @@ export type TimelineKind =
   | 'follow-up-reminder'
   | 'follow-up-overdue'
   | 'follow-up-waived'
+  /** A manager required a follow-up beyond what the severity asks for. */
+  | 'follow-up-required'
+  | 'improvement-completed'
+  | 'training-confirmed'
+  | 'training-excused'
+  | 'customer-message-drafted'
+  | 'customer-message-approved'
+  | 'customer-message-rejected'
   | 'notification-failed'
   /** An email reply or action that failed authentication: on record, and nothing changed. */
   | 'email-refused'
@@ -91,7 +99,8 @@ export interface TimelineEvent {
   details?: Record<string, unknown>;
 }
 
-export type FollowUpKind = 'report' | 'lessons' | 'action-item' | 'training';
+/** `improvement`: a change to the support process that the lessons called for, tracked like an action item. */
+export type FollowUpKind = 'report' | 'lessons' | 'action-item' | 'improvement' | 'training';
 /** `suspended`: the incident was reopened before it was done; open again at the next resolution. */
 export type FollowUpStatus = 'open' | 'done' | 'waived' | 'suspended';
 
@@ -108,6 +117,40 @@ export interface FollowUp {
   doneAt?: string;
   doneBy?: string;
   waiver?: { by: string; reason: string; at: string };
+  /** A done process improvement: what changed (a link to the updated runbook or procedure). */
+  changed?: string;
+  /**
+   * Training only: every member of the team, and whether each was trained. The follow-up is
+   * done once none is pending. Absent on training from before attendance was kept: one
+   * record of the session closed it.
+   */
+  attendance?: Attendance[];
+}
+
+export interface Attendance {
+  member: string;
+  status: 'pending' | 'confirmed' | 'excused';
+  /** When the member confirmed, or was excused. */
+  at?: string;
+  /** Who excused the member (a manager), and why. */
+  excusedBy?: string;
+  reason?: string;
+}
+
+/**
+ * A message for customers, drafted by anyone working the incident and sent only once a
+ * manager approved exactly this text (or sent by a manager directly: self-approved).
+ */
+export interface CustomerMessage {
+  id: string;
+  message: string;
+  draftedBy: string;
+  draftedAt: string;
+  status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
+  decidedBy?: string;
+  decidedAt?: string;
+  /** Why a manager rejected it. */
+  reason?: string;
 }
 
 export interface Assessment {
@@ -134,6 +177,10 @@ export interface Communication {
   message: string;
   by: string;
   approvedBy?: string;
+  /** The external message was sent by the manager who wrote it, without a separate approval. */
+  selfApproved?: boolean;
+  /** The customer message draft this was sent from. */
+  draftId?: string;
   at: string;
 }
 
@@ -213,6 +260,10 @@ export interface IncidentState {
   lessons?: { lessons: string[]; processImprovements: string[]; by: string; at: string };
   training?: { date: string; attendees: string[]; material: string; by: string; at: string };
   followUps: FollowUp[];
+  /** Follow-ups a manager required beyond what the incident's severity asks for. */
+  requiredFollowUps?: { kind: RequirableFollowUp; by: string; at: string; reason: string }[];
+  /** Customer messages drafted for approval (the newest; see workflows/limits.ts). */
+  customerMessages?: CustomerMessage[];
   /**
    * Each time alerts fired again after resolution and the incident went back to triggered:
    * what the previous response looked like when it was set aside.

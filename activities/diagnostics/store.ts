@@ -5,7 +5,8 @@
  * and says, in one line each, how the value stands and which source did not answer.
  */
 import path from 'node:path';
-import { safeName, writeFileAtomic } from '../files';
+import { safeName } from '../files';
+import { LocalFolderStore, type IncidentStore } from '../store/incident-store';
 import {
   describeFailure,
   describeSnapshot,
@@ -47,27 +48,32 @@ export function diagnosticsFolderName(collectedAt: string, occasion: string): st
   return safeName(`${stamp}-${occasion}`);
 }
 
+/** An incident in a store; a plain folder path means that folder in the local store. */
+export type DiagnosticsTarget = string | { store: IncidentStore; incident: string };
+
 /**
  * Writes each chart (SVG), the series (`metrics.json`) and the log lines (`logs.json`) under
  * `<incidentFolder>/diagnostics/<time>-<occasion>/`. A retried write rewrites the same files
  * (the time is the collection's), each atomically.
  */
 export async function writeDiagnostics(
-  incidentFolder: string,
+  target: DiagnosticsTarget,
   result: Diagnostics,
   occasion: string,
 ): Promise<DiagnosticsSummary> {
-  const folder = path.join('diagnostics', diagnosticsFolderName(result.collectedAt, occasion));
-  const absolute = path.join(incidentFolder, folder);
-  for (const chart of result.charts) {
-    await writeFileAtomic(path.join(absolute, safeName(chart.name)), chart.svg);
-  }
+  const { store, incident } =
+    typeof target === 'string'
+      ? { store: new LocalFolderStore(path.dirname(target)), incident: path.basename(target) }
+      : target;
+  const collection = diagnosticsFolderName(result.collectedAt, occasion);
+  const folder = path.join('diagnostics', collection);
+  const write = (name: string, content: string) =>
+    store.write(incident, `diagnostics/${collection}/${name}`, content);
+  for (const chart of result.charts) await write(safeName(chart.name), chart.svg);
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-  await writeFileAtomic(path.join(absolute, 'metrics.json'), json(result.series));
-  if (result.logs.length > 0) await writeFileAtomic(path.join(absolute, 'logs.json'), json(result.logs));
-  if (result.failures.length > 0) {
-    await writeFileAtomic(path.join(absolute, 'failures.json'), json(result.failures));
-  }
+  await write('metrics.json', json(result.series));
+  if (result.logs.length > 0) await write('logs.json', json(result.logs));
+  if (result.failures.length > 0) await write('failures.json', json(result.failures));
   return summarize(result, folder);
 }
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Secrets } from '../../config/secrets';
 import { actorOf, requireResponder } from '../auth';
-import { DocumentStore, SVG_TYPE, type IncidentFolder } from '../documents';
+import { DocumentStore, MARKDOWN_TYPE, SVG_TYPE, type IncidentFolder } from '../documents';
 import { HttpError } from '../errors';
 import type { IncidentService } from '../incidents';
 import { recordHtml } from '../record-html';
@@ -25,8 +25,10 @@ const timelineEvent = z.looseObject({
 const documentInfo = z.object({
   name: z
     .string()
-    .describe('Relative to the incident folder: record.md, diagnostics/<time>-<occasion>/x.svg'),
-  kind: z.enum(['record', 'chart']),
+    .describe(
+      'Relative to the incident folder: record.md, report.md, handover-1.md, lessons.md, communications.md, diagnostics/<time>-<occasion>/x.svg',
+    ),
+  kind: z.enum(['record', 'report', 'handover', 'lessons', 'communications', 'chart']),
   contentType: z.string(),
   bytes: z.number(),
   modifiedAt: z.string(),
@@ -39,6 +41,8 @@ const documentParams = z.strictObject({
 
 /** Charts are drawn escaped, but an SVG can carry script: it may load nothing and run nothing. */
 const LOCKED_DOWN = "default-src 'none'; style-src 'unsafe-inline'";
+/** A document as HTML may show the incident's charts, served by this same route, and nothing else. */
+const HTML_PAGE = `${LOCKED_DOWN}; img-src 'self'`;
 
 /** Quality the Accept header gives a media type: its most specific match, 0 when none. */
 function quality(accept: string, type: string): number {
@@ -110,7 +114,8 @@ export const documentRoutes =
       '/api/v1/incidents/:id/documents',
       {
         schema: {
-          summary: "The incident's documents: its record and diagnostics charts",
+          summary:
+            "The incident's documents: its record, final report, handovers, lessons, communications log and diagnostics charts",
           tags: ['documents'],
           params: incidentParams,
           response: {
@@ -131,7 +136,7 @@ export const documentRoutes =
         schema: {
           summary: 'One document, by the name the listing gives',
           description:
-            'record.md as Markdown, or as HTML when Accept prefers text/html; record.json as JSON; charts as SVG.',
+            'Markdown documents (record.md, report.md, handover-N.md, lessons.md, communications.md) as Markdown, or as HTML when Accept prefers text/html; record.json as JSON; charts as SVG.',
           tags: ['documents'],
           params: documentParams,
           response: {
@@ -152,11 +157,11 @@ export const documentRoutes =
         if (document.contentType === SVG_TYPE) {
           return reply.header('Content-Security-Policy', LOCKED_DOWN).type(SVG_TYPE).send(content);
         }
-        if (document.name === 'record.md') {
+        if (document.contentType === MARKDOWN_TYPE) {
           void reply.header('Vary', 'Accept');
           if (prefersHtml(request)) {
             return reply
-              .header('Content-Security-Policy', LOCKED_DOWN)
+              .header('Content-Security-Policy', HTML_PAGE)
               .type('text/html; charset=utf-8')
               .send(recordHtml(content, folder.record.title));
           }

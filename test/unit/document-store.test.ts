@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDocumentationActivities } from '../../activities/documentation';
+import type { IncidentStore, StoredFile } from '../../activities/store/incident-store';
 import { DocumentStore, isStoredId } from '../../api/documents';
 import { recordHtml } from '../../api/record-html';
 import type { TimelineEvent } from '../../workflows/state';
@@ -78,4 +79,73 @@ describe('the document store', () => {
     expect(html).toContain('<tr><th></th><th></th></tr>');
     expect(html).toContain('<li>2026-11-26T10:04:00.000Z <strong>action</strong> alice: step 5</li>');
   });
+
+  it('runs over any store that implements the interface', async () => {
+    const store = new MemoryStore();
+    const { state } = plainIncident();
+    const events: TimelineEvent[] = [
+      { seq: 1, at: state.openedAt, actor: 'alice', kind: 'note', summary: 'hi' },
+    ];
+    const resolved = {
+      ...state,
+      timeline: [],
+      resolution: { summary: 'fixed', by: 'alice', at: '2026-11-26T11:00:00.000Z', automatic: false },
+    };
+    const where = await createDocumentationActivities({ dir: '/nowhere', store }).writeIncidentRecord({
+      record: resolved,
+      events,
+    });
+    expect(where).toBe('memory:inc-unit-20261126T100000Z');
+    const documents = new DocumentStore('/nowhere', store);
+    const found = await documents.find(state.id);
+    if (!found) throw new Error('not found');
+    expect((await documents.list(found)).map((d) => d.name)).toEqual([
+      'record.md',
+      'record.json',
+      'report.md',
+    ]);
+    expect((await documents.read(found, 'report.md'))?.content.toString()).toContain('## Summary\n\nfixed');
+    expect((await documents.timeline(found, 0, 10)).events).toEqual(events);
+  });
 });
+
+/** The incident store in memory: what a team writes to keep incidents somewhere else. */
+class MemoryStore implements IncidentStore {
+  private readonly files_ = new Map<string, Map<string, Buffer>>();
+  private folder(incident: string): Map<string, Buffer> {
+    const folder = this.files_.get(incident) ?? new Map<string, Buffer>();
+    this.files_.set(incident, folder);
+    return folder;
+  }
+  write(incident: string, name: string, content: string | Uint8Array): Promise<void> {
+    this.folder(incident).set(name, Buffer.from(content));
+    return Promise.resolve();
+  }
+  append(incident: string, name: string, lines: string): Promise<void> {
+    const before = this.folder(incident).get(name) ?? Buffer.alloc(0);
+    this.folder(incident).set(name, Buffer.concat([before, Buffer.from(`${lines}\n`)]));
+    return Promise.resolve();
+  }
+  read(incident: string, name: string): Promise<Buffer | undefined> {
+    return Promise.resolve(this.files_.get(incident)?.get(name));
+  }
+  async tail(incident: string, name: string, bytes: number): Promise<string> {
+    return ((await this.read(incident, name)) ?? Buffer.alloc(0)).subarray(-bytes).toString('utf8');
+  }
+  async *lines(incident: string, name: string): AsyncIterable<string> {
+    const text = (await this.read(incident, name))?.toString('utf8') ?? '';
+    for (const line of text.split('\n')) if (line) yield line;
+  }
+  files(incident: string): Promise<StoredFile[]> {
+    const at = '2026-11-26T12:00:00.000Z';
+    return Promise.resolve(
+      [...(this.files_.get(incident) ?? [])].map(([name, b]) => ({ name, bytes: b.length, modifiedAt: at })),
+    );
+  }
+  incidents(): Promise<string[]> {
+    return Promise.resolve([...this.files_.keys()]);
+  }
+  where(incident: string): string {
+    return `memory:${incident}`;
+  }
+}
