@@ -1,3 +1,4 @@
+import path from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { WebClient } from '@slack/web-api';
@@ -21,10 +22,12 @@ import { IncidentService } from './incidents';
 import { UsedLinks } from './links/used-links';
 import { countAnswers } from './metrics';
 import { alertmanagerRoutes } from './routes/alertmanager';
+import { customerMessageRoutes } from './routes/customer-messages';
 import { documentRoutes } from './routes/documents';
 import { emailActionRoutes } from './routes/email-actions';
 import { healthRoutes } from './routes/health';
 import { incidentRoutes } from './routes/incidents';
+import { loadCustomerNotice } from './customer-notice';
 import { metricsRoutes, type ApiMetricsOptions } from './routes/metrics';
 import { slackRoutes } from './routes/slack';
 import { slackApiClientFor } from './slack/client';
@@ -238,6 +241,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(alertmanagerRoutes({ secrets: deps.secrets, incidents, allowUnauthenticated }));
   await app.register(incidentRoutes({ secrets: deps.secrets, incidents }));
+  await app.register(
+    customerMessageRoutes({
+      secrets: deps.secrets,
+      incidents,
+      notice: loadCustomerNotice(
+        ...(deps.config.documents.customerNoticeTemplate
+          ? [path.resolve(deps.config.documents.customerNoticeTemplate)]
+          : []),
+      ),
+    }),
+  );
   await app.register(documentRoutes({ secrets: deps.secrets, incidents, dataDir: deps.config.dataDir }));
   // Email action links exist only where Baton can check them and people's browsers reach it.
   const email = deps.config.notifications.email;

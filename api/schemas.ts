@@ -11,6 +11,10 @@ import {
   assessSchema,
   communicateSchema,
   completeActionItemSchema,
+  confirmTrainingSchema,
+  excuseTrainingSchema,
+  rejectCustomerMessageSchema,
+  requireFollowUpSchema,
   escalateSchema,
   recordActionSchema,
   recordLessonsSchema,
@@ -37,7 +41,32 @@ export const bodies = {
   completeActionItem: completeActionItemSchema().omit({ ...withoutEnvelope, itemId: true }),
   training: recordTrainingSchema().omit(withoutEnvelope),
   waiver: waiveFollowUpSchema().omit(withoutEnvelope),
+  requireFollowUp: requireFollowUpSchema().omit(withoutEnvelope),
+  confirmTraining: confirmTrainingSchema().omit(withoutEnvelope),
+  excuseTraining: excuseTrainingSchema().omit(withoutEnvelope),
+  rejectCustomerMessage: rejectCustomerMessageSchema().omit({ ...withoutEnvelope, draftId: true }),
 };
+
+const noticeText = (max: number) => z.string().trim().min(1).max(max);
+
+/**
+ * A customer message: the exact text, or what the team's notice template asks for (what is
+ * affected, since when, what to expect, when the next update comes). Never both.
+ */
+export const customerMessageBody = z.union([
+  z.strictObject({ message: noticeText(10_000) }),
+  z.strictObject({
+    affected: noticeText(2000),
+    since: noticeText(100).optional().describe('Defaults to when the incident opened'),
+    expectation: noticeText(2000),
+    nextUpdate: noticeText(200),
+  }),
+]);
+
+export const customerMessageParams = z.strictObject({
+  id: z.string().min(1).max(200),
+  draftId: z.string().min(1).max(100),
+});
 
 export const declareIncidentBody = z.strictObject({
   title: z.string().trim().min(1).max(300),

@@ -56,6 +56,21 @@ export function teamMembers(config: BatonConfig, team: TeamConfig): string[] {
   return config.responders.map((r) => r.id).filter((id) => named.has(id));
 }
 
+/**
+ * Who is trained after the team's incidents: its members and its own managers, without the
+ * managers who oversee every team and are named nowhere in it.
+ */
+function traineesOf(config: BatonConfig, team: TeamConfig): string[] {
+  const overseers = new Set(config.responders.filter((r) => r.allTeams).map((r) => r.id));
+  const own = new Set([
+    ...team.escalation.steps.flatMap((s) => s.notify),
+    ...team.level3.flatMap((s) => s.notify),
+    ...team.stakeholders.external.approvers,
+    ...team.members,
+  ]);
+  return teamMembers(config, team).filter((id) => !overseers.has(id) || own.has(id));
+}
+
 /** The teams whose incidents a responder sees and acts on. */
 export function teamsOf(config: BatonConfig, responder: string): string[] {
   return config.teams.filter((t) => teamMembers(config, t).includes(responder)).map((t) => t.id);
@@ -105,6 +120,9 @@ export function policyFor(config: BatonConfig, team: TeamConfig): IncidentPolicy
       trainingDueMs: config.followUps.trainingDue,
       remindBeforeMs: config.followUps.remindBefore,
       overdueNotify: config.followUps.overdueNotify,
+      bySeverity: config.followUps.bySeverity,
+      improvementDueMs: config.followUps.improvementDue,
+      trainees: traineesOf(config, team),
     },
     autoResolve: config.autoResolveWhenAlertsClear,
     stakeholders: {

@@ -117,6 +117,15 @@ describe('the incident API', () => {
     const item = lessons.followUps.find((f) => f.kind === 'action-item');
     expect(item?.owner).toBe('bob');
     await ok(`action-items/${item?.id ?? 'missing'}/complete`, 'bob', { note: 'written' });
+    // The process improvement is tracked too: done only when it names what changed.
+    const improvement = lessons.followUps.find((f) => f.kind === 'improvement');
+    expect(improvement).toMatchObject({ id: 'improvement-1', owner: 'carol', status: 'open' });
+    const vague = await post(id, 'action-items/improvement-1/complete', 'carol', { note: 'done' });
+    expect(vague.statusCode).toBe(400);
+    expect(vague.json<{ error: string }>().error).toMatch(/names what changed/);
+    await ok('action-items/improvement-1/complete', 'carol', {
+      changed: 'https://runbooks.example.com/payments-failover',
+    });
     const waived = await ok('waivers', 'dave', {
       followUpId: 'training',
       reason: 'covered by last week’s drill',
@@ -399,10 +408,12 @@ describe('the incident API when things go sideways', () => {
     const [id] = first.json<{ incidents: string[] }>().incidents;
     if (!id) throw new Error('no incident');
     await post(id, 'acknowledge', 'alice', {});
-    await post(id, 'resolve', 'alice', { summary: 'fixed' });
-    for (const followUpId of ['report', 'lessons', 'training']) {
-      expect((await post(id, 'waivers', 'dave', { followUpId, reason: 'test' })).statusCode).toBe(200);
-    }
+    const resolved = await post(id, 'resolve', 'alice', { summary: 'fixed' });
+    // A SEV3 incident owes its final report, and nothing more.
+    expect(resolved.json<IncidentState>().followUps.map((f) => f.id)).toEqual(['report']);
+    expect((await post(id, 'waivers', 'dave', { followUpId: 'report', reason: 'test' })).statusCode).toBe(
+      200,
+    );
     await eventually(async () =>
       (await w.client.workflow.getHandle(id).describe()).status.name === 'COMPLETED' ? true : undefined,
     );

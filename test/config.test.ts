@@ -764,6 +764,14 @@ describe('routing and policy', () => {
       trainingDueMs: 14 * 86_400_000,
       remindBeforeMs: 86_400_000,
       overdueNotify: ['dave'],
+      bySeverity: {
+        SEV1: ['report', 'lessons', 'training'],
+        SEV2: ['report', 'lessons', 'training'],
+        SEV3: ['report'],
+        SEV4: [],
+      },
+      improvementDueMs: 30 * 86_400_000,
+      trainees: ['alice', 'bob', 'carol', 'dave'],
     });
     expect(policy.autoResolve).toBe('unacknowledged-only');
     expect(policy.stakeholders.external).toEqual({

@@ -8,7 +8,11 @@ import {
   alertsFiredSignal,
   assessUpdate,
   communicateUpdate,
+  approveCustomerMessageUpdate,
   completeActionItemUpdate,
+  confirmTrainingUpdate,
+  draftCustomerMessageUpdate,
+  excuseTrainingUpdate,
   escalateUpdate,
   recordActionUpdate,
   recordLessonsUpdate,
@@ -78,6 +82,16 @@ describe('an incident driven through the whole process', () => {
       }),
     );
     expect(communicated.communications).toHaveLength(1);
+    // Customers hear only what a manager approved: alice drafts, dave approves.
+    await handle.executeUpdate(draftCustomerMessageUpdate, {
+      args: [
+        { ...by('alice'), message: 'Card payments are failing for some customers. Next update 11:00 UTC.' },
+      ],
+    });
+    s = await handle.executeUpdate(approveCustomerMessageUpdate, {
+      args: [{ ...by('dave'), draftId: 'customer-1' }],
+    });
+    expect(s.phase).toBe('collaborating');
     s = await handle.executeUpdate(resolveUpdate, {
       args: [{ ...by('carol'), summary: 'failed over to the secondary provider' }],
     });
@@ -100,8 +114,14 @@ describe('an incident driven through the whole process', () => {
         {
           ...by('carol'),
           lessons: ['fail over sooner'],
+          processImprovements: [{ title: 'page Level 3 after one failed restart', owner: 'dave' }],
           actionItems: [{ title: 'automate failover', owner: 'bob', dueDate: '2026-12-31' }],
         },
+      ],
+    });
+    await handle.executeUpdate(completeActionItemUpdate, {
+      args: [
+        { ...by('dave'), itemId: 'improvement-1', changed: 'https://runbooks.example.com/payments#level3' },
       ],
     });
     const item = s.followUps.find((f) => f.kind === 'action-item');
@@ -111,6 +131,14 @@ describe('an incident driven through the whole process', () => {
     });
     await handle.executeUpdate(recordTrainingUpdate, {
       args: [{ ...by('dave'), date: '2026-12-01', attendees: ['alice', 'bob'], material: 'failover drill' }],
+    });
+    // The session is on record; training is done when every member confirmed or was excused.
+    for (const member of ['alice', 'bob', 'carol', 'dave']) {
+      await handle.executeUpdate(confirmTrainingUpdate, { args: [{ ...by(member) }] });
+    }
+    expect((await state(handle)).phase).toBe('post-incident');
+    await handle.executeUpdate(excuseTrainingUpdate, {
+      args: [{ ...by('dave'), member: 'erin', reason: 'joined after the incident' }],
     });
 
     const final = await handle.result();
@@ -126,12 +154,20 @@ describe('an incident driven through the whole process', () => {
       'handover-meeting',
       'handover-accepted',
       'communication',
+      'customer-message-drafted',
+      'customer-message-approved',
       'resolved',
       'follow-ups-scheduled',
       'report-submitted',
       'lessons-recorded',
+      'improvement-completed',
       'action-item-completed',
       'training-recorded',
+      'training-confirmed',
+      'training-confirmed',
+      'training-confirmed',
+      'training-confirmed',
+      'training-excused',
       'closed',
     ]);
 
@@ -155,6 +191,32 @@ describe('an incident driven through the whole process', () => {
     const json = JSON.parse(readFileSync(path.join(folder, 'record.json'), 'utf8')) as typeof final;
     expect(json.phase).toBe('closed');
     expect(json.timeline).toHaveLength(final.timeline.length);
+
+    // Every document, filled from what happened.
+    const doc = (name: string) => readFileSync(path.join(folder, name), 'utf8');
+    const report = doc('report.md');
+    expect(report).toContain('**Final report**, submitted by carol');
+    expect(report).toContain('provider outage');
+    expect(report).toMatch(/restarted payments-api pods.*errors continue/);
+    expect(report).toMatch(/Time to acknowledge: \d/);
+    expect(report).toMatch(/Time to escalate: \d/);
+    expect(report).toMatch(/carol/);
+    const handover = doc('handover-1.md');
+    expect(handover).toContain('restart did not help');
+    expect(handover).toMatch(/carol.*taking it|taking it/s);
+    const lessons = doc('lessons.md');
+    expect(lessons).toContain('fail over sooner');
+    expect(lessons).toContain('page Level 3 after one failed restart');
+    // Markdown-escaped: the # reads as text, not as a heading.
+    expect(lessons).toContain('https://runbooks.example.com/payments\\#level3');
+    expect(lessons).toContain('automate failover');
+    expect(lessons).toMatch(/erin.*excused.*dave.*joined after the incident/s);
+    const communications = doc('communications.md');
+    expect(communications).toContain('working on a provider failover');
+    expect(communications).toContain('Card payments are failing for some customers');
+    expect(communications).toMatch(/approved by dave/i);
+    const timeline = doc('timeline.jsonl').trim().split('\n');
+    expect(timeline).toHaveLength(final.timeline.length);
   });
 
   it('shows its title in the Temporal UI list through the memo', async () => {

@@ -232,14 +232,14 @@ describe('moves the process does not allow (InvalidMove)', () => {
       () =>
         handle.executeUpdate(completeActionItemUpdate, { args: [{ ...by('bob'), itemId: 'action-item-9' }] }),
       'InvalidMove',
-      /no action item "action-item-9"/,
+      /no action item or process improvement "action-item-9"/,
     );
     // The follow-up "report" exists but is not an action item.
     await expectRefused(
       handle,
       () => handle.executeUpdate(completeActionItemUpdate, { args: [{ ...by('bob'), itemId: 'report' }] }),
       'InvalidMove',
-      /no action item "report"/,
+      /no action item or process improvement "report"/,
     );
   });
 });

@@ -84,8 +84,12 @@ describe.concurrent('alerts firing again after resolution', () => {
     // Nobody had acknowledged: paging went on where it stood, to bob and then the managers.
     expect(eventsOf(s, 'paged').map((e) => e.details?.to)).toEqual([['alice'], ['bob']]);
     expect(eventsOf(s, 'escalation-exhausted')[0]?.details?.to).toEqual(['dave']);
-    // The report the clearing scheduled waits for the next resolution.
-    expect(s.followUps.map((f) => [f.id, f.status])).toEqual([['report', 'suspended']]);
+    // The follow-ups the clearing scheduled (SEV2 asks for all three) wait for the next resolution.
+    expect(s.followUps.map((f) => [f.id, f.status])).toEqual([
+      ['report', 'suspended'],
+      ['lessons', 'suspended'],
+      ['training', 'suspended'],
+    ]);
     expect(s.reopenings).toMatchObject([{ alerts: ['fp-flap'], resolution: { automatic: true } }]);
 
     const pages = (

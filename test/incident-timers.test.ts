@@ -5,14 +5,18 @@
  * Each test shortens only the durations it exercises; the others stay at an hour.
  * The tests wait on timers, so they run concurrently.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { BatonConfigInput } from '../config/schema';
 import {
   acceptHandoverUpdate,
   acknowledgeUpdate,
+  alertsFiredSignal,
   alertsResolvedSignal,
   assessUpdate,
   communicateUpdate,
+  confirmTrainingUpdate,
   escalateUpdate,
   recordLessonsUpdate,
   recordTrainingUpdate,
@@ -32,6 +36,7 @@ import {
   waitForOutbox,
 } from './support/timeline';
 import { startTestWorker, type TestWorker } from './support/worker';
+import { recordFolderName } from '../activities/documentation';
 
 /**
  * An incident runs by its worker's configuration (the workflow takes its policy from there),
@@ -508,6 +513,14 @@ describe.concurrent('post-incident follow-ups', () => {
     await handle.executeUpdate(recordTrainingUpdate, {
       args: [{ ...by('dave'), date: '2026-12-01', attendees: ['alice', 'bob'], material: 'rollback drill' }],
     });
+    // Training overdue reaches everyone not yet trained, by name.
+    const trainingOverdue = eventsOf(later, 'follow-up-overdue').find(
+      (e) => e.details?.followUpId === 'training',
+    );
+    expect(trainingOverdue?.details?.to).toEqual(['dave', 'alice', 'bob', 'carol', 'erin']);
+    for (const member of ['alice', 'bob', 'carol', 'erin', 'dave']) {
+      await handle.executeUpdate(confirmTrainingUpdate, { args: [by(member)] });
+    }
 
     const final = await handle.result();
     expect(final.phase).toBe('closed');
@@ -543,7 +556,8 @@ describe.concurrent('alerts clearing', () => {
     const s = await waitForEvents(handle, 'resolved');
     expect(s.resolution).toMatchObject({ automatic: true, by: 'baton' });
     expect(s.phase).toBe('post-incident');
-    expect(s.followUps.map((f) => f.kind)).toEqual(['report']);
+    // SEV2 asks for every follow-up, even of an incident that cleared by itself.
+    expect(s.followUps.map((f) => f.kind)).toEqual(['report', 'lessons', 'training']);
     expect(eventsOf(s, 'alerts-resolved').map((e) => e.details)).toEqual([
       { fingerprints: ['fp-latency'] },
       { fingerprints: ['fp-errors'] },
@@ -553,6 +567,75 @@ describe.concurrent('alerts clearing', () => {
     expect(sent.find((e) => e.notification.kind === 'resolved')?.notification.text).toMatch(
       /Resolved automatically/,
     );
+  });
+
+  it('closes a SEV4 blip that cleared before anyone acknowledged it with its drafted report alone, after a quiet period', async ({
+    expect,
+  }) => {
+    const alerts = firing();
+    const handle = await open(
+      paging(
+        [
+          ['alice', '2s'],
+          ['bob', '1h'],
+        ],
+        1,
+      ),
+      { alerts, severity: 'SEV4' },
+    );
+    await handle.signal(alertsResolvedSignal, { alerts: cleared(alerts) });
+    const final = await handle.result();
+    expect(final.phase).toBe('closed');
+    expect(final.followUps).toEqual([]);
+    expect(eventsOf(final, 'follow-ups-scheduled')[0]?.summary).toBe(
+      'no follow-ups: it cleared before anyone acknowledged it, and the drafted report is all SEV4 asks for',
+    );
+    // It stayed resolved as long as alice had to acknowledge: a re-fire then would have reopened it.
+    const resolvedAt = ms(eventsOf(final, 'resolved')[0]?.at ?? '');
+    expect(ms(final.closedAt ?? '')).toBeGreaterThanOrEqual(resolvedAt + 2_000);
+    const worker = await workerFor(
+      paging(
+        [
+          ['alice', '2s'],
+          ['bob', '1h'],
+        ],
+        1,
+      ),
+    );
+    const report = readFileSync(
+      path.join(worker.dataDir, 'incidents', recordFolderName(final), 'report.md'),
+      'utf8',
+    );
+    expect(report).toContain('**Draft**');
+    expect(report).toContain('| Resolved | automatically at');
+    expect(report).toContain('HighLatency');
+  });
+
+  it('reopens a blip whose alerts fire again within the quiet period, paging where it stood', async ({
+    expect,
+  }) => {
+    const alerts = firing();
+    const handle = await open(
+      paging(
+        [
+          ['alice', '3s'],
+          ['bob', '1h'],
+        ],
+        1,
+      ),
+      { alerts, severity: 'SEV4' },
+    );
+    await handle.signal(alertsResolvedSignal, { alerts: cleared(alerts) });
+    await waitForEvents(handle, 'resolved');
+    await handle.signal(alertsFiredSignal, {
+      alerts: alerts.slice(0, 1).map((a) => ({ ...a, startsAt: '2026-11-26T10:30:00Z' })),
+    });
+    const s = await waitForEvents(handle, 'reopened');
+    expect(s.phase).toBe('triggered');
+    expect(eventsOf(s, 'reopened')[0]?.details).toMatchObject({ escalation: 'resumed' });
+    // Nobody acknowledges: paging goes on to bob, as a flap should.
+    const paged = await waitForEvents(handle, 'paged', 2);
+    expect(eventsOf(paged, 'paged').map((e) => e.details?.to)).toEqual([['alice'], ['bob']]);
   });
 
   it('does not resolve an acknowledged incident when its alerts resolve', async ({ expect }) => {

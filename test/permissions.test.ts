@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentState } from '../workflows/state';
 import { buildTestApp, TOKENS } from './support/app';
-import { testConfig } from './support/config';
+import { EVERY_FOLLOW_UP, testConfig } from './support/config';
 import {
   ACTORS,
   EXTRA_TOKENS,
@@ -40,7 +40,12 @@ const PATH_OF: Record<string, string> = {
 };
 
 beforeAll(async () => {
-  w = await startTestWorker(testConfig(withTwoTeams), 'permissions');
+  // Every follow-up on every incident, so each post-incident step applies to the SEV3 declared here.
+  const config = testConfig((c) => {
+    withTwoTeams(c);
+    c.followUps.bySeverity = EVERY_FOLLOW_UP;
+  });
+  w = await startTestWorker(config, 'permissions');
   app = await buildTestApp(w, w.config, EXTRA_TOKENS);
 });
 

@@ -8,6 +8,7 @@
  */
 import { condition } from '@temporalio/workflow';
 import { SYSTEM, ms, now, type ReadyIncident } from './incident-context';
+import { followUpOverdue, followUpReminder } from './follow-up-notices';
 import { notices } from './notices';
 import { pageNextStep } from './paging';
 import type { FollowUp } from './state';
@@ -231,7 +232,7 @@ export function followUpDuty(incident: ReadyIncident, item: FollowUp): Duty {
     // Counted when it first goes past its due date, not at every repeated notice.
     if (last === undefined) incident.meter.followUpOverdue();
     item.overdueNotifiedAt = now();
-    const notice = notices.followUpOverdue(state, policy, item);
+    const notice = followUpOverdue(state, policy, item);
     incident.tell(
       notice,
       'follow-up-overdue',
@@ -249,7 +250,7 @@ export function followUpDuty(incident: ReadyIncident, item: FollowUp): Duty {
           then: () => {
             item.remindedAt = now();
             incident.tell(
-              notices.followUpReminder(state, policy, item),
+              followUpReminder(state, policy, item),
               'follow-up-reminder',
               SYSTEM,
               `${item.id} due at ${item.dueAt}; reminded ${item.owner}`,

@@ -56,6 +56,8 @@ export const LEGACY = {
   rememberedRequests: 1_000,
   rememberedAlertKeys: 10_000,
 } as const;
+/** Decided customer message drafts kept in the record (pending ones always stay). */
+export const KEPT_CUSTOMER_MESSAGES = 20;
 /** Reopenings kept in the record; older ones are counted. */
 export const KEPT_REOPENINGS = 20;
 /** The longest text a notification carries (the handover package is the long one). */

@@ -6,7 +6,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import { SEVERITIES } from './model';
+import { REQUIRABLE_FOLLOW_UPS, SEVERITIES } from './model';
 import type { IncidentState, StepResult } from './state';
 
 /**
@@ -99,12 +99,26 @@ export const actionItemSchema = lazy(() =>
     dueDate: isoDate(),
   }),
 );
+export const improvementSchema = lazy(() =>
+  z.strictObject({
+    title: text(2000),
+    owner: text(100).optional(),
+    dueDate: isoDate().optional(),
+  }),
+);
 export const recordLessonsSchema = lazy(() =>
   z.strictObject({
     ...envelope(),
     lessons: z.array(text(2000)).min(1).max(50),
-    /** Changes to the support process that the lessons call for. */
-    processImprovements: z.array(text(2000)).max(50).default([]),
+    /**
+     * Changes to the support process that the lessons call for. Each becomes a tracked item
+     * (owner, due date, reminders) on incidents whose follow-ups are set by severity; a plain
+     * text is owned by whoever records the lessons and due by the policy's default.
+     */
+    processImprovements: z
+      .array(z.union([text(2000), improvementSchema()]))
+      .max(50)
+      .default([]),
     actionItems: z.array(actionItemSchema()).max(50).default([]),
   }),
 );
@@ -113,6 +127,8 @@ export const completeActionItemSchema = lazy(() =>
     ...envelope(),
     itemId: text(100),
     note: text(4000).optional(),
+    /** A process improvement names what changed: a link to the updated runbook or procedure. */
+    changed: text(2000).optional(),
   }),
 );
 export const recordTrainingSchema = lazy(() =>
@@ -129,6 +145,28 @@ export const waiveFollowUpSchema = lazy(() =>
     followUpId: text(100),
     reason: text(4000),
   }),
+);
+
+export const requireFollowUpSchema = lazy(() =>
+  z.strictObject({
+    ...envelope(),
+    kind: z.enum(REQUIRABLE_FOLLOW_UPS),
+    reason: text(4000),
+  }),
+);
+export const confirmTrainingSchema = lazy(() =>
+  z.strictObject({ ...envelope(), note: text(2000).optional() }),
+);
+export const excuseTrainingSchema = lazy(() =>
+  z.strictObject({ ...envelope(), member: text(100), reason: text(4000) }),
+);
+/** The exact text customers will read; the API fills the team's template to draft it. */
+export const draftCustomerMessageSchema = lazy(() =>
+  z.strictObject({ ...envelope(), message: text(10_000) }),
+);
+export const approveCustomerMessageSchema = lazy(() => z.strictObject({ ...envelope(), draftId: text(100) }));
+export const rejectCustomerMessageSchema = lazy(() =>
+  z.strictObject({ ...envelope(), draftId: text(100), reason: text(4000) }),
 );
 
 /**
@@ -201,6 +239,12 @@ export type RecordLessonsInput = z.input<ReturnType<typeof recordLessonsSchema>>
 export type CompleteActionItemInput = z.input<ReturnType<typeof completeActionItemSchema>>;
 export type RecordTrainingInput = z.input<ReturnType<typeof recordTrainingSchema>>;
 export type WaiveFollowUpInput = z.input<ReturnType<typeof waiveFollowUpSchema>>;
+export type RequireFollowUpInput = z.input<ReturnType<typeof requireFollowUpSchema>>;
+export type ConfirmTrainingInput = z.input<ReturnType<typeof confirmTrainingSchema>>;
+export type ExcuseTrainingInput = z.input<ReturnType<typeof excuseTrainingSchema>>;
+export type DraftCustomerMessageInput = z.input<ReturnType<typeof draftCustomerMessageSchema>>;
+export type ApproveCustomerMessageInput = z.input<ReturnType<typeof approveCustomerMessageSchema>>;
+export type RejectCustomerMessageInput = z.input<ReturnType<typeof rejectCustomerMessageSchema>>;
 export type AlertsInput = z.input<ReturnType<typeof alertsSchema>>;
 export type AddNoteInput = z.input<ReturnType<typeof addNoteSchema>>;
 export type EmailRefusedInput = z.input<ReturnType<typeof emailRefusedSchema>>;
@@ -221,6 +265,18 @@ export const completeActionItemUpdate = defineUpdate<StepResult, [CompleteAction
 );
 export const recordTrainingUpdate = defineUpdate<StepResult, [RecordTrainingInput]>('recordTraining');
 export const waiveFollowUpUpdate = defineUpdate<StepResult, [WaiveFollowUpInput]>('waiveFollowUp');
+export const requireFollowUpUpdate = defineUpdate<StepResult, [RequireFollowUpInput]>('requireFollowUp');
+export const confirmTrainingUpdate = defineUpdate<StepResult, [ConfirmTrainingInput]>('confirmTraining');
+export const excuseTrainingUpdate = defineUpdate<StepResult, [ExcuseTrainingInput]>('excuseTraining');
+export const draftCustomerMessageUpdate = defineUpdate<StepResult, [DraftCustomerMessageInput]>(
+  'draftCustomerMessage',
+);
+export const approveCustomerMessageUpdate = defineUpdate<StepResult, [ApproveCustomerMessageInput]>(
+  'approveCustomerMessage',
+);
+export const rejectCustomerMessageUpdate = defineUpdate<StepResult, [RejectCustomerMessageInput]>(
+  'rejectCustomerMessage',
+);
 
 // Signals: Alertmanager and chat replies fire and forget; nothing they send can be refused
 // in a way the sender could act on.

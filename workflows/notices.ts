@@ -398,28 +398,6 @@ export const notices = {
     );
   },
 
-  followUpReminder(state: IncidentState, policy: IncidentPolicy, item: FollowUp): Notification {
-    return notice(state, 'reminder', `Due soon: ${item.title}`, followUpLine(item), {
-      responders: people(policy, [item.owner]),
-      slackChannels: [],
-      emails: [],
-    });
-  },
-
-  followUpOverdue(state: IncidentState, policy: IncidentPolicy, item: FollowUp): Notification {
-    return notice(
-      state,
-      'overdue',
-      `Overdue: ${item.title}`,
-      `${followUpLine(item)}\nIt is overdue. Complete it, or a manager can waive it with a reason.`,
-      {
-        responders: people(policy, [item.owner, ...policy.followUps.overdueNotify]),
-        slackChannels: [policy.team.channel],
-        emails: [],
-      },
-    );
-  },
-
   closed(state: IncidentState, policy: IncidentPolicy): Notification {
     return notice(
       state,

@@ -7,6 +7,7 @@ import { notices } from './notices';
 import { phaseAfter } from './phases';
 import { KEPT_REOPENINGS, truncateBytes } from './limits';
 import { pageStep } from './paging';
+import { REQUIRABLE_FOLLOW_UPS, type RequirableFollowUp } from './model';
 import type { FollowUp } from './state';
 
 /** Resolves an open incident, by a person or because every alert cleared. */
@@ -26,7 +27,7 @@ export function resolveIncident(
     automatic ? 'resolved automatically: every alert cleared' : `resolved: ${excerpt(summary)}`,
     { automatic },
   );
-  // An incident that cleared by itself before anyone ever looked needs only a report that says so.
+  // An incident that cleared by itself before anyone ever looked has its drafted report.
   const everAcknowledged =
     state.acknowledgedBy !== undefined || (state.reopenings ?? []).some((r) => r.acknowledgedBy);
   scheduleFollowUps(incident, at, automatic && !everAcknowledged);
@@ -35,53 +36,86 @@ export function resolveIncident(
 }
 
 function scheduleFollowUps(incident: ReadyIncident, resolvedAt: string, noiseOnly: boolean): void {
-  const { state, policy } = incident;
-  const owner =
-    state.holder ??
-    state.acknowledgedBy ??
-    policy.escalation.steps[0]?.notify[0] ??
-    policy.managers[0] ??
-    SYSTEM;
+  const { state } = incident;
+  const owner = followUpOwner(incident);
   const due = (afterMs: number): string => new Date(ms(resolvedAt) + afterMs).toISOString();
-  const wanted: FollowUp[] = [
-    {
-      id: 'report',
-      kind: 'report',
-      title: 'Final report',
-      owner,
-      dueAt: due(policy.followUps.reportDueMs),
-      status: 'open',
-    },
-  ];
-  if (!noiseOnly) {
-    wanted.push(
-      {
-        id: 'lessons',
-        kind: 'lessons',
-        title: 'Lessons learned and process improvements',
-        owner,
-        dueAt: due(policy.followUps.lessonsDueMs),
-        status: 'open',
-      },
-      {
-        id: 'training',
-        kind: 'training',
-        title: 'Training on this incident',
-        // A manager answers for every team member being trained, and records it; incidents
-        // from before team roles leave it with the acknowledger, as they always did.
-        owner: policy.members ? (policy.managers[0] ?? owner) : (state.acknowledgedBy ?? owner),
-        dueAt: due(policy.followUps.trainingDueMs),
-        status: 'open',
-      },
-    );
-  }
+  const wanted = requiredKinds(incident, noiseOnly).map((kind) => followUpOf(incident, kind, owner, due));
   const added = wanted.filter((w) => !state.followUps.some((f) => f.id === w.id));
   const items = [...resumeSuspended(incident, wanted), ...added];
   state.followUps.push(...added);
   if (added.length > 0) incident.meter.followUpsOpened(added.length);
-  incident.log('follow-ups-scheduled', SYSTEM, items.map((f) => `${f.id} due ${f.dueAt}`).join(', '), {
-    followUps: items.map(({ id, owner: o, dueAt }) => ({ id, owner: o, dueAt })),
-  });
+  incident.log(
+    'follow-ups-scheduled',
+    SYSTEM,
+    items.length > 0
+      ? items.map((f) => `${f.id} due ${f.dueAt}`).join(', ')
+      : noiseOnly
+        ? `no follow-ups: it cleared before anyone acknowledged it, and the drafted report is all ${state.severity} asks for`
+        : `no follow-ups: ${state.severity} requires none`,
+    { followUps: items.map(({ id, owner: o, dueAt }) => ({ id, owner: o, dueAt })) },
+  );
+}
+
+/** Who answers for the follow-ups: whoever held the incident, or else the first paged. */
+function followUpOwner({ state, policy }: ReadyIncident): string {
+  return (
+    state.holder ??
+    state.acknowledgedBy ??
+    policy.escalation.steps[0]?.notify[0] ??
+    policy.managers[0] ??
+    SYSTEM
+  );
+}
+
+/**
+ * What this resolution requires: what the incident's severity asks for, and what a manager
+ * added. An incident that cleared before anyone acknowledged it has its drafted report (the
+ * store writes it at resolution): when its severity asks for no more than a report, that
+ * draft is enough. Incidents whose policy predates per-severity follow-ups keep report,
+ * lessons and training, or the report alone for such a blip.
+ */
+export function requiredKinds(incident: ReadyIncident, noiseOnly: boolean): RequirableFollowUp[] {
+  const { state, policy } = incident;
+  const bySeverity = policy.followUps.bySeverity;
+  if (!bySeverity) return noiseOnly ? ['report'] : ['report', 'lessons', 'training'];
+  const forSeverity = bySeverity[state.severity] ?? [];
+  const draftSuffices = noiseOnly && forSeverity.every((k) => k === 'report');
+  const byManager = (state.requiredFollowUps ?? []).map((r) => r.kind);
+  return REQUIRABLE_FOLLOW_UPS.filter(
+    (k) => (forSeverity.includes(k) && !draftSuffices) || byManager.includes(k),
+  );
+}
+
+const TITLES: Record<RequirableFollowUp, string> = {
+  report: 'Final report',
+  lessons: 'Lessons learned and process improvements',
+  training: 'Training on this incident',
+};
+
+/** The follow-up of one kind, due the policy's time after `due`'s origin. */
+export function followUpOf(
+  incident: ReadyIncident,
+  kind: RequirableFollowUp,
+  owner: string,
+  due: (afterMs: number) => string,
+): FollowUp {
+  const { state, policy } = incident;
+  const dueMs = {
+    report: policy.followUps.reportDueMs,
+    lessons: policy.followUps.lessonsDueMs,
+    training: policy.followUps.trainingDueMs,
+  }[kind];
+  const item: FollowUp = { id: kind, kind, title: TITLES[kind], owner, dueAt: due(dueMs), status: 'open' };
+  if (kind !== 'training') return item;
+  // A manager answers for every team member being trained, and records it; incidents
+  // from before team roles leave it with the acknowledger, as they always did.
+  item.owner = policy.members ? (policy.managers[0] ?? owner) : (state.acknowledgedBy ?? owner);
+  // Training reaches everyone: each member confirms, or a manager excuses them.
+  const trainees = policy.followUps.trainees;
+  if (trainees && trainees.length > 0) {
+    item.attendance = trainees.map((member) => ({ member, status: 'pending' }));
+  }
+  return item;
 }
 
 /**
@@ -187,12 +221,28 @@ export function markDone(incident: ReadyIncident, item: FollowUp, actor: string)
 
 /** True when every follow-up of a resolved incident is done or waived: it may close. */
 export function everythingSettled(incident: ReadyIncident): boolean {
-  const { state } = incident;
+  const { state, policy } = incident;
   return (
     state.resolution !== undefined &&
-    state.followUps.length > 0 &&
+    // Incidents whose severity sets their follow-ups may need none; older ones always had some.
+    (state.followUps.length > 0 || policy.followUps.bySeverity !== undefined) &&
     state.followUps.every((f) => f.status === 'done' || f.status === 'waived')
   );
+}
+
+/** Incidents that close with nothing to follow up wait out a quiet period first (see incident.ts). */
+export const QUIET_CLOSE_PATCH = 'closes-after-a-quiet-period';
+
+/**
+ * When an incident resolved with no follow-ups may close (epoch ms): once the alerts had as
+ * long to fire again as the step being paged had to acknowledge, the window in which a
+ * re-fire would still count as the same flap. Undefined when it has follow-ups: they decide.
+ * Incidents whose policy predates per-severity follow-ups always had some.
+ */
+export function quietUntil({ state, policy }: ReadyIncident): number | undefined {
+  if (state.followUps.length > 0 || !state.resolution) return undefined;
+  const step = policy.escalation.steps[state.escalation.step] ?? policy.escalation.steps[0];
+  return ms(state.resolution.at) + (step?.ackTimeoutMs ?? 0);
 }
 
 /** Due dates given as a day mean the end of that day, UTC. */

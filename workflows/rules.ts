@@ -4,7 +4,7 @@
  * workflow's update validators call these, so a refused request never reaches the record.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { responderOf, type IncidentPolicy, type Level } from './model';
+import { responderOf, type IncidentPolicy, type Level, type RequirableFollowUp } from './model';
 import { RefusalType } from './messages';
 import { isOpenPhase } from './phases';
 import type { IncidentState } from './state';
@@ -187,18 +187,34 @@ export const rules = {
     audience: 'internal' | 'external',
   ): Refusal | undefined {
     if (state.phase === 'closed') return invalidMove('the incident is closed');
-    if (audience === 'external') {
-      const level = requireLevel(policy, actor, ['manager'], 'approve an external message');
-      if (level) return level;
-      const approvers = policy.stakeholders.external.approvers;
-      if (approvers.length > 0 && !approvers.includes(actor)) {
-        return notPermitted(
-          `external messages for team ${policy.team.id} are approved by ${approvers.join(', ')}`,
-        );
-      }
-      if (policy.stakeholders.external.email.length === 0) {
-        return invalidMove(`team ${policy.team.id} has no external audience configured`);
-      }
+    if (audience === 'external') return checkApprover(policy, actor) ?? externalAudience(policy);
+    return undefined;
+  },
+
+  /** Anyone working the incident drafts a customer message; a manager approves it. */
+  draftCustomerMessage(state: IncidentState, policy: IncidentPolicy): Refusal | undefined {
+    return checkNotClosed(state) ?? externalAudience(policy);
+  },
+
+  decideCustomerMessage(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    actor: string,
+    draftId: string,
+  ): Refusal | undefined {
+    const refusal = checkNotClosed(state) ?? checkApprover(policy, actor);
+    if (refusal) return refusal;
+    const draft = (state.customerMessages ?? []).find((d) => d.id === draftId);
+    if (!draft) {
+      const pending = (state.customerMessages ?? []).filter((d) => d.status === 'pending').map((d) => d.id);
+      return invalidMove(
+        `there is no customer message "${draftId}"; pending: ${pending.join(', ') || 'none'}`,
+      );
+    }
+    if (draft.status !== 'pending') {
+      return invalidMove(
+        `customer message "${draftId}" was already ${draft.status} by ${draft.decidedBy ?? '?'}`,
+      );
     }
     return undefined;
   },
@@ -230,7 +246,7 @@ export const rules = {
     if (unknown.length > 0) {
       return {
         type: RefusalType.invalidInput,
-        message: `action item owners must be responders; unknown: ${unknown.join(', ')}`,
+        message: `action item and improvement owners must be responders; unknown: ${unknown.join(', ')}`,
       };
     }
     // An action item belongs to someone who can see the incident it came from.
@@ -238,9 +254,56 @@ export const rules = {
     if (outsiders.length > 0) {
       return {
         type: RefusalType.invalidInput,
-        message: `action item owners must be on team ${policy.team.id}; not on it: ${outsiders.join(', ')}`,
+        message: `action item and improvement owners must be on team ${policy.team.id}; not on it: ${outsiders.join(', ')}`,
       };
     }
+    return undefined;
+  },
+
+  /** A manager requires a follow-up the severity does not ask for. */
+  requireFollowUp(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    actor: string,
+    kind: RequirableFollowUp,
+  ): Refusal | undefined {
+    const refusal = checkNotClosed(state) ?? requireLevel(policy, actor, ['manager'], 'require a follow-up');
+    if (refusal) return refusal;
+    const item = state.followUps.find((f) => f.kind === kind);
+    if (item) {
+      return invalidMove(
+        item.status === 'waived'
+          ? `${item.title} was waived by ${item.waiver?.by ?? '?'}`
+          : `${item.title} is already required (${item.status})`,
+      );
+    }
+    const earlier = (state.requiredFollowUps ?? []).find((r) => r.kind === kind);
+    if (earlier) return invalidMove(`${kind} was already required by ${earlier.by} at ${earlier.at}`);
+    return undefined;
+  },
+
+  /** A team member confirms they were trained (or a manager excuses them: `excused`). */
+  attendTraining(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    actor: string,
+    member: string,
+    excused: boolean,
+  ): Refusal | undefined {
+    const refusal =
+      postIncident(state, excused ? 'excuse a member from training' : 'confirm training') ??
+      openFollowUp(state, 'training', 'the training') ??
+      (excused ? requireLevel(policy, actor, ['manager'], 'excuse a member from training') : undefined);
+    if (refusal) return refusal;
+    const item = state.followUps.find((f) => f.kind === 'training');
+    const seat = item?.attendance?.find((a) => a.member === member);
+    if (!item?.attendance) {
+      return invalidMove('training on this incident is one session record: record the training instead');
+    }
+    if (!seat) return invalidMove(`${member} is not among the team members to train`);
+    if (seat.status === 'confirmed')
+      return invalidMove(`${member} already confirmed training at ${seat.at ?? '?'}`);
+    if (seat.status === 'excused') return invalidMove(`${member} was excused by ${seat.excusedBy ?? '?'}`);
     return undefined;
   },
 
@@ -249,14 +312,23 @@ export const rules = {
     policy: IncidentPolicy,
     itemId: string,
     actor: string,
+    changed?: string,
   ): Refusal | undefined {
     const refusal = postIncident(state, 'complete an action item');
     if (refusal) return refusal;
-    const item = state.followUps.find((f) => f.id === itemId && f.kind === 'action-item');
-    if (!item) return invalidMove(`there is no action item "${itemId}"`);
-    if (item.status !== 'open') return invalidMove(`action item "${itemId}" is already ${item.status}`);
+    const item = state.followUps.find(
+      (f) => f.id === itemId && (f.kind === 'action-item' || f.kind === 'improvement'),
+    );
+    if (!item) return invalidMove(`there is no action item or process improvement "${itemId}"`);
+    if (item.status !== 'open') return invalidMove(`"${itemId}" is already ${item.status}`);
     if (byRoles(policy) && actor !== item.owner && levelOf(policy, actor) !== 'manager') {
-      return notPermitted(`action item "${itemId}" is completed by its owner (${item.owner}) or a manager`);
+      return notPermitted(`"${itemId}" is completed by its owner (${item.owner}) or a manager`);
+    }
+    if (item.kind === 'improvement' && !changed) {
+      return {
+        type: RefusalType.invalidInput,
+        message: `process improvement "${itemId}" is done when it names what changed: give "changed", a link to the updated runbook or procedure`,
+      };
     }
     return undefined;
   },
@@ -294,6 +366,25 @@ export const rules = {
     return undefined;
   },
 };
+
+/** External messages reach customers: only a manager who approves them sends them. */
+function checkApprover(policy: IncidentPolicy, actor: string): Refusal | undefined {
+  const level = requireLevel(policy, actor, ['manager'], 'approve an external message');
+  if (level) return level;
+  const approvers = policy.stakeholders.external.approvers;
+  if (approvers.length > 0 && !approvers.includes(actor)) {
+    return notPermitted(
+      `external messages for team ${policy.team.id} are approved by ${approvers.join(', ')}`,
+    );
+  }
+  return undefined;
+}
+
+function externalAudience(policy: IncidentPolicy): Refusal | undefined {
+  return policy.stakeholders.external.email.length === 0
+    ? invalidMove(`team ${policy.team.id} has no external audience configured`)
+    : undefined;
+}
 
 function postIncident(state: IncidentState, what: string): Refusal | undefined {
   if (state.phase === 'closed') return invalidMove(`the incident is closed; cannot ${what}`);

@@ -27,6 +27,7 @@ import { phaseAfter } from './phases';
 import { resolveIncident } from './resolution';
 import { rules } from './rules';
 import { step } from './step';
+import { customerSteps } from './customer-steps';
 import { followUpSteps } from './follow-up-steps';
 
 // Notification: receive and acknowledge the alert; everyone relevant is informed.
@@ -189,7 +190,8 @@ const communicate = step({
       audience: m.audience,
       message: m.message,
       by: m.actor,
-      ...(external ? { approvedBy: m.actor } : {}),
+      // A manager who sends directly approves their own words.
+      ...(external ? { approvedBy: m.actor, selfApproved: true } : {}),
       at,
     });
     if (!external) state.lastStakeholderUpdateAt = at;
@@ -199,7 +201,7 @@ const communicate = step({
         : notices.internalUpdate(state, policy, m.message, m.actor),
       'communication',
       m.actor,
-      external ? `external message approved and sent` : `internal update sent`,
+      external ? `external message sent, self-approved by ${m.actor}` : `internal update sent`,
       { audience: m.audience, communication: state.communications.length },
     );
   },
@@ -223,5 +225,6 @@ export const steps = [
   acceptHandover,
   communicate,
   resolve,
+  ...customerSteps,
   ...followUpSteps,
 ] as const;

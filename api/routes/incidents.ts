@@ -1,5 +1,3 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z, type ZodType } from 'zod';
 import type { Secrets } from '../../config/secrets';
@@ -9,6 +7,9 @@ import {
   assessUpdate,
   communicateUpdate,
   completeActionItemUpdate,
+  confirmTrainingUpdate,
+  excuseTrainingUpdate,
+  requireFollowUpUpdate,
   escalateUpdate,
   recordActionUpdate,
   recordLessonsUpdate,
@@ -18,7 +19,8 @@ import {
   waiveFollowUpUpdate,
 } from '../../workflows/messages';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { IncidentState, StepResult } from '../../workflows/state';
+import type { StepResult } from '../../workflows/state';
+import { idempotencyHeaders, requestIdOf, toView } from './step-support';
 import { actorOf, requireResponder } from '../auth';
 import type { IncidentService } from '../incidents';
 import {
@@ -32,30 +34,6 @@ import {
   listQuery,
   stepResponses,
 } from '../schemas';
-
-const idempotencyHeaders = z.looseObject({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .describe('Retries with the same key change nothing'),
-});
-
-/** The record serialized as-is; the response schema documents it and lets every field through. */
-function toView(state: IncidentState): z.output<typeof incidentState> {
-  return state as unknown as z.output<typeof incidentState>;
-}
-
-/** The request id a step carries: the client's Idempotency-Key (per person), or a fresh one. */
-function requestIdOf(request: FastifyRequest, actor: string): string {
-  const key = request.headers['idempotency-key'];
-  // Hashed so any key the header allows fits the workflow's request id, and per person so
-  // two people's keys never collide.
-  return typeof key === 'string' && key.trim().length > 0
-    ? `api:${actor}:${createHash('sha256').update(key.trim()).digest('hex').slice(0, 32)}`
-    : `api:${randomUUID()}`;
-}
 
 interface Step {
   path: string;
@@ -195,6 +173,24 @@ export const incidentRoutes =
       ),
       stepOf('training', 'Record a training session', bodies.training, recordTrainingUpdate),
       stepOf('waivers', 'Waive a follow-up (managers, with a reason)', bodies.waiver, waiveFollowUpUpdate),
+      stepOf(
+        'follow-ups',
+        'Require a follow-up the severity does not ask for (managers, with a reason)',
+        bodies.requireFollowUp,
+        requireFollowUpUpdate,
+      ),
+      stepOf(
+        'training/confirmations',
+        'Confirm that you were trained on this incident',
+        bodies.confirmTraining,
+        confirmTrainingUpdate,
+      ),
+      stepOf(
+        'training/excusals',
+        'Excuse a team member from the training (managers, with a reason)',
+        bodies.excuseTraining,
+        excuseTrainingUpdate,
+      ),
     ];
     for (const definition of steps) step(definition);
 
@@ -202,7 +198,7 @@ export const incidentRoutes =
       '/api/v1/incidents/:id/action-items/:itemId/complete',
       {
         schema: {
-          summary: 'Complete an action item',
+          summary: 'Complete an action item, or a process improvement (naming what changed)',
           tags: ['steps'],
           headers: idempotencyHeaders,
           params: actionItemParams,

@@ -91,6 +91,14 @@ export function testConfigInput(): BatonConfigInput {
   };
 }
 
+/** Report, lessons and training for every severity: for tests of the whole post-incident process. */
+export const EVERY_FOLLOW_UP = {
+  SEV1: ['report', 'lessons', 'training'],
+  SEV2: ['report', 'lessons', 'training'],
+  SEV3: ['report', 'lessons', 'training'],
+  SEV4: ['report', 'lessons', 'training'],
+} satisfies NonNullable<BatonConfigInput['followUps']['bySeverity']>;
+
 export function testConfig(change?: (input: BatonConfigInput) => void): BatonConfig {
   const input = testConfigInput();
   change?.(input);

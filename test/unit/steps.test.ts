@@ -226,7 +226,7 @@ describe('the steps, applied to a plain incident', () => {
 
 describe('alerts and notes, applied to a plain incident', () => {
   it('takes each firing once, attaches its runbook, and auto-resolves an unacknowledged incident when all clear', () => {
-    const incident = plainIncident({ input: { alerts: [firing('HighLatency', 'fp-1')] } });
+    const incident = plainIncident({ input: { alerts: [firing('HighLatency', 'fp-1')], severity: 'SEV3' } });
     takeInitialAlerts(incident);
     expect(incident.state.runbooks.map((r) => r.alertname)).toEqual(['HighLatency']);
     expect(alertsFired(incident, [firing('HighLatency', 'fp-1')])).toEqual([]);
@@ -238,8 +238,11 @@ describe('alerts and notes, applied to a plain incident', () => {
       phase: 'post-incident',
       resolution: { automatic: true, by: 'baton' },
     });
-    // Cleared before anyone looked: only the report is due.
-    expect(incident.state.followUps.map((f) => f.id)).toEqual(['report']);
+    // Cleared before anyone looked, and SEV3 asks for a report only: the drafted one is enough.
+    expect(incident.state.followUps).toEqual([]);
+    expect(events(incident, 'follow-ups-scheduled')[0]?.summary).toBe(
+      'no follow-ups: it cleared before anyone acknowledged it, and the drafted report is all SEV3 asks for',
+    );
     expect(alertsResolved(incident, [{ ...firing('ErrorRate', 'fp-2'), status: 'resolved' }])).toBe(false);
   });
 
