@@ -19,13 +19,19 @@ import {
   addNoteSignal,
   alertsFiredSignal,
   alertsResolvedSignal,
+  approveCustomerMessageUpdate,
   assessUpdate,
   communicateUpdate,
   completeActionItemUpdate,
+  confirmTrainingUpdate,
+  draftCustomerMessageUpdate,
   escalateUpdate,
+  excuseTrainingUpdate,
   recordActionUpdate,
   recordLessonsUpdate,
   recordTrainingUpdate,
+  rejectCustomerMessageUpdate,
+  requireFollowUpUpdate,
   resolveUpdate,
   submitReportUpdate,
   stateQuery,
@@ -33,7 +39,7 @@ import {
 } from '../workflows/messages';
 import { policyFor, teamById } from '../config/policy';
 import { incidentWorkflow } from '../workflows/incident';
-import { testConfig } from './support/config';
+import { EVERY_FOLLOW_UP, testConfig } from './support/config';
 import { startShortHistories, type ShortHistories } from './support/short-histories';
 import { startSlackApi, type SlackApi } from './support/slack-api';
 import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
@@ -139,6 +145,15 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
     await w?.stop();
   });
 
+  /** Waives whatever follow-ups are still open, so the incident closes. */
+  async function waiveOpen(handle: IncidentHandle): Promise<void> {
+    for (const f of (await state(handle)).followUps.filter((item) => item.status === 'open')) {
+      await handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId: f.id, reason: 'recorded for replay' }],
+      });
+    }
+  }
+
   async function save(name: string, handle: IncidentHandle): Promise<void> {
     await handle.result();
     saveHistory(name, handle.workflowId, inject('temporalAddress'));
@@ -172,6 +187,18 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
     await handle.executeUpdate(communicateUpdate, {
       args: [{ ...by('dave'), audience: 'external', message: 'Checkout is slow.' }],
     });
+    await handle.executeUpdate(draftCustomerMessageUpdate, {
+      args: [{ ...by('alice'), message: 'Checkout may fail.' }],
+    });
+    await handle.executeUpdate(rejectCustomerMessageUpdate, {
+      args: [{ ...by('dave'), draftId: 'customer-1', reason: 'say when the next update comes' }],
+    });
+    await handle.executeUpdate(draftCustomerMessageUpdate, {
+      args: [{ ...by('alice'), message: 'Checkout may fail. Next update 11:00 UTC.' }],
+    });
+    await handle.executeUpdate(approveCustomerMessageUpdate, {
+      args: [{ ...by('dave'), draftId: 'customer-2' }],
+    });
     await handle.executeUpdate(resolveUpdate, {
       args: [{ ...by('carol'), summary: 'rolled back the deploy' }],
     });
@@ -191,6 +218,7 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
         {
           ...by('carol'),
           lessons: ['canary deploys'],
+          processImprovements: [{ title: 'runbook: roll back first', owner: 'carol' }],
           actionItems: [{ title: 'canary', owner: 'bob', dueDate: '2027-01-01' }],
         },
       ],
@@ -199,8 +227,18 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
     await handle.executeUpdate(completeActionItemUpdate, {
       args: [{ ...by('bob'), itemId: item?.id ?? '' }],
     });
+    await handle.executeUpdate(completeActionItemUpdate, {
+      args: [{ ...by('carol'), itemId: 'improvement-1', changed: 'https://runbooks.example.com/rollback' }],
+    });
     await handle.executeUpdate(recordTrainingUpdate, {
       args: [{ ...by('dave'), date: '2026-12-01', attendees: ['alice', 'bob'], material: 'rollback drill' }],
+    });
+    // This worker's team: alice and bob page, carol is Level 3, dave approves.
+    for (const member of ['alice', 'bob', 'dave']) {
+      await handle.executeUpdate(confirmTrainingUpdate, { args: [by(member)] });
+    }
+    await handle.executeUpdate(excuseTrainingUpdate, {
+      args: [{ ...by('dave'), member: 'carol', reason: 'on leave' }],
     });
     await save('people-drive-every-step', handle);
   });
@@ -215,18 +253,32 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
       ],
     });
     await eventually(async () => ((await state(handle)).resolution ? true : undefined));
-    await handle.executeUpdate(submitReportUpdate, {
-      args: [
-        {
-          ...by('alice'),
-          summary: 'flap',
-          rootCause: 'noise',
-          actionsAndResults: 'none',
-          recommendations: 'tune',
-        },
-      ],
-    });
+    await waiveOpen(handle);
     await save('alerts-clear-before-acknowledgement', handle);
+  });
+
+  it('records a SEV4 blip that closes with its drafted report after a quiet period', async () => {
+    const latency = alert('HighLatency', 'fp-30');
+    const handle = await startIncident(w, { alerts: [latency], severity: 'SEV4' });
+    await handle.signal(alertsResolvedSignal, { alerts: [{ ...latency, status: 'resolved' }] });
+    await save('sev4-blip-closes-after-quiet-period', handle);
+  });
+
+  it('records a SEV3 incident for which a manager requires the lessons', async () => {
+    const handle = await startIncident(w, { severity: 'SEV3' });
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await handle.executeUpdate(requireFollowUpUpdate, {
+      args: [{ ...by('dave'), kind: 'lessons', reason: 'third time this month' }],
+    });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('alice'), summary: 'restarted' }] });
+    await handle.executeUpdate(requireFollowUpUpdate, {
+      args: [{ ...by('dave'), kind: 'training', reason: 'new joiners' }],
+    });
+    await handle.executeUpdate(recordLessonsUpdate, {
+      args: [{ ...by('alice'), lessons: ['watch the pool'], processImprovements: ['alert on pool use'] }],
+    });
+    await waiveOpen(handle);
+    await save('sev3-manager-requires-lessons', handle);
   });
 
   it('records an incident whose timers page, re-page and escalate overdue follow-ups', async () => {
@@ -417,6 +469,7 @@ describe.runIf(recording)('recording an incident that continues as new', () => {
       trainingDue: '1h',
       remindBefore: '3s',
       overdueNotify: ['dave'],
+      bySeverity: EVERY_FOLLOW_UP,
     };
   });
 

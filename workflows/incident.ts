@@ -34,7 +34,7 @@ import { notices } from './notices';
 import { incidentMeter } from './metrics';
 import { pageStep, type FirstPage } from './paging';
 import { phaseAfter } from './phases';
-import { everythingSettled, QUIET_CLOSE_PATCH, quietUntil } from './resolution';
+import { everythingSettled, QUIET_CLOSE_PATCH, quietFor } from './resolution';
 import type { IncidentInput, IncidentState } from './state';
 import { searchAttributePublisher } from './visibility';
 
@@ -135,7 +135,20 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
 
   const historyFull = (): boolean =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT;
-  await settledAndQuiet(ready, historyFull);
+  await condition(() => everythingSettled(ready) || historyFull());
+  // An incident resolved with nothing to follow up stays resolved for its quiet period, so
+  // that an alert firing again reopens it (a flap goes on paging where it stood) instead of
+  // opening a new incident that pages from the start. Checked without awaiting first: an
+  // extra await here would reorder the commands of every incident that has follow-ups.
+  for (
+    let quiet = quietFor(ready);
+    quiet !== undefined && patched(QUIET_CLOSE_PATCH);
+    quiet = quietFor(ready)
+  ) {
+    // Reopened meanwhile (or a manager required a follow-up): wait for that to settle.
+    if (!(await condition(() => !everythingSettled(ready), quiet))) break;
+    await condition(() => everythingSettled(ready) || historyFull());
+  }
 
   if (!everythingSettled(ready)) {
     // Carry the whole incident into a fresh run; in-flight updates and a record write under
@@ -172,24 +185,6 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     await documentIncident(ready);
   }
   return ready.state;
-}
-
-/**
- * Waits until every follow-up is done or waived (or the history must move to a new run). An
- * incident resolved with nothing to follow up stays resolved for its quiet period first, so
- * that an alert firing again reopens it (and a flap goes on paging where it stood) instead
- * of opening a new incident that pages from the start.
- */
-async function settledAndQuiet(ready: ReadyIncident, historyFull: () => boolean): Promise<void> {
-  for (;;) {
-    await condition(() => everythingSettled(ready) || historyFull());
-    const until = everythingSettled(ready) ? quietUntil(ready) : undefined;
-    if (until === undefined || !patched(QUIET_CLOSE_PATCH)) return;
-    const remaining = until - Date.now();
-    if (remaining <= 0) return;
-    // Reopened meanwhile: wait for the new response to settle.
-    if (!(await condition(() => !everythingSettled(ready), remaining))) return;
-  }
 }
 
 /** The configured policy, as an activity of its own (the path before the first page joined it). */

@@ -234,15 +234,18 @@ export function everythingSettled(incident: ReadyIncident): boolean {
 export const QUIET_CLOSE_PATCH = 'closes-after-a-quiet-period';
 
 /**
- * When an incident resolved with no follow-ups may close (epoch ms): once the alerts had as
- * long to fire again as the step being paged had to acknowledge, the window in which a
- * re-fire would still count as the same flap. Undefined when it has follow-ups: they decide.
- * Incidents whose policy predates per-severity follow-ups always had some.
+ * How long (ms) a settled incident with no follow-ups still waits before it closes: until
+ * the alerts had as long to fire again as the step being paged had to acknowledge, the
+ * window in which a re-fire still counts as the same flap. Undefined when it may close now:
+ * it is not settled, it has follow-ups (they decided), or the window has passed. Incidents
+ * whose policy predates per-severity follow-ups always had follow-ups.
  */
-export function quietUntil({ state, policy }: ReadyIncident): number | undefined {
-  if (state.followUps.length > 0 || !state.resolution) return undefined;
+export function quietFor(incident: ReadyIncident): number | undefined {
+  const { state, policy } = incident;
+  if (!everythingSettled(incident) || state.followUps.length > 0 || !state.resolution) return undefined;
   const step = policy.escalation.steps[state.escalation.step] ?? policy.escalation.steps[0];
-  return ms(state.resolution.at) + (step?.ackTimeoutMs ?? 0);
+  const remaining = ms(state.resolution.at) + (step?.ackTimeoutMs ?? 0) - Date.now();
+  return remaining > 0 ? remaining : undefined;
 }
 
 /** Due dates given as a day mean the end of that day, UTC. */
