@@ -37,6 +37,7 @@ const PATH_OF: Record<string, string> = {
   escalate: 'escalate',
   resolve: 'resolve',
   recordLessons: 'lessons',
+  draftCustomerMessage: 'customer-messages',
 };
 
 beforeAll(async () => {

@@ -65,12 +65,16 @@ export function withTwoTeams(c: BatonConfigInput): void {
 }
 
 /** Where the incident must stand before the step is tried. */
-export type Setup = 'triggered' | 'acknowledged' | 'escalated' | 'resolved' | 'lessons';
+export type Setup = 'triggered' | 'acknowledged' | 'drafted' | 'escalated' | 'resolved' | 'lessons';
 
 /** Steps a privileged person takes to bring a fresh incident to a setup. */
 export const SETUPS: Record<Setup, { step: string; actor: string; input: Record<string, unknown> }[]> = {
   triggered: [],
   acknowledged: [{ step: 'acknowledge', actor: 'bob', input: {} }],
+  drafted: [
+    { step: 'acknowledge', actor: 'bob', input: {} },
+    { step: 'draftCustomerMessage', actor: 'bob', input: { message: 'Payments are slow; we are on it' } },
+  ],
   escalated: [
     { step: 'acknowledge', actor: 'bob', input: {} },
     { step: 'escalate', actor: 'bob', input: { reason: 'needs the database experts' } },
@@ -93,7 +97,7 @@ export const SETUPS: Record<Setup, { step: string; actor: string; input: Record<
   ],
 };
 
-type Answer = 200 | 403 | 404;
+type Answer = 200 | 403 | 404 | 409;
 
 export interface PermissionCase {
   /** The workflow update's name; the API's route is `api`. */
@@ -168,6 +172,34 @@ export const PERMISSIONS: PermissionCase[] = [
     expected: { ...members(403, 403, 200, 403), overseer: 403 },
   },
   {
+    step: 'draftCustomerMessage',
+    api: 'customer-messages',
+    setup: 'acknowledged',
+    input: { message: 'Payments are slow; we are on it' },
+    expected: members(200, 200, 200, 200),
+  },
+  {
+    step: 'approveCustomerMessage',
+    api: 'customer-messages/customer-1/approve',
+    setup: 'drafted',
+    input: {},
+    expected: { ...members(403, 403, 200, 403), overseer: 403 },
+  },
+  {
+    step: 'rejectCustomerMessage',
+    api: 'customer-messages/customer-1/reject',
+    setup: 'drafted',
+    input: { reason: 'say when the next update comes' },
+    expected: { ...members(403, 403, 200, 403), overseer: 403 },
+  },
+  {
+    step: 'requireFollowUp',
+    api: 'follow-ups',
+    setup: 'acknowledged',
+    input: { kind: 'training', reason: 'new people on the rota' },
+    expected: members(403, 403, 200, 403),
+  },
+  {
     step: 'resolve',
     api: 'resolve',
     setup: 'acknowledged',
@@ -205,6 +237,21 @@ export const PERMISSIONS: PermissionCase[] = [
     api: 'training',
     setup: 'resolved',
     input: { date: '2026-12-01', attendees: ['alice', 'bob'], material: 'pool sizing' },
+    expected: members(403, 403, 200, 403),
+  },
+  {
+    step: 'confirmTraining',
+    api: 'training/confirmations',
+    setup: 'resolved',
+    input: {},
+    // Each member confirms for themselves; a manager overseeing every team is not among them.
+    expected: { ...members(200, 200, 200, 200), overseer: 409 },
+  },
+  {
+    step: 'excuseTraining',
+    api: 'training/excusals',
+    setup: 'resolved',
+    input: { member: 'alice', reason: 'on leave' },
     expected: members(403, 403, 200, 403),
   },
   {

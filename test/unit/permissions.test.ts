@@ -12,6 +12,7 @@ function answerOf(refusal: Refusal | undefined): number {
   if (!refusal) return 200;
   if (refusal.type === RefusalType.notMember) return 404;
   if (refusal.type === RefusalType.notPermitted || refusal.type === RefusalType.unknownActor) return 403;
+  if (refusal.type === RefusalType.invalidMove) return 409;
   return Number.NaN;
 }
 
@@ -23,7 +24,13 @@ describe('the permission table, through the workflow', () => {
       expect(take(incident, setup.step, { actor: setup.actor, ...setup.input }), setup.step).toBeUndefined();
     }
     const itemId = incident.state.followUps.find((f) => f.kind === 'action-item')?.id;
-    const input = c.step === 'completeActionItem' ? { ...c.input, itemId } : c.input;
+    // The API takes these from the path.
+    const input =
+      c.step === 'completeActionItem'
+        ? { ...c.input, itemId }
+        : /^(approve|reject)CustomerMessage$/.test(c.step)
+          ? { ...c.input, draftId: 'customer-1' }
+          : c.input;
     const refusal = take(incident, c.step, { actor: ACTORS[kind], ...input });
     expect(answerOf(refusal), refusal?.message).toBe(c.expected[kind]);
   });
