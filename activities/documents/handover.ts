@@ -1,8 +1,9 @@
 /**
  * One document per escalation (handover-1.md, handover-2.md after a reopening…): the
  * handover package Level 3 was sent, who accepted it and when, and the charts collected for
- * the escalation as images beside it. Rewritten while its handover is the current one; an
- * earlier escalation's file is never touched again.
+ * the escalation as images beside it. The package is the record as it stood at the
+ * escalation; the acceptance and the charts are added as they come. Rewritten while its
+ * handover is the current one; an earlier escalation's file is never touched again.
  */
 import { buildHandoverPackage } from '../../workflows/handover';
 import type { IncidentState } from '../../workflows/state';
@@ -49,6 +50,23 @@ function withHardBreaks(lines: string[]): string[] {
   return lines.map((line, i) => (plain(line) && plain(lines[i + 1]) ? `${line}\\` : line));
 }
 
+/**
+ * The record as it stood when Level 3 was sent the package: whatever came after (Level 3's
+ * own work, the resolution) belongs to the other documents, so the package reads the same
+ * however late the file is written.
+ */
+function asEscalated(state: IncidentState, at: string): IncidentState {
+  const before = (t: string): boolean => t <= at;
+  return {
+    ...state,
+    assessments: state.assessments.filter((a) => before(a.at)),
+    actions: state.actions.filter((a) => before(a.at)),
+    notes: state.notes.filter((n) => before(n.at)),
+    timeline: state.timeline.filter((e) => before(e.at)),
+    ...(state.diagnostics ? { diagnostics: state.diagnostics.filter((d) => before(d.collectedAt)) } : {}),
+  };
+}
+
 export function renderHandover(state: IncidentState): IncidentDocument | undefined {
   const handover = state.handover;
   if (!handover) return undefined;
@@ -57,7 +75,9 @@ export function renderHandover(state: IncidentState): IncidentDocument | undefin
   // The package as Level 3 got it, built from a record whose every word is escaped: its
   // headings and list items are Baton's, nothing typed or alerted can add one.
   const lines = [
-    ...withHardBreaks(buildHandoverPackage(escapedDeep(state)).split('\n')),
+    ...withHardBreaks(
+      buildHandoverPackage(escapedDeep(asEscalated(state, handover.requestedAt))).split('\n'),
+    ),
     '',
     `## Escalation ${n}: acceptance`,
     '',

@@ -300,6 +300,24 @@ describe('the handover documents', () => {
     );
   });
 
+  it('keeps the package as it stood at the escalation, however late the file is written', () => {
+    const base = incident();
+    const requestedAt = base.handover?.requestedAt ?? '';
+    const later = {
+      id: 'a9',
+      kind: 'config',
+      description: 'raised the pool after the handover',
+      result: 'fixed',
+      by: 'lena',
+      at: '2026-11-26T11:00:00.000Z',
+      phase: 'collaborating' as const,
+    };
+    const md = renderHandover({ ...base, actions: [...base.actions, later] })?.content ?? '';
+    expect(later.at > requestedAt).toBe(true);
+    expect(md).toContain('rolled back deploy 1234');
+    expect(md).not.toContain('raised the pool after the handover');
+  });
+
   it('numbers each escalation, and writes none without a current handover', () => {
     const reopened = incident({
       reopenings: [
