@@ -332,7 +332,11 @@ export const notices = {
       state,
       'resolved',
       'Resolved',
-      `${state.resolution?.automatic ? 'Resolved automatically: every alert cleared.' : `Resolved by ${state.resolution?.by ?? '?'}.`}\n${state.resolution?.summary ?? ''}\n\nFollow-ups:\n${state.followUps.map(followUpLine).join('\n')}`,
+      `${state.resolution?.automatic ? 'Resolved automatically: every alert cleared.' : `Resolved by ${state.resolution?.by ?? '?'}.`}\n${state.resolution?.summary ?? ''}\n\n${
+        state.followUps.length > 0
+          ? `Follow-ups:\n${state.followUps.map(followUpLine).join('\n')}`
+          : 'Nothing to follow up: the drafted report is in the incident’s documents, and the incident closes unless its alerts fire again.'
+      }`,
       {
         responders: people(policy, [
           ...(state.acknowledgedBy ? [state.acknowledgedBy] : []),

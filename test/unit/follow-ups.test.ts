@@ -25,6 +25,9 @@ describe('follow-ups set by severity', () => {
     expect(incident.state.resolution?.automatic).toBe(true);
     expect(incident.state.followUps).toEqual([]);
     expect(everythingSettled(incident)).toBe(true);
+    expect(incident.outbox.find((n) => n.kind === 'resolved')?.text).toContain(
+      'Nothing to follow up: the drafted report is in the incident’s documents',
+    );
   });
 
   it('a SEV2 blip still needs everything SEV2 asks for; a SEV3 resolved by a person needs its report', () => {
