@@ -22,6 +22,8 @@ import { IncidentService } from './incidents';
 import { UsedLinks } from './links/used-links';
 import { countAnswers } from './metrics';
 import { alertmanagerRoutes } from './routes/alertmanager';
+import type { IncidentStore } from '../activities/store/incident-store';
+import { DocumentStore } from './documents';
 import { customerMessageRoutes } from './routes/customer-messages';
 import { documentRoutes } from './routes/documents';
 import { emailActionRoutes } from './routes/email-actions';
@@ -37,6 +39,11 @@ export interface AppDeps {
   secrets: Secrets;
   temporal: Client;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Where incidents' documents are read from: the worker's store. The local folder under
+   * dataDir when not given; a team that keeps incidents elsewhere passes its own.
+   */
+  store?: IncidentStore;
   /** How long a step or read may wait for the incident's workflow (tests shorten it). */
   answerWithinMs?: number;
   /**
@@ -224,7 +231,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const incidents = new IncidentService(deps.temporal, deps.config, deps.answerWithinMs);
+  const documents = new DocumentStore(deps.config.dataDir, deps.store);
+  const incidents = new IncidentService(deps.temporal, deps.config, deps.answerWithinMs, documents);
   await app.register(healthRoutes(deps.temporal));
   const metricsOptions = deps.metrics ?? metricsSettings(deps.config, {}).api;
   if (metricsOptions.enabled) {
@@ -252,7 +260,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ),
     }),
   );
-  await app.register(documentRoutes({ secrets: deps.secrets, incidents, dataDir: deps.config.dataDir }));
+  await app.register(documentRoutes({ secrets: deps.secrets, incidents, store: documents }));
   // Email action links exist only where Baton can check them and people's browsers reach it.
   const email = deps.config.notifications.email;
   const linkSecret = deps.secrets.emailLinkSecret;

@@ -109,8 +109,9 @@ export class IncidentService {
     private readonly client: Client,
     private readonly config: BatonConfig,
     private readonly answerWithinMs = ANSWER_WITHIN_MS,
+    store?: DocumentStore,
   ) {
-    this.store = new DocumentStore(config.dataDir);
+    this.store = store ?? new DocumentStore(config.dataDir);
   }
 
   private get taskQueue(): string {

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Secrets } from '../../config/secrets';
 import { actorOf, requireResponder } from '../auth';
-import { DocumentStore, MARKDOWN_TYPE, SVG_TYPE, type IncidentFolder } from '../documents';
+import { MARKDOWN_TYPE, SVG_TYPE, type DocumentStore, type IncidentFolder } from '../documents';
 import { HttpError } from '../errors';
 import type { IncidentService } from '../incidents';
 import { recordHtml } from '../record-html';
@@ -71,9 +71,9 @@ function prefersHtml(request: FastifyRequest): boolean {
  * after Temporal has deleted the incident's history, and never wait for a worker.
  */
 export const documentRoutes =
-  (deps: { secrets: Secrets; incidents: IncidentService; dataDir: string }): FastifyPluginAsyncZod =>
+  (deps: { secrets: Secrets; incidents: IncidentService; store: DocumentStore }): FastifyPluginAsyncZod =>
   async (app) => {
-    const store = new DocumentStore(deps.dataDir);
+    const { store } = deps;
     app.addHook('onRequest', requireResponder(deps.secrets));
 
     /** The folder of an incident the caller may see; 404 alike for unknown and hidden ones. */
