@@ -8,6 +8,7 @@ import {
   acceptHandoverUpdate,
   acknowledgeUpdate,
   assessUpdate,
+  confirmTrainingUpdate,
   escalateUpdate,
   recordActionUpdate,
   resolveUpdate,
@@ -29,4 +30,9 @@ export const STEP_UPDATES = {
   escalate: loose(escalateUpdate),
   acceptHandover: loose(acceptHandoverUpdate),
   resolve: loose(resolveUpdate),
+  // Slack's `/incident trained` and an email reply `trained`: the member confirms for themselves.
+  confirmTraining: loose(confirmTrainingUpdate),
 };
+
+/** A step a channel can take by name. */
+export type StepName = keyof typeof STEP_UPDATES;

@@ -17,13 +17,14 @@ import { IncidentService } from '../api/incidents';
 import { createTemporalClient } from '../api/temporal';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
+import { resolveUpdate } from '../workflows/messages';
 import type { IncidentState } from '../workflows/state';
 import { buildApp } from '../api/app';
 import { swaks } from './support/swaks';
 import { TOKEN_ENV } from './support/app';
 import { testConfig } from './support/config';
 import { domainKey, message, signed, TestDns, type MessageSpec } from './support/dkim';
-import { startIncident, state, type IncidentHandle } from './support/incidents';
+import { by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { freePort } from './support/ports';
 import { startSmtpSink, type SmtpSink } from './support/smtp';
 import { afterSignals, eventsOf, terminateAll, waitForEvents } from './support/timeline';
@@ -254,6 +255,42 @@ describe('the SMTP listener', () => {
     expect(refusal?.headers['auto-submitted']).toBe('auto-replied');
     expect(refusal?.text).toContain(
       `Baton did not act on your reply to incident ${handle.workflowId}: the incident was already acknowledged by alice`,
+    );
+  });
+
+  it('confirms the sender’s training from a reply starting with "trained", once, and answers a second with the reason', async () => {
+    const handle = await incident();
+    await handle.executeUpdate(resolveUpdate, {
+      args: [{ ...by('bob'), summary: 'rolled back the deploy' }],
+    });
+    const to = addressFor(handle);
+    const first = await reply({
+      to,
+      text: 'Trained: walked through the runbook with Dave\n\nOn Thu, Nov 26, 2026 at 10:00 AM Baton <baton@example.com> wrote:\n> Training is due',
+    });
+    expect(await deliver(strict, to, first.raw)).toContain('(acted)');
+
+    const s = await state(handle);
+    const attendance = s.followUps.find((f) => f.kind === 'training')?.attendance ?? [];
+    const alice = attendance.find((a) => a.member === 'alice');
+    expect(alice).toMatchObject({ status: 'confirmed' });
+    expect(attendance.filter((a) => a.status === 'confirmed').map((a) => a.member)).toEqual(['alice']);
+    expect(eventsOf(s, 'training-confirmed').map((e) => ({ actor: e.actor, details: e.details }))).toEqual([
+      { actor: 'alice', details: { member: 'alice', note: 'walked through the runbook with Dave' } },
+    ]);
+    const [done] = answersTo(first.messageId);
+    expect(done?.to).toEqual(['alice@example.com']);
+    expect(done?.text).toContain(`Done: you confirmed your training on incident ${handle.workflowId}`);
+
+    const second = await reply({ to, text: 'trained' });
+    expect(await deliver(strict, to, second.raw)).toContain('(refused)');
+    const after = await state(handle);
+    expect(after.followUps).toEqual(s.followUps);
+    expect(eventsOf(after, 'training-confirmed')).toHaveLength(1);
+    const [refusal, ...more] = answersTo(second.messageId);
+    expect(more).toEqual([]);
+    expect(refusal?.text).toContain(
+      `Baton did not act on your reply to incident ${handle.workflowId}: alice already confirmed training at ${alice?.at ?? '?'}`,
     );
   });
 

@@ -532,6 +532,74 @@ describe('the /incident command', () => {
   });
 });
 
+describe('/incident trained', () => {
+  /** What a confirmation changes (the live message's bookkeeping moves by itself). */
+  const training = (s: IncidentState) => ({
+    phase: s.phase,
+    followUps: s.followUps,
+    events: s.timeline.filter((e) => e.kind.startsWith('training')),
+  });
+
+  it('confirms the sender’s training on a resolved SEV2 incident, once, and refuses a second time with the reason', async () => {
+    const handle = await incident();
+    const id = handle.workflowId;
+    await handle.executeUpdate(resolveUpdate, {
+      args: [{ ...by('alice'), summary: 'rolled back the deploy' }],
+    });
+    const attendance = (s: IncidentState) => s.followUps.find((f) => f.kind === 'training')?.attendance;
+    expect(attendance(await state(handle))?.map((a) => a.status)).toEqual([
+      'pending',
+      'pending',
+      'pending',
+      'pending',
+      'pending',
+    ]);
+
+    const answer = await command('U01BOB', `trained ${id} watched the replay with Dave`);
+    expect(answer.response_type).toBe('ephemeral');
+    expect(answer.text).toBe(
+      `You confirmed your training on *Payments API error rate above 5%* (\`${id}\`).`,
+    );
+    const s = await state(handle);
+    const bob = attendance(s)?.find((a) => a.member === 'bob');
+    expect(bob).toMatchObject({ member: 'bob', status: 'confirmed' });
+    expect(
+      attendance(s)
+        ?.filter((a) => a.status === 'confirmed')
+        .map((a) => a.member),
+    ).toEqual(['bob']);
+    expect(eventsOf(s, 'training-confirmed').map((e) => ({ actor: e.actor, details: e.details }))).toEqual([
+      { actor: 'bob', details: { member: 'bob', note: 'watched the replay with Dave' } },
+    ]);
+    expect(s.phase).toBe('post-incident');
+
+    const again = await command('U01BOB', `trained ${id}`);
+    expect(again.text).toBe(`Nothing was changed: bob already confirmed training at ${bob?.at ?? '?'}.`);
+    expect(training(await state(handle))).toEqual(training(s));
+  });
+
+  it('refuses a confirmation before resolution, and where the severity asks for no training, with the reason', async () => {
+    const open = await incident();
+    const before = training(await state(open));
+    expect((await command('U01CAROL', `trained ${open.workflowId}`)).text).toBe(
+      'Nothing was changed: the incident is not resolved yet; confirm training after it is resolved.',
+    );
+    expect(training(await state(open))).toEqual(before);
+
+    const sev3 = await startIncident(w, { severity: 'SEV3' });
+    handles.push(sev3);
+    await sev3.executeUpdate(resolveUpdate, {
+      args: [{ ...by('alice'), summary: 'rolled back the deploy' }],
+    });
+    const resolved = await state(sev3);
+    expect(resolved.followUps.map((f) => f.kind)).toEqual(['report']);
+    expect((await command('U01CAROL', `trained ${sev3.workflowId}`)).text).toBe(
+      'Nothing was changed: the training is not required for this incident.',
+    );
+    expect(training(await state(sev3))).toEqual(training(resolved));
+  });
+});
+
 describe('thread replies', () => {
   it('adds a person’s reply in the incident message’s thread as a note, once however often Slack retries it', async () => {
     const handle = await incident();

@@ -43,6 +43,6 @@ function untrained(item: FollowUp): string[] {
 function untrainedLine(state: IncidentState, item: FollowUp): string {
   const pending = untrained(item);
   return pending.length > 0
-    ? `\nNot trained yet: ${pending.join(', ')}. Each confirms once trained (POST /api/v1/incidents/${state.id}/training/confirmations).`
+    ? `\nNot trained yet: ${pending.join(', ')}. Each confirms once trained: /incident trained ${state.id} in Slack, a reply starting with "trained" to an email of the incident, or POST /api/v1/incidents/${state.id}/training/confirmations.`
     : '';
 }

@@ -15,7 +15,12 @@ import { simpleParser } from 'mailparser';
 import type { Mailer } from '../../activities/mailer';
 import type { BatonConfig, ResponderConfig } from '../../config/schema';
 import type { Secrets } from '../../config/secrets';
-import { acknowledgeUpdate, escalateUpdate, resolveUpdate } from '../../workflows/messages';
+import {
+  acknowledgeUpdate,
+  confirmTrainingUpdate,
+  escalateUpdate,
+  resolveUpdate,
+} from '../../workflows/messages';
 import type { IncidentState } from '../../workflows/state';
 import { fromTemporal, HttpError } from '../errors';
 import type { IncidentService } from '../incidents';
@@ -117,6 +122,7 @@ const HOW_TO =
   '  ack            (anything after it is a note on the acknowledgement)\n' +
   '  escalate <why>\n' +
   '  resolve <what fixed it>\n' +
+  '  trained        (once resolved: you confirm your training; anything after it is a note)\n' +
   'Anything else is added to the incident as a note.';
 
 /** A step the incident refused (4xx) stays refused; Temporal away or slow (5xx) is worth a retry. */
@@ -136,7 +142,8 @@ function classify(
   return { permanent: false, reason: 'Baton failed to handle the message; try again later' };
 }
 
-function describe(command: ReplyCommand): string {
+/** What a step did, for "you … incident <id>" in the answer, or "<responder> … <id>" in the log. */
+function describe(command: ReplyCommand, whose: 'your' | 'their' = 'your'): string {
   switch (command.kind) {
     case 'acknowledge':
       return 'acknowledged';
@@ -144,6 +151,8 @@ function describe(command: ReplyCommand): string {
       return 'escalated to Level 3';
     case 'resolve':
       return 'resolved';
+    case 'confirmTraining':
+      return `confirmed ${whose} training on`;
     default:
       return command.kind;
   }
@@ -167,6 +176,11 @@ async function takeStep(
       return ctx.incidents.step(incident, escalateUpdate, { ...envelope, reason: command.reason });
     case 'resolve':
       return ctx.incidents.step(incident, resolveUpdate, { ...envelope, summary: command.summary });
+    case 'confirmTraining':
+      return ctx.incidents.step(incident, confirmTrainingUpdate, {
+        ...envelope,
+        ...(command.note ? { note: command.note } : {}),
+      });
     case 'note':
       await ctx.incidents.note(incident, actor, command.text, requestId, 'email');
       return undefined;
@@ -320,7 +334,7 @@ async function act(ctx: InboundContext, message: InboundMessage): Promise<Inboun
     );
     return { outcome: 'note', incident, summary: `note added to ${incident}` };
   }
-  const summary = `${responder.id} ${describe(command)} ${incident}`;
+  const summary = `${responder.id} ${describe(command, 'their')} ${incident}`;
   ctx.log.info(fields, summary);
   await answer(
     ctx,

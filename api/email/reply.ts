@@ -14,7 +14,13 @@
 import { createHash } from 'node:crypto';
 import type { AddressObject, EmailAddress, ParsedMail } from 'mailparser';
 import { checkReplyAddress, type ReplyClaims } from '../../activities/email-tokens';
-import { acknowledgeSchema, addNoteSchema, escalateSchema, resolveSchema } from '../../workflows/messages';
+import {
+  acknowledgeSchema,
+  addNoteSchema,
+  confirmTrainingSchema,
+  escalateSchema,
+  resolveSchema,
+} from '../../workflows/messages';
 
 /** The lengths the workflow takes (workflows/messages.ts), so a refusal can say which was too long. */
 const LIMITS = {
@@ -22,12 +28,15 @@ const LIMITS = {
   reason: escalateSchema().shape.reason.maxLength ?? 4_000,
   summary: resolveSchema().shape.summary.maxLength ?? 10_000,
   note: addNoteSchema().shape.text.maxLength ?? 20_000,
+  trainingNote: confirmTrainingSchema().shape.note.unwrap().maxLength ?? 2_000,
 };
 
 export type ReplyCommand =
   | { kind: 'acknowledge'; note?: string }
   | { kind: 'escalate'; reason: string }
   | { kind: 'resolve'; summary: string }
+  /** The sender confirms their own training on the incident. */
+  | { kind: 'confirmTraining'; note?: string }
   | { kind: 'note'; text: string }
   /** A command Baton cannot take as written (escalate without a reason, an empty reply). */
   | { kind: 'invalid'; reason: string };
@@ -296,7 +305,7 @@ export function visibleText(mail: Pick<ParsedMail, 'text'>): string {
 }
 
 /** The command word, and the separators after it (what follows is the rest of the line). */
-const COMMAND = /^(ack|acknowledge|escalate|resolve)(?=$|[\s:.!,;])[\s:.!,;]*/i;
+const COMMAND = /^(ack|acknowledge|escalate|resolve|trained)(?=$|[\s:.!,;])[\s:.!,;]*/i;
 
 function tooLong(what: string, limit: number): ReplyCommand {
   return { kind: 'invalid', reason: `${what} is longer than ${limit} characters` };
@@ -305,8 +314,9 @@ function tooLong(what: string, limit: number): ReplyCommand {
 /**
  * The command a reply gives on its first non-empty line, case-insensitive: `ack` or
  * `acknowledge` (what follows is the acknowledgement's note), `escalate <reason>`,
- * `resolve <summary>`; the lines below continue the reason or summary. Anything else is a
- * note with the whole visible text.
+ * `resolve <summary>`, `trained` (what follows is a note on the sender's training); the
+ * lines below continue the note, reason or summary. Anything else is a note with the whole
+ * visible text.
  */
 export function parseCommand(visible: string): ReplyCommand {
   const lines = visible.replace(/\r\n?/g, '\n').split('\n');
@@ -323,6 +333,10 @@ export function parseCommand(visible: string): ReplyCommand {
   if (word === 'ack' || word === 'acknowledge') {
     if (rest.length > LIMITS.ackNote) return tooLong('the note after ack', LIMITS.ackNote);
     return rest ? { kind: 'acknowledge', note: rest } : { kind: 'acknowledge' };
+  }
+  if (word === 'trained') {
+    if (rest.length > LIMITS.trainingNote) return tooLong('the note after trained', LIMITS.trainingNote);
+    return rest ? { kind: 'confirmTraining', note: rest } : { kind: 'confirmTraining' };
   }
   if (word === 'escalate') {
     if (!rest) return { kind: 'invalid', reason: 'escalate needs a reason: write "escalate <why>"' };

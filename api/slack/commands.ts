@@ -1,7 +1,7 @@
 /**
- * The `/incident` slash command: `ack`, `escalate`, `resolve`, `note`, `status`, `list`,
- * `help`. Steps go through the same workflow updates and refusals as the buttons and the API;
- * the answer is a message for the person alone.
+ * The `/incident` slash command: `ack`, `escalate`, `resolve`, `trained`, `note`, `status`,
+ * `list`, `help`. Steps go through the same workflow updates and refusals as the buttons and
+ * the API; the answer is a message for the person alone.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { escapeMrkdwn } from '../../activities/slack-blocks';
@@ -14,6 +14,8 @@ export type Command =
   | { kind: 'list' }
   | { kind: 'status' | 'ack'; id: string }
   | { kind: 'escalate' | 'resolve' | 'note'; id: string; text: string }
+  /** The member confirms their own training; the note is optional. */
+  | { kind: 'trained'; id: string; note?: string }
   | { kind: 'usage'; problem: string };
 
 const NEEDS_TEXT = { escalate: 'a reason', resolve: 'a summary', note: 'the text of the note' } as const;
@@ -27,12 +29,14 @@ export function parseCommand(text: string): Command {
   const free = trimmed.slice(trimmed.indexOf(id, word.length) + id.length).trim();
   if (sub === '' || sub === 'help') return { kind: 'help' };
   if (sub === 'list') return { kind: 'list' };
-  const known = ['ack', 'acknowledge', 'status', 'escalate', 'resolve', 'note'];
+  const known = ['ack', 'acknowledge', 'status', 'escalate', 'resolve', 'trained', 'note'];
   if (!known.includes(sub)) return { kind: 'usage', problem: `There is no \`${sub}\` command.` };
   if (!id) return { kind: 'usage', problem: `\`${sub}\` needs an incident id.` };
   if (!ID.test(id)) return { kind: 'usage', problem: `\`${id}\` is not an incident id.` };
   if (sub === 'ack' || sub === 'acknowledge') return { kind: 'ack', id };
   if (sub === 'status') return { kind: 'status', id };
+  if (sub === 'trained')
+    return rest.length > 0 && free ? { kind: 'trained', id, note: free } : { kind: 'trained', id };
   const kind = sub as keyof typeof NEEDS_TEXT;
   if (rest.length === 0 || !free) return { kind: 'usage', problem: `\`${sub}\` needs ${NEEDS_TEXT[kind]}.` };
   return { kind, id, text: free };
@@ -48,6 +52,7 @@ export function usage(command = '/incident'): string {
     `\`${c} ack &lt;id&gt;\`: acknowledge it and take it`,
     `\`${c} escalate &lt;id&gt; &lt;reason&gt;\`: escalate it to Level 3`,
     `\`${c} resolve &lt;id&gt; &lt;summary&gt;\`: resolve it`,
+    `\`${c} trained &lt;id&gt; [note]\`: confirm you were trained after it`,
     `\`${c} note &lt;id&gt; &lt;text&gt;\`: add a note to its timeline`,
     `\`${c} help\`: this message`,
   ].join('\n');
@@ -82,6 +87,12 @@ export async function onCommand(
       const noted = await addNote(ctx, command.id, { actor, text: command.text, requestId }, log);
       if (noted.ok) return `Your note is on the timeline of \`${escapeMrkdwn(command.id)}\`.`;
       return noted.status === 404 ? unknown : refused(noted.reason);
+    }
+    case 'trained': {
+      const note = command.note ? { note: command.note } : {};
+      const outcome = await takeStep(ctx, 'confirmTraining', command.id, { ...note, actor, requestId }, log);
+      if (outcome.ok) return stepDone('confirmTraining', outcome.value);
+      return outcome.status === 404 ? unknown : failed(outcome);
     }
     default: {
       const step = command.kind === 'ack' ? 'acknowledge' : command.kind;

@@ -1,12 +1,11 @@
 import type { WebClient } from '@slack/web-api';
 import type { Client } from '@temporalio/client';
 import type { FastifyBaseLogger } from 'fastify';
-import type { SlackStep } from '../../activities/slack-actions';
 import type { BatonConfig } from '../../config/schema';
 import { OPEN_PHASES } from '../../workflows/phases';
 import type { IncidentState } from '../../workflows/state';
 import { fromTemporal, HttpError } from '../errors';
-import { STEP_UPDATES, type StepArg } from '../step-updates';
+import { STEP_UPDATES, type StepArg, type StepName } from '../step-updates';
 import type { IncidentService, IncidentSummary } from '../incidents';
 import type { SlackAnswers } from './answers';
 import type { SlackIdentities } from './identity';
@@ -52,7 +51,7 @@ function failure(err: unknown, id: string, log: FastifyBaseLogger, stepping = fa
  */
 export async function takeStep(
   ctx: SlackContext,
-  step: SlackStep,
+  step: StepName,
   id: string,
   arg: StepArg,
   log: FastifyBaseLogger,

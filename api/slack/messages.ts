@@ -4,7 +4,6 @@
  * name cannot add a line that reads as Baton's.
  */
 import { oneLine } from '../../activities/markdown';
-import type { SlackStep } from '../../activities/slack-actions';
 import {
   describeMove,
   fitMrkdwn,
@@ -16,6 +15,7 @@ import {
 import type { Phase } from '../../workflows/model';
 import type { IncidentState } from '../../workflows/state';
 import type { IncidentSummary } from '../incidents';
+import type { StepName } from '../step-updates';
 
 /** Responders' names by id, for people to read. */
 export type Names = Record<string, { name: string }>;
@@ -27,7 +27,7 @@ export function incidentRef(incident: { id: string; title: string }): string {
   return `*${line(incident.title)}* (\`${line(incident.id, 200)}\`)`;
 }
 
-const DONE: Record<SlackStep, string> = {
+const DONE: Record<Exclude<StepName, 'confirmTraining'>, string> = {
   acknowledge: 'You acknowledged',
   assess: 'You assessed',
   recordAction: 'You recorded an action on',
@@ -36,7 +36,10 @@ const DONE: Record<SlackStep, string> = {
   resolve: 'You resolved',
 };
 
-export function stepDone(step: SlackStep, state: IncidentState): string {
+export function stepDone(step: StepName, state: IncidentState): string {
+  // The phase says nothing to a member confirming their training: the incident stays
+  // post-incident until the last follow-up is done.
+  if (step === 'confirmTraining') return `You confirmed your training on ${incidentRef(state)}.`;
   return `${DONE[step]} ${incidentRef(state)}; it is now _${phaseLabel(state.phase)}_.`;
 }
 

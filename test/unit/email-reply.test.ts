@@ -73,6 +73,12 @@ describe('the command on the first line', () => {
     ],
     ['RESOLVE fixed by failover', { kind: 'resolve', summary: 'fixed by failover' }],
     ['resolve\nfixed by failover', { kind: 'resolve', summary: 'fixed by failover' }],
+    ['trained', { kind: 'confirmTraining' }],
+    ['Trained!', { kind: 'confirmTraining' }],
+    [
+      '\ntrained: watched the replay\nwith Dave',
+      { kind: 'confirmTraining', note: 'watched the replay\nwith Dave' },
+    ],
   ])('reads %j as a command', (text, command) => {
     expect(parseCommand(text)).toEqual(command);
   });
@@ -93,12 +99,27 @@ describe('the command on the first line', () => {
     expect(command).toEqual({ kind: 'invalid', reason: 'the reason is longer than 4000 characters' });
   });
 
-  it.each(['acknowledged, thanks', 'resolved-ish', 'Thanks, the DB is back\nresolve later', 'acking now'])(
-    'takes %j as a note with the whole text',
-    (text) => {
-      expect(parseCommand(text)).toEqual({ kind: 'note', text });
-    },
-  );
+  it('refuses a note after trained longer than the workflow takes', () => {
+    expect(parseCommand(`trained ${'x'.repeat(2001)}`)).toEqual({
+      kind: 'invalid',
+      reason: 'the note after trained is longer than 2000 characters',
+    });
+    expect(parseCommand(`trained ${'x'.repeat(2000)}`)).toEqual({
+      kind: 'confirmTraining',
+      note: 'x'.repeat(2000),
+    });
+  });
+
+  it.each([
+    'acknowledged, thanks',
+    'resolved-ish',
+    'Thanks, the DB is back\nresolve later',
+    'acking now',
+    'training is booked for Monday',
+    'untrained staff on call',
+  ])('takes %j as a note with the whole text', (text) => {
+    expect(parseCommand(text)).toEqual({ kind: 'note', text });
+  });
 
   it('cuts a note to the length the workflow keeps', () => {
     const command = parseCommand('y'.repeat(25_000));

@@ -10,7 +10,7 @@ import { HttpError } from '../../api/errors';
 import { parseCommand, usage } from '../../api/slack/commands';
 import { isPersonThreadReply } from '../../api/slack/events';
 import { unknownUser } from '../../api/slack/identity';
-import { refused, staleClick } from '../../api/slack/messages';
+import { refused, staleClick, stepDone } from '../../api/slack/messages';
 import { firstField, modalView, submissionOf } from '../../api/slack/modals';
 import type { MessageEvent, ViewStateValues } from '../../api/slack/payloads';
 import { verifySlackSignature } from '../../api/slack/verify';
@@ -101,6 +101,22 @@ describe('the /incident grammar', () => {
       id: 'inc-1',
       text: 'inc-1 is EU only',
     });
+  });
+
+  it('reads `trained <id>` with an optional note', () => {
+    expect(parseCommand('trained inc-1')).toEqual({ kind: 'trained', id: 'inc-1' });
+    expect(parseCommand('  Trained   inc-1   ')).toEqual({ kind: 'trained', id: 'inc-1' });
+    expect(parseCommand('trained inc-1 watched the replay\nwith Dave')).toEqual({
+      kind: 'trained',
+      id: 'inc-1',
+      note: 'watched the replay\nwith Dave',
+    });
+    expect(parseCommand('trained')).toEqual({ kind: 'usage', problem: '`trained` needs an incident id.' });
+    expect(parseCommand('trained <!here>')).toEqual({
+      kind: 'usage',
+      problem: '`<!here>` is not an incident id.',
+    });
+    expect(usage('/incident')).toContain('`/incident trained &lt;id&gt; [note]`: confirm you were trained');
   });
 
   it('answers a usage problem for what it cannot read', () => {
@@ -238,6 +254,16 @@ describe('what people are told', () => {
     const text = staleClick(incident.state, 'triggered', { carol: { name: 'Carol Diaz' } }) ?? '';
     expect(text).toContain('this message is out of date');
     expect(text).toContain('Last: Carol Diaz: resolved: failed &lt;over&gt; (');
+  });
+
+  it('tells a member who confirmed their training where, without a phase that did not move', () => {
+    const incident = plainIncident();
+    take(incident, 'resolve', { actor: 'alice', summary: 'failed over' });
+    expect(take(incident, 'confirmTraining', { actor: 'bob' })).toBeUndefined();
+    expect(stepDone('confirmTraining', incident.state)).toBe(
+      'You confirmed your training on *Payments API error rate above 5%* (`inc-unit`).',
+    );
+    expect(stepDone('resolve', incident.state)).toContain('; it is now _');
   });
 
   it('escapes refusal reasons', () => {
