@@ -6,15 +6,15 @@
  * Prometheus, the drafted and the completed final report and the lessons, and all of it is
  * still served once Temporal has deleted the workflow.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { IncidentState, TimelineEvent } from '../workflows/state';
 import { startAlertmanager, type Alertmanager } from './support/alertmanager';
+import { demoConfig, startBaton, type Baton, type BatonPorts } from './support/entry-process';
 import { freePort } from './support/ports';
 import {
   startMetricsEndpoint,
@@ -26,8 +26,6 @@ import {
 import { eventually } from './support/worker';
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DEMO_CONFIG = path.join(ROOT, 'config', 'baton.yaml');
 
 /** The demo tokens, published in the README. */
 const TOKENS = {
@@ -56,151 +54,14 @@ const dataDir = path.join(tmp, 'data');
 let gauge: MetricsEndpoint | undefined;
 let am: Alertmanager | undefined;
 let prometheus: Prometheus | undefined;
-let ports: { temporal: number; ui: number; api: number };
+let ports: BatonPorts;
 let api: string;
 let baton: Baton | undefined;
 
-// ---------------------------------------------------------------------------------------------
-// `npm start` (scripts/start.ts) as a child process, and everything below it.
-
-interface Baton {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  running(): boolean;
-  /** Every process seen below start.ts (the Temporal server among them), with its command line. */
-  descendants: Map<number, string>;
-}
-
-function startBaton(configFile: string): Baton {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'PORT', 'BATON_DATA_DIR', 'NODE_OPTIONS']) {
-    delete env[name];
-  }
-  Object.assign(env, { BATON_CONFIG: configFile, TEMPORAL_CLI_PATH: inject('temporalCli') });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  let running = true;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      running = false;
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    running: () => running,
-    descendants: new Map(),
-  };
-}
-
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
-  }
-}
-
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-function recordDescendants(b: Baton): void {
-  if (!existsSync('/proc') || b.child.pid === undefined) return;
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const parent = parentOf(Number(entry));
-    if (parent !== undefined) parents.set(Number(entry), parent);
-  }
-  const queue = [b.child.pid];
-  while (queue.length > 0) {
-    const current = queue.shift()!;
-    for (const [pid, parent] of parents) {
-      if (parent !== current) continue;
-      b.descendants.set(pid, commandLine(pid));
-      queue.push(pid);
-    }
-  }
-}
-
-/** Running, not merely a zombie waiting for a reaper. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitForBanner(b: Baton, timeoutMs = 180_000): Promise<void> {
-  await eventually(() => {
-    if (!b.running()) {
-      throw new Error(`start.ts exited.\nstdout:\n${b.stdout()}\nstderr:\n${b.stderr()}`);
-    }
-    return b.stdout().includes('Baton is running.') ? true : undefined;
-  }, timeoutMs).catch((err: unknown) => {
-    throw new Error(`${String(err)}\nstdout:\n${b.stdout()}\nstderr:\n${b.stderr()}`);
-  });
-  recordDescendants(b);
-}
-
-/** SIGTERM, as a service manager stops it; then nothing of it may be left running. */
-async function stopBaton(b: Baton): Promise<void> {
-  if (b.running()) {
-    recordDescendants(b);
-    b.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), 60_000);
-    });
-    if ((await Promise.race([b.exited, late])) === 'late') b.child.kill('SIGKILL');
-    clearTimeout(timer);
-  }
-  for (const [pid, command] of b.descendants) {
-    // The same process, not another that got its number since.
-    if (alive(pid) && commandLine(pid) === command) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
 /** The demo configuration on private ports and data folder, with diagnostics for this Prometheus. */
 function writeConfig(prometheusUrl: string): string {
-  const demo = readFileSync(DEMO_CONFIG, 'utf8');
-  expect(demo).not.toMatch(/^diagnostics:/m);
-  const replaced = demo
-    .replace(/^dataDir: .*$/m, `dataDir: ${dataDir}`)
-    .replace(/^ {2}address: 127\.0\.0\.1:7233$/m, `  address: 127.0.0.1:${ports.temporal}`)
-    .replace(/^ {2}uiUrl: .*$/m, `  uiUrl: http://127.0.0.1:${ports.ui}`)
-    .replace(/^ {2}port: 3000$/m, `  port: ${ports.api}`);
-  // Guard against the demo file changing under the replacements above.
-  expect(replaced).toContain(`address: 127.0.0.1:${ports.temporal}`);
-  expect(replaced).toContain(`uiUrl: http://127.0.0.1:${ports.ui}`);
-  expect(replaced).toContain(`port: ${ports.api}`);
-  expect(replaced).toContain(`dataDir: ${dataDir}`);
+  const replaced = demoConfig(ports, dataDir);
+  expect(replaced).not.toMatch(/^diagnostics:/m);
   const diagnostics = [
     '',
     'diagnostics:',
@@ -313,11 +174,12 @@ beforeAll(async () => {
     ],
   });
   baton = startBaton(writeConfig(prometheus.url));
-  await waitForBanner(baton);
+  await baton.waitForBanner(180_000);
 }, 300_000);
 
 afterAll(async () => {
-  if (baton) await stopBaton(baton);
+  // SIGTERM, as a service manager stops it.
+  if (baton) await baton.stop('SIGTERM', 60_000);
   await prometheus?.stop();
   await am?.stop();
   await gauge?.stop();
@@ -628,23 +490,15 @@ describe('an incident from a Prometheus alert through Alertmanager to closed, on
 
   it('stops on SIGTERM with everything below it, the Temporal server included', async () => {
     const b = baton!;
-    recordDescendants(b);
+    b.recordDescendants();
     const commands = [...b.descendants.values()];
     expect(
-      commands.some((c) => c.includes('start-dev') && c.includes(`--port ${ports.temporal}`)),
+      b.temporalServers(ports.temporal),
       `the Temporal server runs below start.ts: ${commands.join('; ')}`,
-    ).toBe(true);
-    b.child.kill('SIGTERM');
-    const exit = await Promise.race([
-      b.exited,
-      new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 90_000).unref()),
-    ]);
-    expect(exit).toEqual({ code: 0, signal: null });
+    ).not.toEqual([]);
+    b.kill('SIGTERM');
+    expect(await b.exitWithin(90_000)).toEqual({ code: 0, signal: null });
     expect(b.stdout()).toContain('Stopped.');
-    const left = await eventually(() => {
-      const running = [...b.descendants.keys()].filter(alive);
-      return running.length === 0 ? running : undefined;
-    }, 15_000).catch(() => [...b.descendants.keys()].filter(alive));
-    expect(left, 'processes left behind').toEqual([]);
+    expect(await b.leftRunning(15_000), 'processes left behind').toEqual([]);
   }, 120_000);
 });

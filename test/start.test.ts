@@ -3,13 +3,11 @@
  * development server, worker and API; Ctrl-C (SIGINT) stops everything; a second start finds
  * the incidents of the first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OutboxEntry } from '../activities/outbox';
@@ -20,179 +18,26 @@ import { loadSecrets } from '../config/secrets';
 import { incidentWorkflow } from '../workflows/incident';
 import { stateQuery } from '../workflows/messages';
 import type { IncidentState } from '../workflows/state';
+import {
+  commandLine,
+  DEMO_CONFIG,
+  demoConfig,
+  descendantsOf,
+  startBaton,
+  type Baton,
+  type BatonPorts,
+} from './support/entry-process';
 import { freePort } from './support/ports';
 import { eventually } from './support/worker';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DEMO_CONFIG = path.join(ROOT, 'config', 'baton.yaml');
 const TASK_QUEUE = 'baton-incidents';
 
-// ---------------------------------------------------------------------------------------------
-// Running scripts/start.ts
-
-interface Baton {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  isRunning(): boolean;
-  /** Every process below start.ts seen so far (the Temporal server among them), with its command line. */
-  descendants: Map<number, string>;
-}
-
+/** Every Baton this file started, for afterAll to stop even when a test failed half-way. */
 const started: Baton[] = [];
 
-function startBaton(
-  configFile: string,
-  extraEnv: Record<string, string> = {},
-  script = 'scripts/start.ts',
-): Baton {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'PORT', 'BATON_DATA_DIR', 'NODE_OPTIONS']) {
-    delete env[name];
-  }
-  Object.assign(env, {
-    BATON_CONFIG: configFile,
-    TEMPORAL_CLI_PATH: inject('temporalCli'),
-    ...extraEnv,
-  });
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  let running = true;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      running = false;
-      resolve({ code, signal });
-    }),
-  );
-  const baton: Baton = {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    isRunning: () => running,
-    descendants: new Map(),
-  };
+function track(baton: Baton): Baton {
   started.push(baton);
   return baton;
-}
-
-async function waitForBanner(baton: Baton, timeoutMs = 150_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!baton.stdout().includes('Baton is running.')) {
-    if (!baton.isRunning()) {
-      throw new Error(
-        `start.ts exited before it was running.\nstdout:\n${baton.stdout()}\nstderr:\n${baton.stderr()}`,
-      );
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`start.ts was not running within ${timeoutMs / 1000}s.\nstderr:\n${baton.stderr()}`);
-    }
-    await sleep(200);
-  }
-  recordDescendants(baton);
-}
-
-function recordDescendants(baton: Baton): void {
-  for (const pid of descendantsOf(baton.child.pid!)) baton.descendants.set(pid, commandLine(pid));
-}
-
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
-  }
-}
-
-async function waitForExit(
-  baton: Baton,
-  timeoutMs: number,
-): Promise<{ code: number | null; signal: string | null }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`start.ts did not exit within ${timeoutMs / 1000}s`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([baton.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Leaves nothing running whatever happened in the test: SIGINT first, then SIGKILL for all. */
-async function killBaton(baton: Baton): Promise<void> {
-  if (baton.isRunning()) {
-    recordDescendants(baton);
-    baton.child.kill('SIGINT');
-    await waitForExit(baton, 30_000).catch(() => baton.child.kill('SIGKILL'));
-  }
-  for (const [pid, command] of baton.descendants) {
-    // The same process, not another that got its number since.
-    if (alive(pid) && commandLine(pid) === command) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes and ports (Linux /proc)
-
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (command) state ppid ..."; the command may itself hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-function descendantsOf(root: number): number[] {
-  if (!existsSync('/proc')) return [];
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const parent = parentOf(Number(entry));
-    if (parent !== undefined) parents.set(Number(entry), parent);
-  }
-  const found: number[] = [];
-  const queue = [root];
-  while (queue.length) {
-    const current = queue.shift()!;
-    for (const [pid, parent] of parents) {
-      if (parent === current) {
-        found.push(pid);
-        queue.push(pid);
-      }
-    }
-  }
-  return found;
-}
-
-/** Running, not merely a zombie waiting for a reaper. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -217,29 +62,19 @@ async function httpStatus(url: string): Promise<number> {
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-start-test-'));
 afterAll(async () => {
-  // Every process this file started, stopped even when a test failed half-way.
-  await Promise.all(started.map(killBaton));
+  // SIGINT, as a person stops it.
+  await Promise.all(started.map((baton) => baton.stop('SIGINT', 30_000)));
   rmSync(tmp, { recursive: true, force: true });
 });
 
 /** The demo configuration with its ports and data folder moved somewhere private. */
 function writeConfig(
   name: string,
-  ports: { temporal: number; ui: number; api: number },
+  ports: BatonPorts,
   dataDir: string,
   change: (yaml: string) => string = (yaml) => yaml,
 ): string {
-  const demo = readFileSync(DEMO_CONFIG, 'utf8');
-  const replaced = demo
-    .replace(/^dataDir: .*$/m, `dataDir: ${dataDir}`)
-    .replace(/^ {2}address: 127\.0\.0\.1:7233$/m, `  address: 127.0.0.1:${ports.temporal}`)
-    .replace(/^ {2}uiUrl: .*$/m, `  uiUrl: http://127.0.0.1:${ports.ui}`)
-    .replace(/^ {2}port: 3000$/m, `  port: ${ports.api}`);
-  // Guard against the demo file changing under the replacements above.
-  expect(replaced).toContain(`address: 127.0.0.1:${ports.temporal}`);
-  expect(replaced).toContain(`uiUrl: http://127.0.0.1:${ports.ui}`);
-  expect(replaced).toContain(`port: ${ports.api}`);
-  expect(replaced).toContain(`dataDir: ${dataDir}`);
+  const replaced = demoConfig(ports, dataDir);
   const file = path.join(tmp, name);
   writeFileSync(file, change(replaced));
   return file;
@@ -260,7 +95,7 @@ function allowUnauthenticated(yaml: string): string {
 }
 
 describe('npm start (scripts/start.ts)', () => {
-  let ports: { temporal: number; ui: number; api: number };
+  let ports: BatonPorts;
   let dataDir: string;
   let configFile: string;
   const workflowId = `incident-start-test-${randomUUID()}`;
@@ -285,15 +120,15 @@ describe('npm start (scripts/start.ts)', () => {
     if (existsSync('/proc')) {
       const commands = [...baton.descendants.values()];
       expect(
-        commands.some((c) => c.includes('start-dev') && c.includes(`--port ${ports.temporal}`)),
+        baton.temporalServers(ports.temporal),
         `the Temporal server runs below start.ts: ${commands.join('; ')}`,
-      ).toBe(true);
+      ).not.toEqual([]);
     }
     for (let i = 0; i < interrupts; i += 1) {
       if (i > 0) await sleep(100);
-      baton.child.kill('SIGINT');
+      baton.kill('SIGINT');
     }
-    const { code, signal } = await waitForExit(baton, 60_000);
+    const { code, signal } = await baton.exitWithin(60_000);
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(baton.stdout()).toContain('SIGINT: stopping Baton…');
     expect(baton.stdout()).toContain('Stopped.');
@@ -302,16 +137,12 @@ describe('npm start (scripts/start.ts)', () => {
         throw new Error(`port ${port} is still in use after start.ts exited`);
       });
     }
-    const left = await eventually(() => {
-      const running = [...baton.descendants.keys()].filter(alive);
-      return running.length === 0 ? running : undefined;
-    }, 5_000).catch(() => [...baton.descendants.keys()].filter(alive));
-    expect(left, 'processes left behind').toEqual([]);
+    expect(await baton.leftRunning(5_000), 'processes left behind').toEqual([]);
   }
 
   it('brings up Temporal, its Web UI, the worker and the API, and says where each is', async () => {
-    const baton = startBaton(configFile);
-    await waitForBanner(baton);
+    const baton = track(startBaton(configFile));
+    await baton.waitForBanner();
 
     const out = baton.stdout();
     expect(out).toContain(`API            http://127.0.0.1:${ports.api}`);
@@ -379,8 +210,8 @@ describe('npm start (scripts/start.ts)', () => {
 
   it('finds the same incident when started again', async () => {
     expect(firstOpenedAt, 'the first test started an incident').toBeDefined();
-    const baton = startBaton(configFile);
-    await waitForBanner(baton);
+    const baton = track(startBaton(configFile));
+    await baton.waitForBanner();
     expect(await httpStatus(`http://127.0.0.1:${ports.api}/readyz`)).toBe(200);
 
     const state: IncidentState = await withClient((client) =>
@@ -400,8 +231,8 @@ describe('npm start with api.allowUnauthenticated: true', () => {
   it('says in the banner that the webhook accepts unauthenticated requests, and accepts them', async () => {
     const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
     const file = writeConfig('open.yaml', ports, path.join(tmp, 'open-data'), allowUnauthenticated);
-    const baton = startBaton(file);
-    await waitForBanner(baton);
+    const baton = track(startBaton(file));
+    await baton.waitForBanner();
     expect(baton.stdout()).toContain(
       `Webhook        http://127.0.0.1:${ports.api}/webhooks/alertmanager   (NO AUTHENTICATION: accepts unauthenticated requests (api.allowUnauthenticated: true))`,
     );
@@ -427,8 +258,8 @@ describe('npm start with api.allowUnauthenticated: true', () => {
     });
     expect(response.status).toBe(202);
 
-    baton.child.kill('SIGINT');
-    expect(await waitForExit(baton, 60_000)).toEqual({ code: 0, signal: null });
+    baton.kill('SIGINT');
+    expect(await baton.exitWithin(60_000)).toEqual({ code: 0, signal: null });
   });
 });
 
@@ -443,8 +274,8 @@ describe('start-up refuses what it cannot run', () => {
       expect(bad).not.toBe(yaml);
       return bad;
     });
-    const baton = startBaton(file);
-    const { code } = await waitForExit(baton, 60_000);
+    const baton = track(startBaton(file));
+    const { code } = await baton.exitWithin(60_000);
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();
     expect(baton.stderr()).toContain(`${file} is invalid:`);
@@ -464,8 +295,8 @@ describe('start-up refuses what it cannot run', () => {
       path.join(tmp, 'open-webhook-data'),
       withoutWebhookAuth,
     );
-    const baton = startBaton(file);
-    const { code } = await waitForExit(baton, 60_000);
+    const baton = track(startBaton(file));
+    const { code } = await baton.exitWithin(60_000);
     expect(code).toBe(1);
     expect(baton.stderr()).toContain(
       `the Alertmanager webhook has no credentials: set api.alertmanager in ${file} (bearer: { tokenEnv | tokenSha256 } or basic: { username, passwordEnv | passwordSha256 }), or api.allowUnauthenticated: true to let it accept unauthenticated requests`,
@@ -490,8 +321,8 @@ describe('start-up refuses what it cannot run', () => {
       expect(changed).toContain('BATON_TEST_UNSET_SLACK_TOKEN');
       return changed;
     });
-    const baton = startBaton(file);
-    const { code } = await waitForExit(baton, 60_000);
+    const baton = track(startBaton(file));
+    const { code } = await baton.exitWithin(60_000);
     expect(code).toBe(1);
     expect(baton.stderr()).toContain(
       "BATON_TEST_UNSET_WEBHOOK_TOKEN: needed by the API, to check Alertmanager's webhook token (api.alertmanager.bearer.tokenEnv)",
@@ -511,22 +342,22 @@ describe('start-up refuses what it cannot run', () => {
       path.join(tmp, 'api-alone-data'),
       withoutWebhookAuth,
     );
-    const refused = startBaton(closed, {}, 'api/server.ts');
-    expect((await waitForExit(refused, 60_000)).code).toBe(1);
+    const refused = track(startBaton(closed, {}, 'api/server.ts'));
+    expect((await refused.exitWithin(60_000)).code).toBe(1);
     expect(refused.stderr()).toContain('the Alertmanager webhook has no credentials');
     expect(refused.stderr()).not.toMatch(/^\s+at /m);
 
     const open = writeConfig('api-open.yaml', ports, path.join(tmp, 'api-alone-data'), allowUnauthenticated);
-    const api = startBaton(open, {}, 'api/server.ts');
+    const api = track(startBaton(open, {}, 'api/server.ts'));
     await eventually(() => {
       if (/WARNING: the Alertmanager webhook accepts unauthenticated requests/.test(api.stderr()))
         return true;
-      if (!api.isRunning()) throw new Error(`api/server.ts exited:\n${api.stderr()}`);
+      if (!api.running()) throw new Error(`api/server.ts exited:\n${api.stderr()}`);
       return undefined;
     }, 60_000);
     expect(api.stderr()).toContain(`http://127.0.0.1:${ports.api}/webhooks/alertmanager`);
-    api.child.kill('SIGINT');
-    await waitForExit(api, 30_000);
+    api.kill('SIGINT');
+    await api.exitWithin(30_000);
   });
 
   it('runs the worker alone (worker/main.ts) only with the channel secrets it is configured for', async () => {
@@ -537,8 +368,8 @@ describe('start-up refuses what it cannot run', () => {
         'notifications:\n  email:\n    from: baton@example.com\n    smtp: { host: 127.0.0.1, port: 2525, user: baton, passwordEnv: BATON_TEST_UNSET_SMTP_PASSWORD }',
       ),
     );
-    const worker = startBaton(file, {}, 'worker/main.ts');
-    expect((await waitForExit(worker, 60_000)).code).toBe(1);
+    const worker = track(startBaton(file, {}, 'worker/main.ts'));
+    expect((await worker.exitWithin(60_000)).code).toBe(1);
     expect(worker.stderr()).toContain(
       'BATON_TEST_UNSET_SMTP_PASSWORD: needed by the worker, to log in to the SMTP server (notifications.email.smtp.passwordEnv)',
     );
@@ -550,8 +381,8 @@ describe('start-up refuses what it cannot run', () => {
   it('stops on a PORT that is not a number', async () => {
     const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
     const file = writeConfig('port.yaml', ports, path.join(tmp, 'port-data'));
-    const baton = startBaton(file, { PORT: 'abc' });
-    const { code } = await waitForExit(baton, 60_000);
+    const baton = track(startBaton(file, { PORT: 'abc' }));
+    const { code } = await baton.exitWithin(60_000);
     expect(code).toBe(1);
     expect(baton.stderr()).toContain('PORT must be a port number, not "abc"');
     expect(baton.stderr()).not.toMatch(/^\s+at /m);
@@ -566,28 +397,12 @@ describe('start-up that fails half-way leaves nothing running', () => {
    */
   function watchDescendants(baton: Baton): void {
     const timer = setInterval(() => {
-      for (const pid of descendantsOf(baton.child.pid!)) {
+      for (const pid of descendantsOf(baton.pid!)) {
         const command = commandLine(pid);
         if (command) baton.descendants.set(pid, command);
       }
     }, 100);
     void baton.exited.then(() => clearInterval(timer));
-  }
-
-  function temporalServersOf(baton: Baton, port: number): number[] {
-    return [...baton.descendants]
-      .filter(([, command]) => command.includes('start-dev') && command.includes(`--port ${port}`))
-      .map(([pid]) => pid);
-  }
-
-  async function waitForOutput(baton: Baton, text: string, timeoutMs = 60_000): Promise<void> {
-    await eventually(() => {
-      if (baton.stdout().includes(text)) return true;
-      if (!baton.isRunning()) {
-        throw new Error(`start.ts exited.\nstdout:\n${baton.stdout()}\nstderr:\n${baton.stderr()}`);
-      }
-      return undefined;
-    }, timeoutMs);
   }
 
   /** Occupies a port the way another program would: a plain TCP server on it. */
@@ -608,11 +423,7 @@ describe('start-up that fails half-way leaves nothing running', () => {
         throw new Error(`port ${port} is still in use after start.ts exited`);
       });
     }
-    const left = await eventually(() => {
-      const running = [...baton.descendants.keys()].filter(alive);
-      return running.length === 0 ? running : undefined;
-    }, 5_000).catch(() => [...baton.descendants.entries()].filter(([pid]) => alive(pid)));
-    expect(left, 'processes left behind').toEqual([]);
+    expect(await baton.leftRunning(5_000), 'processes left behind').toEqual([]);
   }
 
   it('refuses a taken API port before starting anything, naming the port', async () => {
@@ -620,11 +431,11 @@ describe('start-up that fails half-way leaves nothing running', () => {
     const file = writeConfig('api-taken-early.yaml', ports, path.join(tmp, 'api-taken-early-data'));
     const holder = await occupy(ports.api);
     try {
-      const baton = startBaton(file);
+      const baton = track(startBaton(file));
       watchDescendants(baton);
-      const { code } = await waitForExit(baton, 60_000);
+      const { code } = await baton.exitWithin(60_000);
       expect(code).toBe(1);
-      expect(temporalServersOf(baton, ports.temporal)).toEqual([]);
+      expect(baton.temporalServers(ports.temporal)).toEqual([]);
       expect(baton.stderr()).toContain(
         `port ${ports.api} on 127.0.0.1, where the Baton API should listen, is already in use`,
       );
@@ -640,19 +451,19 @@ describe('start-up that fails half-way leaves nothing running', () => {
   it('stops the Temporal server it started when the API port is taken meanwhile', async () => {
     const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
     const file = writeConfig('api-taken-late.yaml', ports, path.join(tmp, 'api-taken-late-data'));
-    const baton = startBaton(file);
+    const baton = track(startBaton(file));
     watchDescendants(baton);
     let holder: net.Server | undefined;
     try {
       // The port check has passed; the API listens only once Temporal and the worker are up.
-      await waitForOutput(baton, 'Starting the Temporal development server');
+      await baton.waitFor('Starting the Temporal development server', 60_000);
       holder = await occupy(ports.api);
 
-      const { code } = await waitForExit(baton, 120_000);
+      const { code } = await baton.exitWithin(120_000);
       expect(code, `stdout:\n${baton.stdout()}\nstderr:\n${baton.stderr()}`).toBe(1);
       if (existsSync('/proc')) {
         expect(
-          temporalServersOf(baton, ports.temporal),
+          baton.temporalServers(ports.temporal),
           `the Temporal server ran below start.ts: ${[...baton.descendants.values()].join('; ')}\n` +
             `stdout:\n${baton.stdout()}\nstderr:\n${baton.stderr()}`,
         ).not.toEqual([]);
@@ -673,19 +484,16 @@ describe('start-up that fails half-way leaves nothing running', () => {
   it('stops the Temporal server on Ctrl-C while still starting', async () => {
     const ports = { temporal: await freePort(), ui: await freePort(), api: await freePort() };
     const file = writeConfig('interrupted.yaml', ports, path.join(tmp, 'interrupted-data'));
-    const baton = startBaton(file);
+    const baton = track(startBaton(file));
     watchDescendants(baton);
     if (existsSync('/proc')) {
-      await eventually(
-        () => (temporalServersOf(baton, ports.temporal).length > 0 ? true : undefined),
-        60_000,
-      );
+      await eventually(() => (baton.temporalServers(ports.temporal).length > 0 ? true : undefined), 60_000);
     } else {
-      await waitForOutput(baton, 'Starting the Temporal development server');
+      await baton.waitFor('Starting the Temporal development server', 60_000);
     }
-    baton.child.kill('SIGINT');
+    baton.kill('SIGINT');
 
-    const { code, signal } = await waitForExit(baton, 120_000);
+    const { code, signal } = await baton.exitWithin(120_000);
     expect({ code, signal }).toEqual({ code: 130, signal: null });
     expect(baton.stdout()).toContain('SIGINT: stopping Baton…');
     expect(baton.stdout()).toContain('Stopped.');

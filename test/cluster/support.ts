@@ -12,6 +12,8 @@ import { parse, stringify } from 'yaml';
 import type { OutboxEntry } from '../../activities/outbox';
 import type { IncidentState } from '../../workflows/state';
 
+export { alive } from '../support/entry-process';
+
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The demo configuration's published tokens (README, "Demo tokens"). */
@@ -163,16 +165,6 @@ export function pidsOf(s: ClusterState): number[] {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Running, not merely a zombie waiting for a reaper. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** Polls `check` until it returns something other than undefined. */
