@@ -156,11 +156,20 @@ describe('the cluster on one machine', () => {
     const item = lessons.followUps.find((f) => f.kind === 'action-item');
     expect(item?.owner).toBe('bob');
     await api2.step(id, `action-items/${item?.id ?? 'missing'}/complete`, 'bob', {});
+    // The process improvement is done when it names what changed.
+    await api1.step(id, 'action-items/improvement-1/complete', 'carol', {
+      changed: 'https://runbooks.example.com/payments-failover',
+    });
     await api1.step(id, 'training', 'dave', {
       date: '2026-12-10',
       attendees: ['alice', 'bob'],
       material: 'failover drill',
     });
+    // Training is done once every member of the team confirmed, each through either API.
+    const members = ['alice', 'bob', 'carol', 'dave'] as const;
+    for (const [index, member] of members.entries()) {
+      await (index % 2 === 0 ? api1 : api2).step(id, 'training/confirmations', member, {});
+    }
 
     const closed = await eventually(async () => {
       const s = (await api2.incident(id)).state;
