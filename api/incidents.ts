@@ -69,7 +69,7 @@ export interface IncidentFilter {
   assignee?: string;
   limit: number;
   /** `archived`: incidents whose workflow Temporal no longer has, from the store, after the others. */
-  include?: 'archived';
+  include?: 'archived' | 'archived-only';
 }
 
 /** Incidents asked of Temporal's visibility at once when checking which it still has. */
@@ -331,6 +331,7 @@ export class IncidentService {
   }
 
   async list(filter: IncidentFilter, viewer?: string): Promise<IncidentSummary[]> {
+    if (filter.include === 'archived-only') return this.listArchived(filter, viewer, new Set());
     const live = await this.listLive(filter, viewer);
     if (filter.include !== 'archived' || live.length >= filter.limit) return live;
     const archived = await this.listArchived(filter, viewer, new Set(live.map((i) => i.id)));

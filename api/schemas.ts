@@ -96,8 +96,11 @@ export const listQuery = z.strictObject({
   team: plainWord.optional(),
   assignee: plainWord.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  /** `archived` adds incidents whose workflow Temporal no longer has, read from the store. */
-  include: z.enum(['archived']).optional(),
+  /**
+   * `archived` adds incidents whose workflow Temporal no longer has, read from the store,
+   * after the others; `archived-only` lists those alone (reachable however many others there are).
+   */
+  include: z.enum(['archived', 'archived-only']).optional(),
 });
 
 export const incidentParams = z.strictObject({

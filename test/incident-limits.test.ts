@@ -8,6 +8,7 @@ import {
   alertsResolvedSignal,
   assessUpdate,
   communicateUpdate,
+  confirmTrainingUpdate,
   escalateUpdate,
   recordLessonsUpdate,
   recordTrainingUpdate,
@@ -139,6 +140,10 @@ describe('an incident that grows large', () => {
     await handle.executeUpdate(recordTrainingUpdate, {
       args: [{ ...by('dave'), date: '2026-12-01', attendees: ['alice', 'bob'], material: cjk(10_000) }],
     });
+    // Every member confirms, even with the record full: training is never refused for room.
+    for (const member of ['alice', 'bob', 'carol', 'erin', 'dave']) {
+      await handle.executeUpdate(confirmTrainingUpdate, { args: [{ ...by(member), note: cjk(2_000) }] });
+    }
     const final = await handle.result();
     expect(final.phase).toBe('closed');
     expect(final.shortened).toBe(true);

@@ -92,7 +92,7 @@ export const incidentRoutes =
         schema: {
           summary: 'List incidents',
           description:
-            "Filter by status (phase), severity, service, team and assignee. Only the caller's teams' incidents are listed (every team's for a manager with allTeams). include=archived adds, after them, incidents whose workflow Temporal no longer has, read from the incident store (archived: true).",
+            "Filter by status (phase), severity, service, team and assignee. Only the caller's teams' incidents are listed (every team's for a manager with allTeams). include=archived adds, after them, incidents whose workflow Temporal no longer has, read from the incident store (archived: true); include=archived-only lists those alone.",
           tags: ['incidents'],
           querystring: listQuery,
           response: {
