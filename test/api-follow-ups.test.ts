@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentState } from '../workflows/state';
 import { auth, buildTestApp } from './support/app';
 import { testConfig } from './support/config';
+import { waitForOutbox } from './support/timeline';
 import { startTestWorker, type TestWorker } from './support/worker';
 
 let w: TestWorker;
@@ -94,8 +95,10 @@ describe('customer messages through the API', () => {
     expect(twice.json<{ error: string }>().error).toBe(
       'customer message "customer-1" was already approved by dave',
     );
-    const sent = w
-      .outbox(id)
+    // Delivered after the step: wait for the outbox to have it, then check it went alone.
+    const sent = (
+      await waitForOutbox(w, id, (entries) => entries.some((e) => e.notification.kind === 'external'))
+    )
       .map((e) => e.notification)
       .filter((n) => n.kind === 'external');
     expect(sent.map((n) => n.text)).toEqual([draft?.message]);
