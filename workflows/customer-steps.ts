@@ -22,12 +22,14 @@ import { step } from './step';
 const draftCustomerMessage = step({
   update: draftCustomerMessageUpdate,
   schema: draftCustomerMessageSchema,
+  // A draft waits in the record, so it needs room there; when there is none, a manager still
+  // sends directly (never refused for room), and customers are not left without an update.
   check: (incident) => rules.draftCustomerMessage(incident.state, incident.policy) ?? incident.withinBudget(),
   apply(incident, m) {
     const { state, policy } = incident;
     const drafts = state.customerMessages ?? [];
     const draft: CustomerMessage = {
-      id: `customer-${(drafts.at(-1) ? Number(drafts.at(-1)?.id.split('-')[1]) : 0) + 1}`,
+      id: nextDraftId(drafts),
       message: m.message,
       draftedBy: m.actor,
       draftedAt: now(),
@@ -91,6 +93,12 @@ const rejectCustomerMessage = step({
     );
   },
 });
+
+/** Numbered in the order drafted: the newest draft is always kept (see keepDrafts). */
+function nextDraftId(drafts: CustomerMessage[]): string {
+  const last = drafts.at(-1);
+  return `customer-${last ? Number(last.id.slice('customer-'.length)) + 1 : 1}`;
+}
 
 function decide(incident: ReadyIncident, draftId: string, actor: string): CustomerMessage | undefined {
   const draft = incident.state.customerMessages?.find((d) => d.id === draftId);
