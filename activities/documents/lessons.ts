@@ -70,9 +70,9 @@ export function renderLessons(state: IncidentState): IncidentDocument | undefine
   const improvements = state.followUps.filter((f) => f.kind === 'improvement');
   if (lessons.processImprovements.length > 0 || improvements.length > 0) {
     lines.push('', '## Process improvements', '');
-    lines.push(...lessons.processImprovements.map((l) => `- ${md(l)}`));
+    // Tracked, each is a row of the table; from before they were tracked, a list of text.
+    if (improvements.length === 0) lines.push(...lessons.processImprovements.map((l) => `- ${md(l)}`));
     if (improvements.length > 0) {
-      if (lessons.processImprovements.length > 0) lines.push('');
       lines.push('| id | improvement | owner | due | status | what changed |', '|---|---|---|---|---|---|');
       for (const f of improvements) {
         lines.push(

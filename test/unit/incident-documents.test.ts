@@ -427,7 +427,14 @@ describe('the lessons', () => {
     const md = renderLessons(followedUp)?.content ?? '';
     expect(md).toContain('Recorded by lena at 2026-11-28T09:00:00.000Z.');
     expect(md).toContain('- Pool sizes are not reviewed');
-    expect(md).toContain('- Review pool sizes in change review');
+    // Tracked improvements are the table's rows, not a list beside it.
+    expect(md).not.toContain('- Review pool sizes in change review');
+    // From before improvements were tracked, the lessons' text is the list.
+    const untracked = renderLessons({
+      ...followedUp,
+      followUps: followedUp.followUps.filter((f) => f.kind !== 'improvement'),
+    })?.content;
+    expect(untracked).toContain('## Process improvements\n\n- Review pool sizes in change review');
     expect(md).toContain(
       '| f-imp | Add pool size to the change checklist | mona | 2026-12-10T00:00:00.000Z | done by mona at 2026-12-01T10:00:00.000Z | https://wiki/runbooks/change-checklist |',
     );
