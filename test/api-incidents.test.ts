@@ -302,14 +302,22 @@ describe('the incident API', () => {
   it('serves the OpenAPI document and a browsable page', async () => {
     const json = await app.inject({ method: 'GET', url: '/docs/json' });
     expect(json.statusCode).toBe(200);
-    const doc = json.json<{ paths: Record<string, unknown> }>();
+    type Operation = { post?: { parameters?: { in: string; name: string }[] } };
+    const doc = json.json<{ paths: Record<string, Operation> }>();
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
         '/webhooks/alertmanager',
         '/api/v1/incidents',
         '/api/v1/incidents/{id}/escalate',
+        '/api/v1/incidents/{id}/training/confirmations',
+        '/api/v1/incidents/{id}/customer-messages',
       ]),
     );
+    // Steps whose path names more than the incident say so.
+    const inPath = (route: string) =>
+      doc.paths[route]?.post?.parameters?.filter((p) => p.in === 'path').map((p) => p.name);
+    expect(inPath('/api/v1/incidents/{id}/action-items/{itemId}/complete')).toEqual(['id', 'itemId']);
+    expect(inPath('/api/v1/incidents/{id}/customer-messages/{draftId}/approve')).toEqual(['id', 'draftId']);
     const page = await app.inject({ method: 'GET', url: '/docs' });
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);

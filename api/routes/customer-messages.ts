@@ -21,7 +21,7 @@ import {
   incidentParams,
   stepResponses,
 } from '../schemas';
-import { idempotencyHeaders, requestIdOf, toView } from './step-support';
+import { idempotencyHeaders, registerStep, requestIdOf, stepOf, toView } from './step-support';
 
 export const customerMessageRoutes =
   (deps: { secrets: Secrets; incidents: IncidentService; notice: CustomerNotice }): FastifyPluginAsyncZod =>
@@ -69,52 +69,21 @@ export const customerMessageRoutes =
       },
     );
 
-    app.post(
-      '/api/v1/incidents/:id/customer-messages/:draftId/approve',
-      {
-        schema: {
-          summary: 'Approve a drafted customer message, which sends it (managers who approve)',
-          tags: ['steps'],
-          headers: idempotencyHeaders,
-          params: customerMessageParams,
-          body: z.strictObject({}).optional(),
-          response: stepResponses,
-        },
-      },
-      async (request) => {
-        const actor = actorOf(request);
-        return toView(
-          await incidents.step(request.params.id, approveCustomerMessageUpdate, {
-            draftId: request.params.draftId,
-            actor: actor.id,
-            requestId: requestIdOf(request, actor.id),
-          }),
-        );
-      },
-    );
-
-    app.post(
-      '/api/v1/incidents/:id/customer-messages/:draftId/reject',
-      {
-        schema: {
-          summary: 'Reject a drafted customer message, with a reason; nothing is sent',
-          tags: ['steps'],
-          headers: idempotencyHeaders,
-          params: customerMessageParams,
-          body: bodies.rejectCustomerMessage,
-          response: stepResponses,
-        },
-      },
-      async (request) => {
-        const actor = actorOf(request);
-        return toView(
-          await incidents.step(request.params.id, rejectCustomerMessageUpdate, {
-            ...request.body,
-            draftId: request.params.draftId,
-            actor: actor.id,
-            requestId: requestIdOf(request, actor.id),
-          }),
-        );
-      },
-    );
+    const decisions = [
+      stepOf(
+        'customer-messages/:draftId/approve',
+        'Approve a drafted customer message, which sends it (managers who approve)',
+        z.strictObject({}).default({}),
+        approveCustomerMessageUpdate,
+        customerMessageParams,
+      ),
+      stepOf(
+        'customer-messages/:draftId/reject',
+        'Reject a drafted customer message, with a reason; nothing is sent',
+        bodies.rejectCustomerMessage,
+        rejectCustomerMessageUpdate,
+        customerMessageParams,
+      ),
+    ];
+    for (const definition of decisions) registerStep(app, incidents, definition);
   };

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z, type ZodType } from 'zod';
+import { z } from 'zod';
 import type { Secrets } from '../../config/secrets';
 import {
   acceptHandoverUpdate,
@@ -18,9 +18,7 @@ import {
   submitReportUpdate,
   waiveFollowUpUpdate,
 } from '../../workflows/messages';
-import type { UpdateDefinition } from '@temporalio/common';
-import type { StepResult } from '../../workflows/state';
-import { idempotencyHeaders, requestIdOf, toView } from './step-support';
+import { idempotencyHeaders, registerStep, requestIdOf, stepOf, toView, type Step } from './step-support';
 import { actorOf, requireResponder } from '../auth';
 import type { IncidentService } from '../incidents';
 import {
@@ -32,25 +30,7 @@ import {
   incidentState,
   incidentSummary,
   listQuery,
-  stepResponses,
 } from '../schemas';
-
-interface Step {
-  path: string;
-  summary: string;
-  body: ZodType<object>;
-  update: UpdateDefinition<StepResult, [{ actor: string; requestId: string }]>;
-}
-
-/** Pairs a route body with its update, checked here so the table below cannot mismatch them. */
-function stepOf<TArg extends { actor: string; requestId: string }>(
-  path: string,
-  summary: string,
-  body: ZodType<Omit<TArg, 'actor' | 'requestId'>>,
-  update: UpdateDefinition<StepResult, [TArg]>,
-): Step {
-  return { path, summary, body, update: update };
-}
 
 export const incidentRoutes =
   (deps: { secrets: Secrets; incidents: IncidentService }): FastifyPluginAsyncZod =>
@@ -125,27 +105,6 @@ export const incidentRoutes =
       async (request) => toView(await incidents.get(request.params.id, actorOf(request).id)),
     );
 
-    const step = (definition: Step): void => {
-      app.post(
-        `/api/v1/incidents/:id/${definition.path}`,
-        {
-          schema: {
-            summary: definition.summary,
-            tags: ['steps'],
-            headers: idempotencyHeaders,
-            params: incidentParams,
-            body: definition.body,
-            response: stepResponses,
-          },
-        },
-        async (request) => {
-          const actor = actorOf(request);
-          const arg = { ...request.body, actor: actor.id, requestId: requestIdOf(request, actor.id) };
-          return toView(await incidents.step(request.params.id, definition.update, arg));
-        },
-      );
-    };
-
     const steps: Step[] = [
       stepOf('acknowledge', 'Acknowledge: take the incident', bodies.acknowledge, acknowledgeUpdate),
       stepOf(
@@ -191,33 +150,15 @@ export const incidentRoutes =
         bodies.excuseTraining,
         excuseTrainingUpdate,
       ),
+      stepOf(
+        'action-items/:itemId/complete',
+        'Complete an action item, or a process improvement (naming what changed)',
+        bodies.completeActionItem,
+        completeActionItemUpdate,
+        actionItemParams,
+      ),
     ];
-    for (const definition of steps) step(definition);
-
-    app.post(
-      '/api/v1/incidents/:id/action-items/:itemId/complete',
-      {
-        schema: {
-          summary: 'Complete an action item, or a process improvement (naming what changed)',
-          tags: ['steps'],
-          headers: idempotencyHeaders,
-          params: actionItemParams,
-          body: bodies.completeActionItem,
-          response: stepResponses,
-        },
-      },
-      async (request) => {
-        const actor = actorOf(request);
-        return toView(
-          await incidents.step(request.params.id, completeActionItemUpdate, {
-            ...request.body,
-            itemId: request.params.itemId,
-            actor: actor.id,
-            requestId: requestIdOf(request, actor.id),
-          }),
-        );
-      },
-    );
+    for (const definition of steps) registerStep(app, incidents, definition);
 
     app.post(
       '/api/v1/incidents/:id/notes',
