@@ -7,13 +7,13 @@
  * `{ error: { type, reason }, status }`. It records each body so the tests check what Baton sent.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectDiagnostics } from '../activities/diagnostics/collect';
 import { searchLogs } from '../activities/diagnostics/elasticsearch';
 import { diagnosticsSchema } from '../config/diagnostics';
 import type { Alert } from '../workflows/model';
 import { freePort } from './support/ports';
+import { closeNow, listenOnLoopback } from './support/loopback-server';
 
 interface Doc {
   '@timestamp': string;
@@ -97,15 +97,11 @@ async function startElasticsearchStandIn(indices: Record<string, Doc[]>) {
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     requests,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeNow(server),
   };
 }
 

@@ -8,13 +8,13 @@
  * It records each request so that the tests check what Baton sent, not only what it kept.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectDiagnostics, describeFailure } from '../activities/diagnostics/collect';
 import { queryLogs } from '../activities/diagnostics/loki';
 import { diagnosticsSchema, type DiagnosticsConfigInput } from '../config/diagnostics';
 import type { Alert } from '../workflows/model';
 import { freePort } from './support/ports';
+import { closeNow, listenOnLoopback } from './support/loopback-server';
 
 // ---------------------------------------------------------------------------------------------
 // The stand-in.
@@ -126,8 +126,7 @@ async function startLokiStandIn(): Promise<LokiStandIn> {
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://127.0.0.1:${await listenOnLoopback(server)}`;
   return {
     url,
     requests,
@@ -139,11 +138,7 @@ async function startLokiStandIn(): Promise<LokiStandIn> {
       });
       expect(response.status).toBe(204);
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeNow(server),
   };
 }
 

@@ -7,11 +7,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { findExecutable, startPeerProcess } from './peer-process';
 import { freePort } from './ports';
+import { closeNow, listenOnLoopback } from './loopback-server';
 
 export function prometheusBinary(): string {
   return findExecutable(
@@ -215,8 +215,7 @@ export async function startMetricsEndpoint(): Promise<MetricsEndpoint> {
     scrapes += 1;
     response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(exposition(series));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     target: `127.0.0.1:${port}`,
     set(name, labels, value) {
@@ -225,11 +224,7 @@ export async function startMetricsEndpoint(): Promise<MetricsEndpoint> {
       else series.set(key, { name, labels, value });
     },
     scrapes: () => scrapes,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeNow(server),
   };
 }
 
@@ -270,8 +265,7 @@ export async function startAlertReceiver(): Promise<AlertReceiver> {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     target: `127.0.0.1:${port}`,
     received: () => [...received],
@@ -284,11 +278,7 @@ export async function startAlertReceiver(): Promise<AlertReceiver> {
       }
       throw new Error(`Prometheus sent no alert ${alertname} within ${timeoutMs / 1000}s`);
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => closeNow(server),
   };
 }
 

@@ -15,6 +15,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeNow } from './loopback-server';
 
 export interface SlackRequest {
   /** The Web API method, e.g. chat.postMessage. */
@@ -385,11 +386,7 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
     failNext: (channel, ...planned) => {
       faults.set(channel, [...(faults.get(channel) ?? []), ...planned]);
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeNow(server),
   };
 }
 
