@@ -200,10 +200,13 @@ describe('an incident driven through the whole process', () => {
     expect(report).toMatch(/restarted payments-api pods.*errors continue/);
     expect(report).toMatch(/Time to acknowledge: \d/);
     expect(report).toMatch(/Time to escalate: \d/);
-    expect(report).toMatch(/carol/);
+    expect(report).toContain(
+      '- carol: accepted the handover, holds the incident, communicated, resolved, wrote the final report',
+    );
+    expect(report).toContain('- dave: approved communications');
     const handover = doc('handover-1.md');
     expect(handover).toContain('restart did not help');
-    expect(handover).toMatch(/carol.*taking it|taking it/s);
+    expect(handover).toMatch(/^Accepted by carol at \S+: taking it$/m);
     const lessons = doc('lessons.md');
     expect(lessons).toContain('fail over sooner');
     expect(lessons).toContain('page Level 3 after one failed restart');

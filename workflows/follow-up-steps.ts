@@ -3,7 +3,7 @@
  * action items' completion, training, and a manager's waiver. Each closes a follow-up; the
  * incident closes when none is left open.
  */
-import { excerpt, ms, now, type ReadyIncident } from './incident-context';
+import { excerpt, now, type ReadyIncident } from './incident-context';
 import {
   completeActionItemSchema,
   confirmTrainingSchema,
@@ -224,8 +224,7 @@ const requireFollowUp = step({
     ];
     let when = 'at resolution';
     if (state.resolution) {
-      const owner = state.followUps[0]?.owner ?? state.holder ?? state.acknowledgedBy ?? m.actor;
-      const item = followUpOf(incident, m.kind, owner, (afterMs) => new Date(ms(at) + afterMs).toISOString());
+      const item = followUpOf(incident, m.kind, at);
       state.followUps.push(item);
       incident.meter.followUpsOpened(1);
       when = `due ${item.dueAt}, owner ${item.owner}`;

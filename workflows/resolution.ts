@@ -37,9 +37,7 @@ export function resolveIncident(
 
 function scheduleFollowUps(incident: ReadyIncident, resolvedAt: string, noiseOnly: boolean): void {
   const { state } = incident;
-  const owner = followUpOwner(incident);
-  const due = (afterMs: number): string => new Date(ms(resolvedAt) + afterMs).toISOString();
-  const wanted = requiredKinds(incident, noiseOnly).map((kind) => followUpOf(incident, kind, owner, due));
+  const wanted = requiredKinds(incident, noiseOnly).map((kind) => followUpOf(incident, kind, resolvedAt));
   const added = wanted.filter((w) => !state.followUps.some((f) => f.id === w.id));
   const items = [...resumeSuspended(incident, wanted), ...added];
   state.followUps.push(...added);
@@ -92,20 +90,17 @@ const TITLES: Record<RequirableFollowUp, string> = {
   training: 'Training on this incident',
 };
 
-/** The follow-up of one kind, due the policy's time after `due`'s origin. */
-export function followUpOf(
-  incident: ReadyIncident,
-  kind: RequirableFollowUp,
-  owner: string,
-  due: (afterMs: number) => string,
-): FollowUp {
+/** The follow-up of one kind, owned by whoever answers for them, due the policy's time after `from`. */
+export function followUpOf(incident: ReadyIncident, kind: RequirableFollowUp, from: string): FollowUp {
   const { state, policy } = incident;
+  const owner = followUpOwner(incident);
   const dueMs = {
     report: policy.followUps.reportDueMs,
     lessons: policy.followUps.lessonsDueMs,
     training: policy.followUps.trainingDueMs,
   }[kind];
-  const item: FollowUp = { id: kind, kind, title: TITLES[kind], owner, dueAt: due(dueMs), status: 'open' };
+  const dueAt = new Date(ms(from) + dueMs).toISOString();
+  const item: FollowUp = { id: kind, kind, title: TITLES[kind], owner, dueAt, status: 'open' };
   if (kind !== 'training') return item;
   // A manager answers for every team member being trained, and records it; incidents
   // from before team roles leave it with the acknowledger, as they always did.

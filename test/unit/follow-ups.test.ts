@@ -198,13 +198,21 @@ describe('process improvements are tracked items', () => {
     expect(
       take(incident, 'completeActionItem', { actor: 'bob', itemId: 'improvement-1', changed: 'x' })?.type,
     ).toBe('NotPermitted');
-    expect(
-      take(incident, 'recordLessons', {
-        actor: 'alice',
-        lessons: ['x'],
-        processImprovements: [{ title: 't', owner: 'zed' }],
-      }),
-    ).toBeDefined();
+  });
+
+  it('refuses an improvement owned by someone the policy does not know, and records nothing', () => {
+    const incident = resolvedBy('alice');
+    const refusal = take(incident, 'recordLessons', {
+      actor: 'alice',
+      lessons: ['x'],
+      processImprovements: [{ title: 't', owner: 'zed' }],
+    });
+    expect(refusal).toEqual({
+      type: 'InvalidInput',
+      message: 'action item and improvement owners must be responders; unknown: zed',
+    });
+    expect(incident.state.lessons).toBeUndefined();
+    expect(incident.state.followUps.filter((f) => f.kind === 'improvement')).toEqual([]);
   });
 });
 
