@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { routeFor, teamMembers, teamsOf } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
@@ -471,6 +471,11 @@ export class IncidentService {
     update: UpdateDefinition<StepResult, [TArg]>,
     arg: TArg & { requestId: string },
   ): Promise<StepResult> {
+    const actor = (arg as { actor?: unknown }).actor;
+    // Who may act is decided by the configuration in force now, before the step is sent: a
+    // responder removed from the team is refused here even where the incident still counts
+    // them (its workflow learns of the change when Baton starts: membership-sync.ts).
+    if (typeof actor === 'string') await this.describeFor(id, actor);
     try {
       // The update id names the step too: Temporal answers a repeated update id with the
       // first result, so a key reused for another step must reach the workflow to be refused.
@@ -495,19 +500,34 @@ export class IncidentService {
     requestId: string,
     source: 'api' | 'slack' | 'email' = 'api',
   ): Promise<void> {
+    const description = await this.describeFor(id, actor);
+    if (description.status.name !== 'RUNNING')
+      throw new HttpError(409, 'the incident is closed', 'InvalidMove');
     try {
-      const handle = this.client.workflow.getHandle(id);
-      const description = await handle.describe();
-      const team = description.searchAttributes[incidentTeamKey.name]?.[0];
-      if (typeof team === 'string' && !this.canSee(team, actor)) {
-        throw new HttpError(404, `no incident "${id}"`, 'NotFound');
-      }
-      if (description.status.name !== 'RUNNING')
-        throw new HttpError(409, 'the incident is closed', 'InvalidMove');
-      await handle.signal(addNoteSignal, { actor, requestId, text, source });
+      await this.client.workflow.getHandle(id).signal(addNoteSignal, { actor, requestId, text, source });
     } catch (err) {
       throw fromTemporal(err, id);
     }
+  }
+
+  /**
+   * The incident's workflow, if the actor is on its team as the configuration in force says;
+   * to anyone else it does not exist (404), as for a read.
+   */
+  private async describeFor(id: string, actor: string): Promise<WorkflowExecutionDescription> {
+    let description: WorkflowExecutionDescription;
+    try {
+      description = await this.client.withDeadline(Date.now() + this.answerWithinMs, () =>
+        this.client.workflow.getHandle(id).describe(),
+      );
+    } catch (err) {
+      throw fromTemporal(err, id);
+    }
+    const team = description.searchAttributes[incidentTeamKey.name]?.[0];
+    if (typeof team === 'string' && !this.canSee(team, actor)) {
+      throw new HttpError(404, `no incident "${id}"`, 'NotFound');
+    }
+    return description;
   }
 
   /**

@@ -4,6 +4,7 @@ import { metricsSettings } from '../config/metrics-settings';
 import { loadSecrets, requireNoDemoCredentials, requireSecrets, requireWebhookAuth } from '../config/secrets';
 import { requireTemporalTls } from '../config/temporal-tls';
 import { buildApp, DEMO_CREDENTIALS, UNAUTHENTICATED_WEBHOOK } from './app';
+import { syncTeamMembershipOnListen } from './membership-sync';
 import { closeGracefully } from './shutdown';
 import { createTemporalClient } from './temporal';
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   const metrics = metricsSettings(config).api;
   const temporal = createTemporalClient(config, secrets);
   const app = await buildApp({ config, secrets, temporal, metrics, logger: { level: config.api.logLevel } });
+  syncTeamMembershipOnListen(app, temporal, config);
   const graceMs = config.shutdown.api.graceTime;
   // The first signal stops gracefully; a second one (Node's default, as each is heard once)
   // ends the process at once.

@@ -1,4 +1,4 @@
-import type { IncidentPolicy, ResponderSnapshot, Severity } from '../workflows/model';
+import type { IncidentPolicy, ResponderSnapshot, Severity, TeamMembership } from '../workflows/model';
 import type { BatonConfig, TeamConfig } from './schema';
 
 export interface Route {
@@ -25,7 +25,9 @@ export function teamById(config: BatonConfig, teamId: string): TeamConfig {
 
 /**
  * The managers an incident reaches when nobody answers: those the team's own policy names
- * (in its paging steps, Level 3 steps, approvers or overdue list), else every manager.
+ * (in its paging steps, Level 3 steps, approvers or members), else every manager. Being told
+ * of overdue follow-ups (followUps.overdueNotify, for every team) makes nobody a team's
+ * manager: `allTeams` is the one way to oversee every team.
  */
 function teamManagers(config: BatonConfig, team: TeamConfig): string[] {
   const all = config.responders.filter((r) => r.level === 'manager').map((r) => r.id);
@@ -33,7 +35,7 @@ function teamManagers(config: BatonConfig, team: TeamConfig): string[] {
     ...team.escalation.steps.flatMap((s) => s.notify),
     ...team.level3.flatMap((s) => s.notify),
     ...team.stakeholders.external.approvers,
-    ...config.followUps.overdueNotify,
+    ...team.members,
   ]);
   const own = all.filter((id) => named.has(id));
   return own.length > 0 ? own : all;
@@ -71,6 +73,27 @@ function traineesOf(config: BatonConfig, team: TeamConfig): string[] {
   return teamMembers(config, team).filter((id) => !overseers.has(id) || own.has(id));
 }
 
+/** Who is on the team now and who they are: what an open incident learns when it changes. */
+export function teamMembershipFor(config: BatonConfig, team: TeamConfig): TeamMembership {
+  const members = teamMembers(config, team);
+  const managers = teamManagers(config, team);
+  const responders: TeamMembership['responders'] = {};
+  for (const r of config.responders) {
+    if (members.includes(r.id) || managers.includes(r.id)) responders[r.id] = snapshotOf(r);
+  }
+  return { team: team.id, members, managers, responders };
+}
+
+function snapshotOf(r: BatonConfig['responders'][number]): ResponderSnapshot {
+  return {
+    id: r.id,
+    name: r.name,
+    level: r.level,
+    ...(r.email ? { email: r.email } : {}),
+    ...(r.slackUserId ? { slackUserId: r.slackUserId } : {}),
+  };
+}
+
 /** The teams whose incidents a responder sees and acts on. */
 export function teamsOf(config: BatonConfig, responder: string): string[] {
   return config.teams.filter((t) => teamMembers(config, t).includes(responder)).map((t) => t.id);
@@ -79,15 +102,7 @@ export function teamsOf(config: BatonConfig, responder: string): string[] {
 /** The snapshot of rules an incident carries for its whole life. */
 export function policyFor(config: BatonConfig, team: TeamConfig): IncidentPolicy {
   const responders: Record<string, ResponderSnapshot> = {};
-  for (const r of config.responders) {
-    responders[r.id] = {
-      id: r.id,
-      name: r.name,
-      level: r.level,
-      ...(r.email ? { email: r.email } : {}),
-      ...(r.slackUserId ? { slackUserId: r.slackUserId } : {}),
-    };
-  }
+  for (const r of config.responders) responders[r.id] = snapshotOf(r);
   const severity = (s: BatonConfig['severities']['SEV1']) => ({
     assessWithinMs: s.assessWithin,
     stakeholderUpdateEveryMs: s.stakeholderUpdateEvery,

@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, DEMO_CREDENTIALS, emailListenerOf, UNAUTHENTICATED_WEBHOOK } from '../api/app';
+import { syncTeamMembershipOnListen } from '../api/membership-sync';
 import { closeGracefully } from '../api/shutdown';
 import { createTemporalClient } from '../api/temporal';
 import { ConfigError, loadConfig } from '../config/load';
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
       metrics: metrics.api,
       logger: { level: config.api.logLevel },
     });
+    syncTeamMembershipOnListen(up.app, up.temporal, config);
     life.checkpoint();
     let address: string;
     try {

@@ -27,6 +27,7 @@ import {
   draftCustomerMessageUpdate,
   escalateUpdate,
   excuseTrainingUpdate,
+  membershipChangedSignal,
   recordActionUpdate,
   recordLessonsUpdate,
   recordTrainingUpdate,
@@ -37,7 +38,7 @@ import {
   stateQuery,
   waiveFollowUpUpdate,
 } from '../workflows/messages';
-import { policyFor, teamById } from '../config/policy';
+import { policyFor, teamById, teamMembershipFor } from '../config/policy';
 import { incidentWorkflow } from '../workflows/incident';
 import { EVERY_FOLLOW_UP, testConfig } from './support/config';
 import { startShortHistories, type ShortHistories } from './support/short-histories';
@@ -255,6 +256,22 @@ describe.runIf(recording)('recording histories of complete incidents', () => {
     await eventually(async () => ((await state(handle)).resolution ? true : undefined));
     await waiveOpen(handle);
     await save('alerts-clear-before-acknowledgement', handle);
+  });
+
+  it('records an incident told that its team changed while it was open', async () => {
+    const handle = await startIncident(w, { alerts: [alert('HighLatency', 'fp-40')] });
+    // Baton restarted with carol moved off the team and erin its Level 3.
+    const changed = testConfig((c) => {
+      const team = c.teams[0];
+      if (!team) throw new Error('test configuration has no team');
+      team.level3 = [{ notify: ['erin'], acceptTimeout: '2s' }];
+    });
+    await handle.signal(membershipChangedSignal, teamMembershipFor(changed, teamById(changed, 'payments')));
+    await expect(handle.executeUpdate(acknowledgeUpdate, { args: [by('carol')] })).rejects.toThrow();
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('alice'), summary: 'restarted' }] });
+    await waiveOpen(handle);
+    await save('membership-changed', handle);
   });
 
   it('records a SEV4 blip that closes with its drafted report after a quiet period', async () => {

@@ -18,9 +18,13 @@ import {
   alertsFiredSignal,
   alertsResolvedSignal,
   alertsSchema,
+  membershipChangedSchema,
+  membershipChangedSignal,
+  membershipQuery,
   RefusalType,
   stateQuery,
 } from './messages';
+import { changeMembership, membershipOf } from './membership';
 import { addNote, recordRefusedEmail } from './notes';
 import type { z } from 'zod';
 import { throwIfRefused, type Refusal } from './rules';
@@ -56,7 +60,18 @@ export function registerHandlers(incident: Incident, publish: () => void): void 
       });
   });
 
+  setHandler(membershipChangedSignal, (raw) => {
+    const input = parseSignal(membershipChangedSchema, raw, 'membershipChanged');
+    if (input)
+      return whenReady(incident, (ready) => {
+        const ignored = changeMembership(ready, input);
+        if (ignored) log.warn(ignored);
+        else ready.fit();
+      });
+  });
+
   setHandler(stateQuery, () => incident.state);
+  setHandler(membershipQuery, () => (incident.ready() ? membershipOf(incident.policy) : undefined));
 }
 
 /**

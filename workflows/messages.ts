@@ -6,7 +6,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import { REQUIRABLE_FOLLOW_UPS, SEVERITIES } from './model';
+import { LEVELS, REQUIRABLE_FOLLOW_UPS, SEVERITIES, type TeamMembership } from './model';
 import type { IncidentState, StepResult } from './state';
 
 /**
@@ -227,6 +227,37 @@ export const emailRefusedSchema = lazy(() =>
   }),
 );
 
+/**
+ * Who is on the incident's team now, as the configuration in force says: sent when Baton
+ * starts with a configuration whose team differs from the one the incident started with, so
+ * that someone removed from the team can no longer act on its open incidents and someone
+ * added can. Who is who (names, levels, addresses) comes with it for everyone it names.
+ */
+export const membershipChangedSchema = lazy(() => {
+  const id = z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use a configured id')
+    .max(100);
+  const responder = z.strictObject({
+    id,
+    name: text(200),
+    level: z.enum(LEVELS),
+    email: z.string().max(320).optional(),
+    slackUserId: z.string().max(100).optional(),
+  });
+  return z
+    .strictObject({
+      team: id,
+      members: z.array(id).max(2_000),
+      managers: z.array(id).max(2_000),
+      responders: z.record(id, responder),
+    })
+    .refine((m) => [...m.members, ...m.managers].every((r) => Object.hasOwn(m.responders, r)), {
+      message: 'every member and manager must be among the responders',
+      path: ['responders'],
+    });
+});
+
 export type AcknowledgeInput = z.input<ReturnType<typeof acknowledgeSchema>>;
 export type AssessInput = z.input<ReturnType<typeof assessSchema>>;
 export type RecordActionInput = z.input<ReturnType<typeof recordActionSchema>>;
@@ -248,6 +279,7 @@ export type RejectCustomerMessageInput = z.input<ReturnType<typeof rejectCustome
 export type AlertsInput = z.input<ReturnType<typeof alertsSchema>>;
 export type AddNoteInput = z.input<ReturnType<typeof addNoteSchema>>;
 export type EmailRefusedInput = z.input<ReturnType<typeof emailRefusedSchema>>;
+export type MembershipChangedInput = z.input<ReturnType<typeof membershipChangedSchema>>;
 
 // Updates: the caller needs to know whether the step was accepted, and why not. Each
 // answers a compact summary; the whole record is the `state` query.
@@ -284,8 +316,12 @@ export const alertsFiredSignal = defineSignal<[AlertsInput]>('alertsFired');
 export const alertsResolvedSignal = defineSignal<[AlertsInput]>('alertsResolved');
 export const addNoteSignal = defineSignal<[AddNoteInput]>('addNote');
 export const emailRefusedSignal = defineSignal<[EmailRefusedInput]>('emailRefused');
+// Sent by Baton itself when its configuration changed who is on the team.
+export const membershipChangedSignal = defineSignal<[MembershipChangedInput]>('membershipChanged');
 
 export const stateQuery = defineQuery<IncidentState>('state');
+/** Who the incident counts as its team; undefined while its policy is not known, or for an incident that predates teams. */
+export const membershipQuery = defineQuery<TeamMembership | undefined>('membership');
 
 /** Failure types a refused update carries, so the API can answer 409, 403 or 400. */
 export const RefusalType = {

@@ -114,6 +114,15 @@ export interface IncidentPolicy {
   runbooks: Record<string, Runbook>;
 }
 
+/** Who an incident counts as its team, and who they are: what a membership change replaces. */
+export interface TeamMembership {
+  team: string;
+  members: string[];
+  managers: string[];
+  /** Everyone among the members and managers. */
+  responders: Record<string, ResponderSnapshot>;
+}
+
 /**
  * Lookups by names that come from outside (actors, alert names) must not reach
  * Object.prototype: "constructor" is neither a responder nor a runbook.

@@ -85,6 +85,8 @@ export type TimelineKind =
   | 'diagnostics-collected'
   /** A data source behind an alert did not answer; nothing waited for it. */
   | 'diagnostics-failed'
+  /** The configuration in force changed who is on the incident's team. */
+  | 'membership-changed'
   | 'closed';
 
 export interface TimelineEvent {
