@@ -7,7 +7,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syncTeamMembership, type MembershipSyncLog } from '../api/membership-sync';
+import {
+  syncTeamMembership,
+  syncTeamMembershipOnListen,
+  type MembershipSyncLog,
+} from '../api/membership-sync';
 import type { BatonConfig } from '../config/schema';
 import { acknowledgeUpdate, membershipQuery, RefusalType } from '../workflows/messages';
 import type { IncidentState } from '../workflows/state';
@@ -171,5 +175,23 @@ describe('a responder added to the team', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json<IncidentState>().acknowledgedBy).toBe('zoe');
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('an API that starts with the changed team', () => {
+  it('tells the open incidents as soon as it listens', async () => {
+    const id = await declare();
+    const handle = w.client.workflow.getHandle(id);
+    await expect.poll(() => handle.query(membershipQuery)).toBeDefined();
+    const restarted = await buildTestApp(w, changed, { ...EXTRA_TOKENS, TOKEN_ZOE: ZOE_TOKEN });
+    try {
+      syncTeamMembershipOnListen(restarted, w.client, inForce());
+      await restarted.listen({ host: '127.0.0.1', port: 0 });
+      await expect
+        .poll(async () => (await handle.query(membershipQuery))?.members, { timeout: 10_000 })
+        .not.toContain('carol');
+    } finally {
+      await restarted.close();
+    }
   });
 });
