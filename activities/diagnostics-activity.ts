@@ -5,7 +5,7 @@
  * never a thrown error; only the incident store itself failing makes the activity fail.
  */
 import path from 'node:path';
-import type { DiagnosticsConfig } from '../config/diagnostics';
+import type { DiagnosticsConfig, DiagnosticsCredentials } from '../config/diagnostics';
 import type { Alert } from '../workflows/model';
 import type { DiagnosticsOccasion } from '../workflows/state';
 import { collectDiagnostics } from './diagnostics/collect';
@@ -46,6 +46,11 @@ export interface DiagnosticsOutcome {
 
 export interface DiagnosticsDeps {
   config: DiagnosticsConfig;
+  /**
+   * The sources' credentials (Secrets.diagnostics). They stay in the worker: no activity's
+   * input or answer carries them, so they never reach a history.
+   */
+  credentials?: DiagnosticsCredentials;
   /** Folder that holds one sub-folder per incident (the documentation's). */
   dir: string;
   /** The incident store, when not the local folder `dir` (the documentation's). */
@@ -112,6 +117,7 @@ export function createDiagnosticsActivities(deps: DiagnosticsDeps) {
         alerts: request.alerts,
         sources: deps.config,
         now: new Date(),
+        ...(deps.credentials ? { credentials: deps.credentials } : {}),
       });
       const summary = await writeDiagnostics({ store, incident }, result, request.occasion);
       return boundOutcome(summary, folder);

@@ -4,10 +4,13 @@ import { createDocumentationActivities, type DocumentationDeps } from './documen
 import { createNotificationActivities, type NotificationDeps } from './notifications';
 import { createPolicyActivities } from './policy';
 import { createSlackLiveActivities, type SlackLiveDeps } from './slack-live';
+import type { DiagnosticsCredentials } from '../config/diagnostics';
 import type { BatonConfig } from '../config/schema';
 
 export interface ActivityDeps {
   config: BatonConfig;
+  /** The diagnostics sources' credentials (Secrets.diagnostics). */
+  diagnosticsCredentials?: DiagnosticsCredentials;
   notifications: NotificationDeps;
   documentation: DocumentationDeps;
   slackLive: SlackLiveDeps;
@@ -25,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     // Diagnostics go beside the record, in the same incident folder.
     ...createDiagnosticsActivities({
       config: deps.config.diagnostics,
+      ...(deps.diagnosticsCredentials ? { credentials: deps.diagnosticsCredentials } : {}),
       dir: deps.documentation.dir,
       ...(deps.documentation.store ? { store: deps.documentation.store } : {}),
     }),

@@ -2,9 +2,12 @@
  * The SMTP side of email, built from notifications.email: the worker sends Baton's emails
  * with it, and the API answers replies with it.
  */
+import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
+import { ConfigError } from '../config/load';
 import type { BatonConfig } from '../config/schema';
 import type { Secrets } from '../config/secrets';
+import { smtpRequiresTls } from '../config/smtp';
 import type { EmailTemplates } from './email-templates';
 
 /** What signs the links and reply addresses in emails; absent, emails offer neither. */
@@ -38,6 +41,23 @@ export function signingFor(config: BatonConfig, secrets: Secrets): EmailSigning 
   };
 }
 
+/** The CA of smtp.caFile, read once at start; a file that cannot be read stops start-up, named. */
+function trustedCa(caFile: string): Buffer {
+  try {
+    return readFileSync(caFile);
+  } catch (err) {
+    throw new ConfigError(
+      `notifications.email.smtp.caFile: cannot read ${caFile}: ${(err as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Builds the transport. Without `secure`, STARTTLS is required (smtp.requireTLS, config/smtp.ts):
+ * nodemailer then asks for it even when the server's answer leaves it out, and stops before
+ * AUTH and MAIL FROM when the server will not upgrade, so neither the password nor an email
+ * crosses the network in clear. The server's certificate is checked either way.
+ */
 export function mailerFor(config: BatonConfig, secrets: Secrets): Mailer | undefined {
   const email = config.notifications.email;
   if (!email) return undefined;
@@ -46,6 +66,8 @@ export function mailerFor(config: BatonConfig, secrets: Secrets): Mailer | undef
     host: smtp.host,
     port: smtp.port,
     secure: smtp.secure,
+    requireTLS: smtpRequiresTls(smtp),
+    ...(smtp.caFile ? { tls: { ca: trustedCa(smtp.caFile) } } : {}),
     ...(smtp.user ? { auth: { user: smtp.user, pass: secrets.smtpPassword ?? '' } } : {}),
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,

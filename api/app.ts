@@ -3,7 +3,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { WebClient } from '@slack/web-api';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -14,14 +20,16 @@ import { mailerFor, type Mailer } from '../activities/mailer';
 import { metricsSettings } from '../config/metrics-settings';
 import type { BatonConfig } from '../config/schema';
 import { requireNoDemoCredentials, requireWebhookAuth, type Secrets } from '../config/secrets';
-import { AuthFailures } from './auth';
+import { AuthFailures, credentialOf, type CredentialName } from './auth';
 import { fromTemporal, HttpError } from './errors';
 import { startInboundListener, type InboundListener, type InboundListenerDeps } from './email/listener';
 import { emailRoutes } from './email/route';
 import { IncidentService } from './incidents';
+import { maskingLogger } from './log-masking';
 import { UsedLinks } from './links/used-links';
 import { countAnswers } from './metrics';
 import { alertmanagerRoutes } from './routes/alertmanager';
+import { codecRoutes } from './routes/codec';
 import type { IncidentStore } from '../activities/store/incident-store';
 import { DocumentStore } from './documents';
 import { customerMessageRoutes } from './routes/customer-messages';
@@ -55,7 +63,7 @@ export interface AppDeps {
   mailer?: Mailer;
   /** mailauth's DNS resolver for replies' DKIM, SPF and DMARC; the system's when not given (tests sign with their own key). */
   emailResolver?: InboundListenerDeps['resolver'];
-  /** Counts failed authentications per address (10 a minute by default; tests give their own clock). */
+  /** Counts failed authentications per address and credential (AUTH_LIMITS by default; tests give their own clock). */
   authFailures?: AuthFailures;
   /** Whether GET /metrics exists and the token it needs; from the configuration alone when not given. */
   metrics?: ApiMetricsOptions;
@@ -78,17 +86,38 @@ export const DEMO_CREDENTIALS =
   'demo credentials in use: the published demo tokens (README, "Demo tokens") act as responders; they work on a loopback address only. Make real ones with npm run token';
 
 /**
- * The routes that check a bearer token or password: failed authentications there are counted
- * per address, and an address past the limit is refused before its credentials are checked.
+ * Counts a credential that failed its check (AuthFailures), logging once the limit it fills;
+ * past a limit, the refusal to send instead of its 401. Alertmanager drops an alert answered
+ * 4xx and retries a 5xx: the webhook gets 503, so that alerts sent from behind a guesser's
+ * address are delayed at worst, never lost.
  */
-function checksCredentials(route: string | undefined): boolean {
-  return (
-    route !== undefined &&
-    (route.startsWith('/api/v1/') ||
-      route === '/webhooks/alertmanager' ||
-      route === '/email/inbound' ||
-      route === '/metrics')
-  );
+function countFailure(
+  failures: AuthFailures,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  credential: CredentialName,
+): FastifyReply | undefined {
+  const verdict = failures.countFailure(request.ip, credential);
+  if (verdict.refused) {
+    const whose = verdict.by === 'address' ? 'from this address' : 'of this credential';
+    return reply
+      .code(credential === 'webhook' ? 503 : 429)
+      .removeHeader('WWW-Authenticate')
+      .header('Retry-After', String(verdict.retryAfter))
+      .send({
+        error: `too many failed authentications ${whose}; retry in ${verdict.retryAfter} s`,
+        code: 'TooManyRequests',
+      });
+  }
+  for (const reached of verdict.reached) {
+    const whose = reached.by === 'address' ? `from ${reached.key}` : `of the ${reached.key}`;
+    const count = reached.by === 'address' ? failures.max : failures.perCredential;
+    request.log.warn(
+      { ip: request.ip, limit: reached.by, key: reached.key, failures: count, windowMs: failures.windowMs },
+      `${count} failed authentications ${whose}: more invalid credentials are refused (429, 503 on the webhook) until the window ends; valid ones are served`,
+    );
+  }
+  return undefined;
 }
 
 /**
@@ -116,16 +145,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   requireWebhookAuth(deps.config);
   requireNoDemoCredentials(deps.config, deps.secrets);
   const logger = deps.logger;
-  // Fastify logs each request with its id; the redaction guards against a future
-  // serializer that would include headers (bearer tokens, webhook credentials).
-  const redact = ['req.headers.authorization', 'req.headers.cookie'];
   const app = Fastify({
-    logger:
-      logger && typeof logger === 'object'
-        ? { ...logger, redact }
-        : logger === true
-          ? { redact }
-          : (logger ?? false),
+    // Fastify logs each request with its id and URL: secrets in URLs are masked (log-masking.ts).
+    logger: logger === true || (logger && typeof logger === 'object') ? maskingLogger(logger) : false,
     ...SERVER_TIMEOUTS,
     // Step bodies are small; the Alertmanager webhook sets a larger limit of its own.
     bodyLimit: 1024 * 1024,
@@ -143,23 +165,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const refusals = new WeakMap<object, string>();
   const failures = deps.authFailures ?? new AuthFailures();
 
-  // Cheap to refuse: an address past its failed authentications is answered 429 before its
-  // credentials are checked or its body read.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!checksCredentials(request.routeOptions.url)) return;
-    const retryAfter = failures.refusedFor(request.ip);
-    if (retryAfter === undefined) return;
-    void reply.header('Retry-After', String(retryAfter));
-    throw new HttpError(
-      429,
-      `too many failed authentications from this address; retry in ${retryAfter} s`,
-      'TooManyRequests',
-    );
-  });
-
   // Every refusal is logged at warn with the route and the caller's address (never a header:
-  // the token stays out of the log), and a failed authentication is counted before the
-  // answer goes out, so that concurrent guesses are counted as they are answered.
+  // the token stays out of the log). Those refused past the failure limit are not: the limit
+  // bounds the lines a guesser makes.
   app.addHook('onSend', async (request, reply) => {
     const status = reply.statusCode;
     if (status !== 401 && status !== 403) return;
@@ -175,12 +183,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       status === 401 ? 'authentication failed' : 'refused: not permitted',
     );
-    if (status === 401 && checksCredentials(route) && failures.failed(request.ip)) {
-      request.log.warn(
-        { ip: request.ip, failures: failures.max, windowMs: failures.windowMs },
-        `${failures.max} failed authentications from ${request.ip}: its requests are refused (429) until the window ends`,
-      );
-    }
   });
 
   app.setErrorHandler((raw: FastifyError, request, reply) => {
@@ -197,6 +199,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
     }
     const error = fromTemporal(raw);
+    // A credential that failed its check (each route checks its own in onRequest, before the
+    // body is read) is counted here, in the same tick as the check, so that concurrent
+    // guesses are counted as they are answered. A valid credential never gets here.
+    const credential =
+      error instanceof HttpError && error.statusCode === 401
+        ? credentialOf(request.routeOptions.url)
+        : undefined;
+    if (credential) {
+      const refused = countFailure(failures, request, reply, credential);
+      if (refused) return refused;
+    }
     if (error instanceof HttpError) {
       if (error.statusCode >= 500) request.log.warn({ err: raw }, error.message);
       if (error.statusCode === 401 || error.statusCode === 403) refusals.set(request, error.message);
@@ -261,6 +274,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
   await app.register(documentRoutes({ secrets: deps.secrets, incidents, store: documents }));
+  // Temporal's codec endpoint exists only while Baton encrypts its payloads.
+  if (deps.secrets.payloadKeys)
+    await app.register(codecRoutes({ config: deps.config, secrets: deps.secrets }));
   // Email action links exist only where Baton can check them and people's browsers reach it.
   const email = deps.config.notifications.email;
   const linkSecret = deps.secrets.emailLinkSecret;

@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ResponderConfig } from '../config/schema';
 import type { Secrets } from '../config/secrets';
+import { addressGroup } from './client-address';
+import { WindowLimiter } from './email/limits';
 import { HttpError } from './errors';
 
 declare module 'fastify' {
@@ -49,55 +51,104 @@ export function actorOf(request: FastifyRequest): ResponderConfig {
 }
 
 /**
- * Failed authentications per caller address, in fixed windows. Past `max` failures in a
- * window the address is refused (429) until the window ends, without its credentials being
- * checked; successful requests are never counted. In memory, per API process: the point is
- * to make guessing slow and cheap to refuse, not to keep a ledger.
+ * The credential a route checks, under whose name its failures are counted: a request can only
+ * succeed by matching that one secret. A bearer token names nobody (it is compared against
+ * every responder's digest, so a guess at the incident API is a guess at all their tokens at
+ * once): its name is the kind of credential. The webhook's Basic username is not a name of its
+ * own either: there is one configured, and another cannot succeed, so counting usernames would
+ * only let a guesser fill the counter with names of its choosing.
+ */
+export type CredentialName = 'api token' | 'webhook' | 'email inbound' | 'metrics';
+
+/** Which credential a route checks, if any. */
+export function credentialOf(route: string | undefined): CredentialName | undefined {
+  if (route === undefined) return undefined;
+  // The codec endpoint takes the same responder tokens as the incident API.
+  if (route.startsWith('/api/v1/') || route.startsWith('/codec/')) return 'api token';
+  if (route === '/webhooks/alertmanager') return 'webhook';
+  if (route === '/email/inbound') return 'email inbound';
+  if (route === '/metrics') return 'metrics';
+  return undefined;
+}
+
+export interface AuthLimits {
+  /** Failures one address (an IPv6 /64) may have in a window. */
+  perAddress: number;
+  /** Failures a credential may have in a window, from all addresses together. */
+  perCredential: number;
+  windowMs: number;
+  /** The clock, for tests. */
+  now?: () => number;
+  /** Addresses remembered at most; the oldest windows are forgotten first. */
+  capacity?: number;
+}
+
+/**
+ * Ten failures a minute per address: a person retyping a token, or a client with an old one,
+ * stays below it. A hundred per credential: what many addresses guessing together may cost.
+ */
+export const AUTH_LIMITS: AuthLimits = { perAddress: 10, perCredential: 100, windowMs: 60_000 };
+
+/** A limit a failure reached: the address group or the credential whose window is now full. */
+export interface Reached {
+  by: 'address' | 'credential';
+  key: string;
+}
+
+/** What a failed authentication gets: its 401 (and the limits it filled), or a refusal. */
+export type FailureVerdict =
+  | { refused: false; reached: Reached[] }
+  | { refused: true; retryAfter: number; by: 'address' | 'credential' };
+
+/**
+ * Failed authentications, in fixed windows, per caller address (IPv6 by /64) and per
+ * credential. It is asked only once a credential has failed its check, so a valid one is
+ * served whatever failed before it from the same address (a NAT, a proxy's address, one
+ * Alertmanager beside a guesser). Past a limit, failures are refused (429, or 503 for the
+ * webhook) without being counted, so a window ends when it was due to.
+ *
+ * What it buys: a guesser's failures cost Baton a bounded number of counted failures and of
+ * log lines a minute. It cannot slow the guessing itself: a limit that never refuses a valid
+ * credential answers a wrong guess, in effect, as a 401 would. What keeps tokens from being
+ * guessed is their length (npm run token makes 256 random bits). In memory, per API process.
  */
 export class AuthFailures {
-  private readonly windows = new Map<string, { failures: number; endsAt: number }>();
+  /** Failures an address may have in a window. */
+  readonly max: number;
+  /** Failures a credential may have in a window, from all addresses together. */
+  readonly perCredential: number;
+  readonly windowMs: number;
+  private readonly addresses: WindowLimiter;
+  private readonly credentials: WindowLimiter;
 
-  constructor(
-    readonly max = 10,
-    readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
-    /** Addresses remembered at most; the oldest are forgotten first. */
-    private readonly capacity = 10_000,
-  ) {}
-
-  /** Seconds until the address may try again, if it is refused now. */
-  refusedFor(address: string): number | undefined {
-    const window = this.windows.get(address);
-    if (!window) return undefined;
-    const left = window.endsAt - this.now();
-    if (left <= 0) {
-      this.windows.delete(address);
-      return undefined;
-    }
-    return window.failures >= this.max ? Math.ceil(left / 1000) : undefined;
+  constructor(limits: AuthLimits = AUTH_LIMITS) {
+    const { windowMs, now = Date.now, capacity = 10_000 } = limits;
+    this.max = limits.perAddress;
+    this.perCredential = limits.perCredential;
+    this.windowMs = windowMs;
+    this.addresses = new WindowLimiter({ limit: limits.perAddress, windowMs, now, maxKeys: capacity });
+    this.credentials = new WindowLimiter({ limit: limits.perCredential, windowMs, now });
   }
 
-  /** Counts a failure; true when it is the one that reaches the limit. */
-  failed(address: string): boolean {
-    const now = this.now();
-    let window = this.windows.get(address);
-    if (!window || window.endsAt <= now) {
-      this.windows.delete(address);
-      this.makeRoom(now);
-      window = { failures: 0, endsAt: now + this.windowMs };
-      this.windows.set(address, window);
+  /**
+   * Counts a credential that failed its check, or refuses it when its address or its
+   * credential is at its limit. Call it only after the check: never for a valid credential.
+   */
+  countFailure(address: string, credential: CredentialName): FailureVerdict {
+    const group = addressGroup(address);
+    const byAddress = this.addresses.blockedForMs(group);
+    if (byAddress !== undefined)
+      return { refused: true, retryAfter: Math.ceil(byAddress / 1000), by: 'address' };
+    const byCredential = this.credentials.blockedForMs(credential);
+    if (byCredential !== undefined) {
+      return { refused: true, retryAfter: Math.ceil(byCredential / 1000), by: 'credential' };
     }
-    window.failures += 1;
-    return window.failures === this.max;
-  }
-
-  private makeRoom(now: number): void {
-    if (this.windows.size < this.capacity) return;
-    for (const [address, window] of this.windows) if (window.endsAt <= now) this.windows.delete(address);
-    // Still full: the oldest windows go (Map keeps insertion order).
-    for (const address of this.windows.keys()) {
-      if (this.windows.size < this.capacity) break;
-      this.windows.delete(address);
-    }
+    this.addresses.take(group);
+    this.credentials.take(credential);
+    const reached: Reached[] = [];
+    if (this.addresses.blockedForMs(group) !== undefined) reached.push({ by: 'address', key: group });
+    if (this.credentials.blockedForMs(credential) !== undefined)
+      reached.push({ by: 'credential', key: credential });
+    return { refused: false, reached };
   }
 }

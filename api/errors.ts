@@ -27,9 +27,12 @@ const REFUSAL_STATUS: Record<RefusalType, number> = {
   [RefusalType.notMember]: 404,
 };
 
-// gRPC status codes that mean "Temporal is not there right now", not "you asked wrongly".
-const UNAVAILABLE_CODES = new Set([8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */]);
 const CANCELLED = 1;
+const INVALID_ARGUMENT = 3;
+const RESOURCE_EXHAUSTED = 8;
+// gRPC status codes that mean "Temporal is not there right now", not "you asked wrongly"
+// (save RESOURCE_EXHAUSTED for a request too large, which tooLarge tells apart first).
+const UNAVAILABLE_CODES = new Set([RESOURCE_EXHAUSTED, 14 /* UNAVAILABLE */]);
 const DEADLINE_EXCEEDED = 4;
 const NOT_FOUND = 5;
 const NO_ANSWER =
@@ -55,6 +58,20 @@ function namespaceMissing(err: unknown): boolean {
   const cause = err instanceof ServiceError ? err.cause : err;
   const message = cause instanceof Error ? cause.message : String(cause);
   return /\bnamespace\b.*\bnot found\b/i.test(message);
+}
+
+/**
+ * Whether Temporal refused the call for its size: a payload over its blob limit (2 MB:
+ * INVALID_ARGUMENT "Blob data size exceeds limit.") or a request over its gRPC message limit
+ * (4 MB: RESOURCE_EXHAUSTED "grpc: received message larger than max"). Asking again sends
+ * the same bytes, so this is the caller's request, never "Temporal is unavailable".
+ */
+function tooLarge(err: unknown): boolean {
+  const code = grpcCode(err);
+  if (code !== INVALID_ARGUMENT && code !== RESOURCE_EXHAUSTED) return false;
+  const cause = err instanceof ServiceError ? err.cause : err;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return /message larger than max|blob data size exceeds limit|exceeds size limit/i.test(message);
 }
 
 /** Whether no connection to Temporal could be made at all (a lazy connection fails this way). */
@@ -85,6 +102,13 @@ export function fromTemporal(err: unknown, incidentId?: string): unknown {
   }
   if (err instanceof WorkflowNotFoundError || grpcCode(err) === NOT_FOUND) {
     return new HttpError(404, `no incident "${incidentId ?? '?'}"`, 'NotFound');
+  }
+  if (tooLarge(err)) {
+    return new HttpError(
+      413,
+      'the request is too large for Temporal to carry; sending it again will not help',
+      'PayloadTooLarge',
+    );
   }
   const code = grpcCode(err);
   if (noConnection(err) || (code !== undefined && UNAVAILABLE_CODES.has(code))) {

@@ -1,7 +1,7 @@
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { BatonConfig } from '../config/schema';
 import type { Secrets } from '../config/secrets';
-import { temporalConnectionOptions } from '../config/temporal';
+import { temporalConnectionOptions, temporalDataConverter } from '../config/temporal';
 
 /**
  * A client that does not need Temporal to be up when the API starts: the connection is
@@ -16,7 +16,11 @@ export function createTemporalClient(config: BatonConfig, secrets: Secrets): Cli
     // every request would hang. A few quick retries (about 1 s) still ride out a blip.
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }))],
   });
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: temporalDataConverter(config, secrets),
+  });
 }
 
 /** Whether Temporal answers within the time given. */

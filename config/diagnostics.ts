@@ -3,6 +3,7 @@
  * evaluated it and, where a team has one, its log store. Every bound lives here so that what
  * an incident keeps stays small whatever the sources answer.
  */
+import net from 'node:net';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from './duration';
 
@@ -22,6 +23,54 @@ function boundedDuration(minMs: number, maxMs: number) {
 }
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'write an http:// or https:// URL' });
+
+/**
+ * Where a source is: its base URL and nothing else. A URL is copied into every incident's
+ * record, its history and the API's answers, so a password in it would be published there;
+ * a query or fragment would be lost when Baton appends the API's path anyway. The message
+ * never repeats the URL: it may hold the password.
+ */
+const serverUrl = httpUrl.superRefine((text, ctx) => {
+  // The format check above has already said so when it is no URL at all.
+  if (!URL.canParse(text)) return;
+  const url = new URL(text);
+  if (url.username || url.password) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'remove the user name and password from the URL (it is stored in every incident); ' +
+        'set auth: { basic: { username, passwordEnv } } or auth: { bearer: { tokenEnv } } instead',
+    });
+  }
+  if (url.search || url.hash || text.includes('?') || text.includes('#')) {
+    ctx.addIssue({ code: 'custom', message: "write the server's base URL, without a query or fragment" });
+  }
+});
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'name an environment variable');
+
+/**
+ * How Baton logs in to a source: the secret stays in the environment and is read by the
+ * worker at start-up (config/secrets.ts), the way the webhook's credentials are.
+ */
+const sourceAuth = z.union([
+  z.strictObject({ basic: z.strictObject({ username: z.string().min(1), passwordEnv: envName }) }),
+  z.strictObject({ bearer: z.strictObject({ tokenEnv: envName }) }),
+]);
+
+/** An address or a CIDR range: `10.0.0.5`, `10.0.0.0/8`, `::1`, `fd00::/8`. */
+export function isNetworkRange(text: string): boolean {
+  const [address = '', prefix, extra] = text.split('/');
+  if (extra !== undefined) return false;
+  const version = net.isIP(address);
+  if (version === 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+const networkRange = z
+  .string()
+  .refine(isNetworkRange, 'write an IP address or a CIDR range (10.0.0.0/8, fd00::/8)');
 /** Prometheus and Loki label names. */
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'write a label name ([a-zA-Z_][a-zA-Z0-9_]*)');
 /** An answer larger than this many bytes is refused rather than read (64 KiB to 64 MiB). */
@@ -49,13 +98,20 @@ export const prometheusSourceSchema = z.strictObject({
    * from it). Set it when that URL is one Baton cannot reach, such as a name inside a cluster
    * or a proxy that needs a login.
    */
-  url: httpUrl.optional(),
+  url: serverUrl.optional(),
   /**
    * The only servers (origins such as http://prometheus:9090) a generatorURL may send Baton
-   * to. Alerts come from outside: without this list, anyone who can post an alert can make
-   * Baton fetch a URL of their choosing.
+   * to. Alerts come from outside: without `url` or this list, no alert's server is queried.
    */
-  allowedServers: z.array(httpUrl).optional(),
+  allowedServers: z.array(serverUrl).optional(),
+  /**
+   * Loopback, link-local, private and other special addresses that a server from
+   * `allowedServers` may resolve to. Without them, such a server is refused: a name on the
+   * list that resolves to 127.0.0.1 or 169.254.169.254 is no Prometheus Baton should ask.
+   * `url` needs no entry here: the operator wrote it, no alert chose it.
+   */
+  allowedNetworks: z.array(networkRange).optional(),
+  auth: sourceAuth.optional(),
   timeout: boundedDuration(100, 60_000).prefault(PROMETHEUS_DEFAULTS.timeout),
   /** How far back the chart reaches (stretched to the alert's start when it began earlier). */
   lookback: boundedDuration(60_000, 86_400_000).prefault(PROMETHEUS_DEFAULTS.lookback),
@@ -78,7 +134,8 @@ export const LOKI_DEFAULTS = {
 } as const;
 
 export const lokiSourceSchema = z.strictObject({
-  url: httpUrl,
+  url: serverUrl,
+  auth: sourceAuth.optional(),
   /** Alert labels that make the stream selector, those present on the alert, in this order. */
   selectorLabels: z
     .array(labelName)
@@ -107,7 +164,8 @@ export const ELASTICSEARCH_DEFAULTS = {
 
 /** Elasticsearch (or OpenSearch) `_search`, for teams whose logs are there rather than in Loki. */
 export const elasticsearchSourceSchema = z.strictObject({
-  url: httpUrl,
+  url: serverUrl,
+  auth: sourceAuth.optional(),
   /** An index, an alias or a pattern (`logs-*`). */
   index: z.string().regex(/^[^/?#\s]+$/, 'write an index name or pattern, without / ? # or spaces'),
   /** Alert label → field that must hold the same value (a keyword field: `service.name`, `host.name.keyword`). */
@@ -147,3 +205,12 @@ export type DiagnosticsConfig = z.output<typeof diagnosticsSchema>;
 export type PrometheusSource = z.output<typeof prometheusSourceSchema>;
 export type LokiSource = z.output<typeof lokiSourceSchema>;
 export type ElasticsearchSource = z.output<typeof elasticsearchSourceSchema>;
+export type SourceAuth = z.output<typeof sourceAuth>;
+
+export type DiagnosticsSource = 'prometheus' | 'loki' | 'elasticsearch';
+
+/** A source's credentials as read from the environment: only the worker holds them. */
+export type SourceCredential =
+  { kind: 'basic'; username: string; password: string } | { kind: 'bearer'; token: string };
+
+export type DiagnosticsCredentials = Partial<Record<DiagnosticsSource, SourceCredential>>;

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { deprecationsIn } from './deprecations';
 import { configSchema, type BatonConfig } from './schema';
+import { smtpWarnings } from './smtp';
 
 export const DEFAULT_CONFIG_PATH = path.join('config', 'baton.yaml');
 
@@ -85,7 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): {
   }
   slackFromEnvironment(config, env);
   emailFromEnvironment(config, env);
-  return { config, file, warnings: deprecationsIn(config) };
+  return { config, file, warnings: [...deprecationsIn(config), ...smtpWarnings(config)] };
 }
 
 /**
@@ -163,7 +164,8 @@ function portFrom(env: NodeJS.ProcessEnv, name: string): number | undefined {
 
 /**
  * A configuration without an email section (the demo's) sends email once the environment
- * names an SMTP server (SMTP_HOST, SMTP_PORT, SMTP_USER with SMTP_PASSWORD, EMAIL_FROM).
+ * names an SMTP server (SMTP_HOST, SMTP_PORT, SMTP_USER with SMTP_PASSWORD, EMAIL_FROM;
+ * SMTP_SECURE=true for TLS from the start, SMTP_REQUIRE_TLS=false for a server without STARTTLS).
  * BATON_EMAIL_LINK_SECRET with BATON_PUBLIC_URL adds action links; EMAIL_REPLY_DOMAIN adds
  * reply addresses, and EMAIL_INBOUND_PORT (with EMAIL_INBOUND_HOST and
  * EMAIL_INBOUND_AUTHENTICATION) turns the reply listener on. BATON_PUBLIC_URL applies to any
@@ -205,6 +207,8 @@ function emailFromEnvironment(config: BatonConfig, env: NodeJS.ProcessEnv): void
       host,
       port: portFrom(env, 'SMTP_PORT') ?? 25,
       secure: env.SMTP_SECURE === 'true',
+      // STARTTLS stays required unless the environment turns it off in so many words.
+      ...(env.SMTP_REQUIRE_TLS === 'false' ? { requireTLS: false } : {}),
       ...(user ? { user, passwordEnv: 'SMTP_PASSWORD' } : {}),
     },
     linkTtl: 86_400_000,

@@ -154,6 +154,24 @@ export const configSchema = z
           })
           .optional(),
         apiKeyEnv: envName.optional(),
+        /**
+         * Encrypts every payload Baton puts in Temporal's history (config/payload-codec.ts);
+         * off unless set. The keys come from the variable `keysEnv` names.
+         */
+        encryption: z
+          .strictObject({
+            keysEnv: envName,
+            /**
+             * The Temporal UI origins whose browsers may call Baton's codec endpoint
+             * (/codec/decode); the origin of temporal.uiUrl when not given.
+             */
+            codecOrigins: z
+              .array(
+                z.string().regex(/^https?:\/\/[^/\s]+$/, 'write an origin like https://temporal.example.com'),
+              )
+              .optional(),
+          })
+          .optional(),
       })
       .default({
         address: '127.0.0.1:7233',
@@ -224,7 +242,16 @@ export const configSchema = z
             smtp: z.strictObject({
               host: z.string().min(1),
               port: z.number().int().min(1).max(65535),
+              /** TLS from the first byte (port 465); otherwise STARTTLS (requireTLS). */
               secure: z.boolean().default(false),
+              /**
+               * Without `secure`, refuse to send (and to log in) unless the server takes
+               * STARTTLS: on unless `secure: true`. `false` lets a server that strips STARTTLS
+               * read the password and every email, and is warned of at start.
+               */
+              requireTLS: z.boolean().optional(),
+              /** A PEM file of the CA that signed the server's certificate, for a private CA. */
+              caFile: z.string().min(1).optional(),
               user: z.string().optional(),
               passwordEnv: envName.optional(),
             }),

@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
+import type { DiagnosticsCredentials, DiagnosticsSource, SourceAuth } from './diagnostics';
 import { ConfigError } from './load';
+import { parsePayloadKeys, type PayloadKey } from './payload-codec';
 import type { BatonConfig, ResponderConfig } from './schema';
 
 export function sha256Hex(value: string): string {
@@ -35,6 +37,13 @@ export interface Secrets {
   /** Whether a bearer token is the one of POST /email/inbound; false when none is configured. */
   checkEmailInbound(bearer: string | undefined): boolean;
   temporalApiKey?: string;
+  /** What the worker logs in to diagnostics sources with (`diagnostics.<source>.auth`). */
+  diagnostics: DiagnosticsCredentials;
+  /**
+   * The keys that encrypt Temporal payloads (temporal.encryption.keysEnv), newest first;
+   * undefined when encryption is off.
+   */
+  payloadKeys?: PayloadKey[];
   /**
    * Responders (and the webhook) whose variable is named but unset. Start-up refuses them
    * (requireSecrets); tests that build parts with an empty environment see them here.
@@ -91,9 +100,35 @@ function refuseSharedTokens(credentials: Credential[]): void {
   );
 }
 
+/** The diagnostics sources that log in, with their `auth` settings. */
+function diagnosticsAuth(config: BatonConfig): [DiagnosticsSource, SourceAuth][] {
+  const { prometheus, loki, elasticsearch } = config.diagnostics;
+  const found: [DiagnosticsSource, SourceAuth][] = [];
+  if (prometheus.auth) found.push(['prometheus', prometheus.auth]);
+  if (loki?.auth) found.push(['loki', loki.auth]);
+  if (elasticsearch?.auth) found.push(['elasticsearch', elasticsearch.auth]);
+  return found;
+}
+
+/** Each source's credential whose variable is set; requireSecrets stops start-up for the rest. */
+function diagnosticsCredentials(config: BatonConfig, env: NodeJS.ProcessEnv): DiagnosticsCredentials {
+  const credentials: DiagnosticsCredentials = {};
+  for (const [source, auth] of diagnosticsAuth(config)) {
+    if ('basic' in auth) {
+      const password = env[auth.basic.passwordEnv];
+      if (password) credentials[source] = { kind: 'basic', username: auth.basic.username, password };
+    } else {
+      const token = env[auth.bearer.tokenEnv];
+      if (token) credentials[source] = { kind: 'bearer', token };
+    }
+  }
+  return credentials;
+}
+
 /**
  * Reads the secrets the configuration names. Throws a ConfigError when two credentials are
- * the same token (see refuseSharedTokens).
+ * the same token (see refuseSharedTokens), and when temporal.encryption is on and its keys are
+ * unset or unusable (parsePayloadKeys).
  */
 export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = process.env): Secrets {
   const missing: string[] = [];
@@ -169,6 +204,10 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
 
   refuseSharedTokens(credentials);
 
+  // Never a silent fallback to plaintext: encryption that is on needs its keys, or nothing starts.
+  const encryption = config.temporal.encryption;
+  const payloadKeys = encryption ? parsePayloadKeys(env[encryption.keysEnv], encryption.keysEnv) : undefined;
+
   return {
     responderForToken(token) {
       const digest = sha256Hex(token);
@@ -201,6 +240,8 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
       );
     },
     temporalApiKey: optionalEnv(config.temporal.apiKeyEnv),
+    diagnostics: diagnosticsCredentials(config, env),
+    ...(payloadKeys ? { payloadKeys } : {}),
     missing,
     demoCredentials: credentials
       .filter((c) => DEMO_TOKEN_DIGESTS.has(c.digest))
@@ -350,17 +391,128 @@ function secretVariables(config: BatonConfig): SecretVariable[] {
     "the API, to check the mail provider's token on /email/inbound",
     ['api'],
   );
+  for (const [source, auth] of diagnosticsAuth(config)) {
+    const [variable, path] =
+      'basic' in auth
+        ? [auth.basic.passwordEnv, `diagnostics.${source}.auth.basic.passwordEnv`]
+        : [auth.bearer.tokenEnv, `diagnostics.${source}.auth.bearer.tokenEnv`];
+    add(variable, path, `the worker, to log in to ${source} for diagnostics`, ['worker']);
+  }
   add(config.temporal.apiKeyEnv, 'temporal.apiKeyEnv', 'the API and the worker, to connect to Temporal', [
     'api',
     'worker',
   ]);
+  add(
+    config.temporal.encryption?.keysEnv,
+    'temporal.encryption.keysEnv',
+    "the API and the worker, to encrypt and decrypt what they put in Temporal's history",
+    ['api', 'worker'],
+  );
+  return found;
+}
+
+/** The random bytes the shared secrets must carry: what `npm run token` makes. */
+export const SECRET_BYTES = 32;
+/**
+ * Slack issues signing secrets of 32 hexadecimal characters, 16 bytes, and lets nobody choose
+ * a longer one: Baton asks for what Slack issues.
+ */
+export const SLACK_SIGNING_SECRET_BYTES = 16;
+
+/**
+ * How many random bytes a secret can carry at most, from its alphabet: 4 bits a character
+ * when it is all hexadecimal digits, else 6 (base64 and base64url; other text is given no
+ * more). 32 bytes are 64 hex characters or 43 base64url ones.
+ */
+export function secretBytes(value: string): number {
+  const bitsPerCharacter = /^[0-9a-f]*$/i.test(value) ? 4 : 6;
+  return Math.floor((value.length * bitsPerCharacter) / 8);
+}
+
+/**
+ * Whether a secret is long enough yet plainly not drawn at random: fewer than 8 distinct
+ * characters, a shorter piece repeated ("abcabc…"), or mostly one steady run ("abcdefgh…",
+ * "ABC…XYZabc…xyz"): one step between neighbours for more than half of them. A random
+ * secret of 16 bytes or more is none of these but with odds far below one in a million; a
+ * long passphrase of words can still pass.
+ */
+export function patternedSecret(value: string): boolean {
+  const characters = [...value];
+  if (new Set(characters).size < 8) return true;
+  for (let period = 1; period <= characters.length / 2; period += 1) {
+    if (characters.every((c, i) => i < period || c === characters[i - period])) return true;
+  }
+  const steps = new Map<number, number>();
+  let commonest = 0;
+  for (let i = 1; i < characters.length; i += 1) {
+    const step = (characters[i]?.codePointAt(0) ?? 0) - (characters[i - 1]?.codePointAt(0) ?? 0);
+    const count = (steps.get(step) ?? 0) + 1;
+    steps.set(step, count);
+    commonest = Math.max(commonest, count);
+  }
+  return commonest * 2 > characters.length - 1;
+}
+
+interface StrongSecret {
+  variable: string;
+  path: string;
+  bytes: number;
+  /** How to get a good one. */
+  makeWith: string;
+  users: SecretUser[];
+}
+
+/** The secrets from the environment that must be strong: the ones a stranger could guess at. */
+function strongSecrets(config: BatonConfig): StrongSecret[] {
+  const found: StrongSecret[] = [];
+  const add = (
+    variable: string | undefined,
+    path: string,
+    bytes: number,
+    makeWith: string,
+    users: SecretUser[],
+  ) => {
+    if (variable && !found.some((s) => s.variable === variable)) {
+      found.push({ variable, path, bytes, makeWith, users });
+    }
+  };
+  const webhook = config.api.alertmanager;
+  const webhookMake = 'npm run token -- --webhook';
+  if (webhook && 'bearer' in webhook) {
+    add(webhook.bearer.tokenEnv, 'api.alertmanager.bearer.tokenEnv', SECRET_BYTES, webhookMake, ['api']);
+  } else if (webhook) {
+    add(webhook.basic.passwordEnv, 'api.alertmanager.basic.passwordEnv', SECRET_BYTES, webhookMake, ['api']);
+  }
+  add(
+    config.notifications.slack?.signingSecretEnv,
+    'notifications.slack.signingSecretEnv',
+    SLACK_SIGNING_SECRET_BYTES,
+    "copy it whole from the Slack app's Basic Information page (App Credentials)",
+    ['api'],
+  );
+  const email = config.notifications.email;
+  add(email?.linkSecretEnv, 'notifications.email.linkSecretEnv', SECRET_BYTES, 'npm run token -- --secret', [
+    'api',
+    'worker',
+  ]);
+  add(
+    email?.inboundRoute?.tokenEnv,
+    'notifications.email.inboundRoute.tokenEnv',
+    SECRET_BYTES,
+    'npm run token -- --inbound',
+    ['api'],
+  );
   return found;
 }
 
 /**
  * Start-up stops when a secret the starting parts need names an unset environment variable,
  * rather than run with it missing (a webhook that answers every call 401, a responder locked
- * out, pages that never reach Slack). The error names each variable and who needs it.
+ * out, pages that never reach Slack), and when a secret anyone could try to guess (the
+ * webhook's, Slack's signing secret, the email link secret, the inbound route's token) is
+ * too short or plainly made by hand (secretBytes, patternedSecret). The published demo
+ * tokens are left to requireNoDemoCredentials. The error names each variable and who needs
+ * it, never a value.
  */
 export function requireSecrets(
   config: BatonConfig,
@@ -370,11 +522,29 @@ export function requireSecrets(
   const unset = secretVariables(config).filter(
     (s) => s.users.some((u) => users.includes(u)) && !env[s.variable],
   );
-  if (unset.length === 0) return;
-  const lines = unset.map((s) => `  - ${s.variable}: needed by ${s.neededFor} (${s.path})`);
+  if (unset.length > 0) {
+    const lines = unset.map((s) => `  - ${s.variable}: needed by ${s.neededFor} (${s.path})`);
+    throw new ConfigError(
+      `Baton cannot start: ${unset.length === 1 ? 'an environment variable' : 'environment variables'} ` +
+        `the configuration names ${unset.length === 1 ? 'is' : 'are'} not set:\n${lines.join('\n')}\n` +
+        'Set them in the environment, or change the configuration.',
+    );
+  }
+  const weak = strongSecrets(config).filter((s) => {
+    const value = env[s.variable];
+    if (!value || !s.users.some((u) => users.includes(u)) || DEMO_TOKEN_DIGESTS.has(sha256Hex(value))) {
+      return false;
+    }
+    return secretBytes(value) < s.bytes || patternedSecret(value);
+  });
+  if (weak.length === 0) return;
+  const lines = weak.map(
+    (s) =>
+      `  - ${s.variable} (${s.path}) needs ${s.bytes} random bytes ` +
+      `(${s.bytes * 2} hex or ${Math.ceil((s.bytes * 8) / 6)} base64url characters, not a pattern): ${s.makeWith}`,
+  );
   throw new ConfigError(
-    `Baton cannot start: ${unset.length === 1 ? 'an environment variable' : 'environment variables'} ` +
-      `the configuration names ${unset.length === 1 ? 'is' : 'are'} not set:\n${lines.join('\n')}\n` +
-      'Set them in the environment, or change the configuration.',
+    `Baton cannot start: ${weak.length === 1 ? 'a secret' : 'secrets'} in the environment ` +
+      `${weak.length === 1 ? 'is' : 'are'} too weak to stand being guessed at:\n${lines.join('\n')}`,
   );
 }

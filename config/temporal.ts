@@ -1,4 +1,7 @@
 import type { ConnectionOptions } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { ConfigError } from './load';
+import { PayloadEncryptionCodec } from './payload-codec';
 import type { BatonConfig } from './schema';
 import type { Secrets } from './secrets';
 import { loadTemporalTls } from './temporal-tls';
@@ -33,6 +36,25 @@ export function temporalConnectionOptions(
     options.tls ??= true;
   }
   return options;
+}
+
+/**
+ * How Baton's payloads cross the wire: sealed by the encryption codec when
+ * temporal.encryption is on, as the SDK's default otherwise. Every client and worker Baton
+ * builds for its own incidents takes it, so that none writes plaintext beside the others
+ * and all read what the others wrote.
+ */
+export function temporalDataConverter(
+  config: BatonConfig,
+  secrets: Pick<Secrets, 'payloadKeys'>,
+): DataConverter {
+  const encryption = config.temporal.encryption;
+  if (!encryption) return { payloadCodecs: [] };
+  // Secrets read for another configuration must not turn encryption off unseen.
+  if (!secrets.payloadKeys) {
+    throw new ConfigError(`temporal.encryption is on but no keys were read from ${encryption.keysEnv}`);
+  }
+  return { payloadCodecs: [new PayloadEncryptionCodec(secrets.payloadKeys, encryption.keysEnv)] };
 }
 
 /**

@@ -211,6 +211,7 @@ async function main(): Promise<void> {
       `  Webhook        ${apiAddress}/webhooks/alertmanager   (${webhookAuthOf(config)})`,
       `  Temporal       ${config.temporal.address}${up.devServer ? ' (development server, state in ' + path.join(dataDir, 'temporal.db') + ')' : ''}`,
       `  Temporal UI    ${up.devServer?.uiUrl ?? config.temporal.uiUrl}`,
+      `  History        ${historyLine(config, secrets, apiAddress)}`,
       `  Worker         task queue ${config.temporal.taskQueue}`,
       `  Configuration  ${file}`,
       ...credentialLines(secrets),
@@ -224,6 +225,17 @@ async function main(): Promise<void> {
   );
   if (config.api.allowUnauthenticated) console.warn(`WARNING: ${UNAUTHENTICATED_WEBHOOK}`);
   if (secrets.demoCredentials.length > 0) console.warn(`WARNING: ${DEMO_CREDENTIALS}`);
+}
+
+/** Whether the Temporal history is encrypted, and how the UI and CLI read it then. */
+function historyLine(config: BatonConfig, secrets: Secrets, apiAddress: string): string {
+  const encryption = config.temporal.encryption;
+  const keys = secrets.payloadKeys;
+  if (!encryption || !keys?.[0]) return 'payloads in clear (temporal.encryption turns on encryption)';
+  return (
+    `payloads encrypted with key ${keys[0].id} of ${encryption.keysEnv}; ` +
+    `the UI and CLI decrypt through ${apiAddress}/codec`
+  );
 }
 
 function credentialLines(secrets: Secrets): string[] {

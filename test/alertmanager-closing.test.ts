@@ -19,13 +19,18 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   // Every email takes two seconds to be accepted: the incident's last notices keep it closing.
-  smtp = await startSmtpSink({ acceptDelayMs: 2_000 });
+  smtp = await startSmtpSink({ acceptDelayMs: 2_000, startTls: true });
   w = await startTestWorker(
     testConfig((c) => {
       c.notifications = {
         email: {
           from: 'Baton <baton@example.com>',
-          smtp: { host: '127.0.0.1', port: smtp.port, secure: false },
+          smtp: {
+            host: '127.0.0.1',
+            port: smtp.port,
+            secure: false,
+            ...(smtp.caFile ? { caFile: smtp.caFile } : {}),
+          },
         },
       };
     }),

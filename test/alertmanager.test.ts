@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -573,6 +574,91 @@ describe('requests Baton refuses', () => {
     expect(await response.json()).toEqual({ incidents: [] });
     await expectNoWorkflow(baton.w.client, alertGroupWorkflowId(baton.receiver, groupKeyOf('QueueBacklog')));
     expect(await incidentIds(baton.w.client, baton.w.taskQueue)).toEqual([]);
+  });
+});
+
+describe('an alert group whose labels are too large for Temporal', () => {
+  let w: TestWorker;
+  let app: FastifyInstance;
+  let webhookUrl: string;
+  type LogLine = { level: number; msg: string; [field: string]: unknown };
+  const logged: LogLine[] = [];
+
+  beforeAll(async () => {
+    w = await startTestWorker(testConfig(), 'am-large-labels');
+    onCleanup('worker large-labels', async () => {
+      await w.stop();
+      rmSync(w.dataDir, { recursive: true, force: true });
+    });
+    const config: BatonConfig = {
+      ...w.config,
+      temporal: { ...w.config.temporal, taskQueue: w.taskQueue },
+      api: { ...w.config.api, alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } },
+    };
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n'))
+          if (line) logged.push(JSON.parse(line) as LogLine);
+        done();
+      },
+    });
+    app = await buildApp({
+      config,
+      secrets: loadSecrets(config, TOKEN_ENV),
+      temporal: w.client,
+      logger: { level: 'warn', stream },
+    });
+    onCleanup('api large-labels', () => app.close());
+    onCleanup('incidents large-labels', () => terminateQueue(w.client, w.taskQueue));
+    webhookUrl = `${await app.listen({ host: '127.0.0.1', port: 0 })}/webhooks/alertmanager`;
+  });
+
+  it('opens the incident with the oversized label values cut, logged and recorded on the alert', async () => {
+    const receiver = receiverFor('large-labels');
+    const body = notification(receiver, 'PodCrashLooping', 'firing') as {
+      alerts: { labels: Record<string, string> }[];
+      commonLabels: Record<string, string>;
+    };
+    // A relabelling mistake that copies a pod's spec and annotations into labels: 1.5 MB of
+    // labels, which Alertmanager repeats in commonLabels for a group of one alert.
+    const huge = { pod_spec: 's'.repeat(1_000_000), pod_annotations: 'a'.repeat(500_000) };
+    Object.assign(body.alerts[0]?.labels ?? {}, huge);
+    Object.assign(body.commonLabels, huge);
+    const response = await fetch(webhookUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Alertmanager/0.25.0',
+        authorization: `Bearer ${TOKENS.webhook}`,
+      },
+      body: JSON.stringify(body),
+    });
+    const id = alertGroupWorkflowId(receiver, groupKeyOf('PodCrashLooping'));
+    expect({ status: response.status, body: await response.json() }).toEqual({
+      status: 202,
+      body: { incidents: [id] },
+    });
+
+    const s = await incidentWhen(app, id, (x) => eventsOf(x, 'paged').length >= 1);
+    expect(s).toMatchObject({ phase: 'triggered', severity: 'SEV1', service: 'payments' });
+    const [recorded, ...others] = s.alerts;
+    expect(others).toEqual([]);
+    expect(recorded?.labels).toMatchObject({ alertname: 'PodCrashLooping', instance: 'a' });
+    expect(recorded?.labels.pod_spec).toMatch(/^s+…$/);
+    expect(recorded?.annotations.baton_labels_truncated).toMatch(
+      /^pod_spec \(\d{6} of 1000000 bytes cut\); pod_annotations \(\d{6} of 500000 bytes cut\)$/,
+    );
+    expect(recorded?.annotations.summary).toBe('PodCrashLooping on payments');
+
+    const warning = logged.find((l) => /labels too large/.test(l.msg));
+    expect(warning).toMatchObject({ level: 40, incident: id, groupKey: groupKeyOf('PodCrashLooping') });
+    expect(warning?.cut).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^alerts\[0\]\.labels\.pod_spec \(\d{6} of 1000000 bytes cut\)$/),
+        expect.stringMatching(/^commonLabels\.pod_annotations \(\d{6} of 500000 bytes cut\)$/),
+      ]),
+    );
+    expect(JSON.stringify(warning).length).toBeLessThan(10_000);
   });
 });
 

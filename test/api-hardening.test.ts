@@ -1,8 +1,8 @@
 /**
  * What the API costs a caller who is not allowed in: /readyz answers from a cached check,
- * an address that keeps failing authentication is answered 429 without its credentials being
- * checked, every refusal is logged without the token, and start-up refuses the published
- * demo tokens off loopback. Also `npm run token`, run as a user runs it.
+ * an address (or a credential) that keeps failing authentication has its wrong credentials
+ * refused, while right ones from the same address are served; every refusal is logged
+ * without the token, and start-up refuses the published demo tokens off loopback. Also `npm run token`, run as a user runs it.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -31,6 +31,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-hardening-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const INBOUND_TOKEN = 'inbound-route-token-5d2c';
+const METRICS_TOKEN = 'metrics-token-90ab';
 const SLACK_SIGNING_SECRET = 'hardening-signing-secret';
 const ENV = {
   ...TOKEN_ENV,
@@ -103,6 +104,7 @@ async function hardenedApp(
     secrets: loadSecrets(config, ENV),
     temporal: temporal.client,
     logger: { level: 'info', stream },
+    metrics: { enabled: true, tokenSha256: createHash('sha256').update(METRICS_TOKEN).digest('hex') },
     ...(options.authFailures ? { authFailures: options.authFailures } : {}),
   });
   return { app, temporalCalls: temporal.calls };
@@ -200,73 +202,157 @@ describe('timeouts', () => {
 describe('repeated failed authentications', () => {
   let now = 0;
   let app: FastifyInstance;
+  const lines: string[] = [];
   beforeAll(async () => {
-    ({ app } = await hardenedApp({ authFailures: new AuthFailures(10, 60_000, () => now) }));
+    ({ app } = await hardenedApp({
+      lines,
+      authFailures: new AuthFailures({
+        perAddress: 10,
+        perCredential: 1_000,
+        windowMs: 60_000,
+        now: () => now,
+      }),
+    }));
   });
   afterAll(async () => {
     await app?.close();
   });
 
-  it('are answered 429 with Retry-After from the 11th in a minute, without checking credentials, and only for that address', async () => {
+  const webhookAs = (token: string, remoteAddress: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/webhooks/alertmanager',
+      headers: bearer(token),
+      payload: {},
+      remoteAddress,
+    });
+  const inboundAs = (token: string, remoteAddress: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/email/inbound',
+      headers: { ...bearer(token), 'content-type': 'message/rfc822' },
+      payload: 'Subject: hi\r\n\r\nhello',
+      remoteAddress,
+    });
+  const metricsAs = (token: string, remoteAddress: string) =>
+    app.inject({ method: 'GET', url: '/metrics', headers: bearer(token), remoteAddress });
+
+  it('serve every valid credential from an address past the limit, and refuse its wrong ones: 429, 503 on the webhook', async () => {
     now = 1_000_000;
     const address = '192.0.2.10';
     for (let i = 0; i < 9; i += 1) {
       expect((await declareAs(app, `guess-${i}`, address)).statusCode).toBe(401);
     }
-    // Below the limit, the right token from the same address is served.
-    expect((await declareAs(app, TOKENS.alice, address)).statusCode).toBe(400);
-    // The webhook and the email inbound route count toward the same address.
-    const webhook = await app.inject({
-      method: 'POST',
-      url: '/webhooks/alertmanager',
-      headers: bearer('not-the-webhook-token'),
-      payload: {},
-      remoteAddress: address,
-    });
-    expect(webhook.statusCode).toBe(401);
+    // The webhook counts toward the same address: the tenth failure.
+    expect((await webhookAs('not-the-webhook-token', address)).statusCode).toBe(401);
 
     now += 10_000;
-    const refused = await declareAs(app, TOKENS.alice, address);
+    const refused = await declareAs(app, 'guess-10', address);
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('50');
+    expect(refused.headers['www-authenticate']).toBeUndefined();
     expect(refused.json()).toMatchObject({ code: 'TooManyRequests' });
-    const inbound = await app.inject({
-      method: 'POST',
-      url: '/email/inbound',
-      headers: { ...bearer(INBOUND_TOKEN), 'content-type': 'message/rfc822' },
-      payload: 'Subject: hi\r\n\r\nhello',
-      remoteAddress: address,
-    });
-    expect(inbound.statusCode).toBe(429);
-    const refusedWebhook = await app.inject({
-      method: 'POST',
-      url: '/webhooks/alertmanager',
-      headers: bearer(TOKENS.webhook),
-      payload: {},
-      remoteAddress: address,
-    });
-    expect(refusedWebhook.statusCode).toBe(429);
+    // Alertmanager drops a 4xx: a wrong webhook credential is told to retry.
+    const refusedWebhook = await webhookAs('still-not-the-webhook-token', address);
+    expect(refusedWebhook.statusCode).toBe(503);
     expect(refusedWebhook.headers['retry-after']).toBe('50');
+    expect((await inboundAs('not-the-inbound-token', address)).statusCode).toBe(429);
+    expect((await metricsAs('not-the-metrics-token', address)).statusCode).toBe(429);
+
+    // Alice behind the same NAT is served (400: her empty declaration, read after her token).
+    expect((await declareAs(app, TOKENS.alice, address)).statusCode).toBe(400);
+    // So is Alertmanager (400: the body is read once the credential passed), and the provider.
+    expect((await webhookAs(TOKENS.webhook, address)).statusCode).toBe(400);
+    const inbound = await inboundAs(INBOUND_TOKEN, address);
+    expect(inbound.statusCode).toBe(200);
+    expect(inbound.json()).toMatchObject({ outcome: 'rejected' });
+    expect((await metricsAs(METRICS_TOKEN, address)).statusCode).toBe(200);
+
     // Another address is not affected, and neither are routes without credentials.
-    expect((await declareAs(app, TOKENS.alice, '192.0.2.11')).statusCode).toBe(400);
     expect((await declareAs(app, 'guess', '192.0.2.11')).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/healthz', remoteAddress: address })).statusCode).toBe(
       200,
     );
+    // The refusals to the webhook are counted among its answers, as 503.
+    const scrape = (await metricsAs(METRICS_TOKEN, '192.0.2.99')).body;
+    expect(scrape).toMatch(/^baton_webhook_answers_total\{status="503"\} 1$/m);
 
-    // Once the minute is over, the address is served again.
+    // The log says once that the limit was reached, and has a line for each counted failure only.
+    const logged = lines
+      .map((l) => JSON.parse(l) as { msg: string; ip?: string; key?: string })
+      .filter((e) => e.ip === address);
+    expect(logged.filter((e) => e.msg === 'authentication failed')).toHaveLength(10);
+    expect(logged.filter((e) => e.key === address).map((e) => e.msg)).toEqual([
+      `10 failed authentications from ${address}: more invalid credentials are refused (429, 503 on the webhook) until the window ends; valid ones are served`,
+    ]);
+
+    // Once the minute is over, wrong credentials are answered 401 again.
     now += 50_000;
-    expect((await declareAs(app, TOKENS.alice, address)).statusCode).toBe(400);
+    expect((await declareAs(app, 'guess-11', address)).statusCode).toBe(401);
+  });
+
+  it('count an IPv6 network as one caller: addresses of one /64 share the limit', async () => {
+    now = 1_500_000;
+    for (let i = 1; i <= 10; i += 1) {
+      expect((await declareAs(app, `v6-guess-${i}`, `2001:db8:7:1::${i.toString(16)}`)).statusCode).toBe(401);
+    }
+    // Any address of the same /64, however written, is refused for a wrong token and served for a right one.
+    expect((await declareAs(app, 'v6-guess', '2001:db8:7:1:ffff:ffff:ffff:fffe')).statusCode).toBe(429);
+    expect((await declareAs(app, 'v6-guess', '2001:0db8:0007:0001:0:0:0:1')).statusCode).toBe(429);
+    expect((await webhookAs('v6-guess', '2001:db8:7:1::abcd')).statusCode).toBe(503);
+    expect((await declareAs(app, TOKENS.alice, '2001:db8:7:1::77')).statusCode).toBe(400);
+    // The next /64 is another caller.
+    expect((await declareAs(app, 'v6-guess', '2001:db8:7:2::1')).statusCode).toBe(401);
+    // An IPv4 address in IPv6 form is that IPv4 address.
+    for (let i = 0; i < 10; i += 1) {
+      expect((await declareAs(app, `mapped-${i}`, '::ffff:198.51.100.20')).statusCode).toBe(401);
+    }
+    expect((await declareAs(app, 'mapped', '198.51.100.20')).statusCode).toBe(429);
+  });
+
+  it('count failures of a credential from every address together, and still serve it when it is right', async () => {
+    const { app: shared } = await hardenedApp({
+      authFailures: new AuthFailures({ perAddress: 10, perCredential: 5, windowMs: 60_000, now: () => 0 }),
+    });
+    try {
+      const webhook = (token: string, remoteAddress: string) =>
+        shared.inject({
+          method: 'POST',
+          url: '/webhooks/alertmanager',
+          headers: bearer(token),
+          payload: {},
+          remoteAddress,
+        });
+      // Five addresses guess the webhook's token once each.
+      for (let i = 1; i <= 5; i += 1) {
+        expect((await webhook(`spread-guess-${i}`, `203.0.113.${i}`)).statusCode).toBe(401);
+      }
+      const sixth = await webhook('spread-guess-6', '203.0.113.6');
+      expect(sixth.statusCode).toBe(503);
+      expect(sixth.json<{ error: string }>().error).toContain('of this credential');
+      // Alertmanager's own token is served from anywhere, and other credentials count their own.
+      expect((await webhook(TOKENS.webhook, '203.0.113.7')).statusCode).toBe(400);
+      expect((await webhook(TOKENS.webhook, '203.0.113.1')).statusCode).toBe(400);
+      const api = await shared.inject({
+        method: 'GET',
+        url: '/api/v1/incidents',
+        headers: bearer('spread-guess-7'),
+        remoteAddress: '203.0.113.8',
+      });
+      expect(api.statusCode).toBe(401);
+    } finally {
+      await shared.close();
+    }
   });
 
   it('behind a proxy named in api.trustProxy, count each forwarded caller, and trust no one else to say who calls', async () => {
     const config = hardeningConfig();
-    config.api.trustProxy = ['127.0.0.1'];
+    config.api.trustProxy = ['127.0.0.1', '::1'];
     const proxied = await buildApp({
       config,
       secrets: loadSecrets(config, ENV),
       temporal: countingTemporal().client,
-      authFailures: new AuthFailures(2, 60_000, () => 0),
+      authFailures: new AuthFailures({ perAddress: 2, perCredential: 1_000, windowMs: 60_000, now: () => 0 }),
     });
     try {
       const via = (from: string, forwarded: string, token = 'guess') =>
@@ -279,13 +365,18 @@ describe('repeated failed authentications', () => {
         });
       expect((await via('127.0.0.1', '203.0.113.1')).statusCode).toBe(401);
       expect((await via('127.0.0.1', '203.0.113.1')).statusCode).toBe(401);
-      expect((await via('127.0.0.1', '203.0.113.1', TOKENS.alice)).statusCode).toBe(429);
-      // Another caller behind the same proxy is served.
-      expect((await via('127.0.0.1', '203.0.113.2', TOKENS.alice)).statusCode).toBe(400);
+      expect((await via('127.0.0.1', '203.0.113.1')).statusCode).toBe(429);
+      expect((await via('127.0.0.1', '203.0.113.1', TOKENS.alice)).statusCode).toBe(400);
+      // Another caller behind the same proxy is not refused.
+      expect((await via('127.0.0.1', '203.0.113.2')).statusCode).toBe(401);
+      // Forwarded IPv6 callers are counted by their /64.
+      expect((await via('::1', '2001:db8:9:9::1')).statusCode).toBe(401);
+      expect((await via('::1', '2001:db8:9:9::2')).statusCode).toBe(401);
+      expect((await via('::1', '2001:db8:9:9:1:2:3:4')).statusCode).toBe(429);
       // A client that is not the proxy cannot choose the address it is counted under.
       expect((await via('198.51.100.7', '203.0.113.3')).statusCode).toBe(401);
       expect((await via('198.51.100.7', '203.0.113.4')).statusCode).toBe(401);
-      expect((await via('198.51.100.7', '203.0.113.5', TOKENS.alice)).statusCode).toBe(429);
+      expect((await via('198.51.100.7', '203.0.113.5')).statusCode).toBe(429);
     } finally {
       await proxied.close();
     }
@@ -307,7 +398,7 @@ describe('repeated failed authentications', () => {
       });
       expect(refused.statusCode).toBe(403);
     }
-    expect((await declareAs(app, TOKENS.bob, address)).statusCode).toBe(400);
+    expect((await declareAs(app, 'guess', address)).statusCode).toBe(401);
   });
 
   it('stop concurrent guesses over the network at the limit too', async () => {
@@ -661,7 +752,8 @@ describe('npm run start:api with the demo configuration', () => {
       TOKEN_BOB: 'bob-own-token',
       TOKEN_CAROL: 'carol-own-token',
       TOKEN_DAVE: shared,
-      WEBHOOK_TOKEN: 'webhook-own-token',
+      // Strong enough for start-up (32 random bytes' worth), which checks it before the tokens.
+      WEBHOOK_TOKEN: 'webhook-own-token-3f9d2a7c1e8b4f6a0d5c9e2b7a1f4c8d',
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("alice's API token (TOKEN_ALICE) and dave's API token (TOKEN_DAVE)");

@@ -33,6 +33,10 @@ beforeAll(async () => {
   app.get('/test-only/boom', async () => {
     throw new Error('database password is hunter2');
   });
+  // A failure whose message carries the address it was about, as a fetch error does.
+  app.get('/test-only/boom-at', async (request) => {
+    throw new Error(`could not read ${request.url}`);
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -70,5 +74,39 @@ describe('the API log', () => {
     expect(body.error).toBe('internal error');
     expect(response.body).not.toContain('hunter2');
     expect(lines.some((line) => line.includes('hunter2') && line.includes(body.requestId))).toBe(true);
+  });
+});
+
+describe('URLs in the API log', () => {
+  type Entry = { msg?: string; req?: { url?: string }; err?: { message?: string; stack?: string } };
+  const entries = (): Entry[] => lines.map((line) => JSON.parse(line) as Entry);
+
+  it('masks query parameters named like secrets in request lines, not-found lines and error logs', async () => {
+    const secret = 'query-secret-5f1a9c';
+    const healthz = await app.inject({ method: 'GET', url: `/healthz?token=${secret}1&status=open` });
+    expect(healthz.statusCode).toBe(200);
+    const list = await app.inject({
+      method: 'GET',
+      url: `/api/v1/incidents?api_key=${secret}2`,
+      headers: { authorization: `Bearer ${TOKENS.alice}` },
+    });
+    expect(list.statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: `/nowhere?sig=${secret}3` })).statusCode).toBe(404);
+    const failed = await app.inject({
+      method: 'GET',
+      url: `/test-only/boom-at?Signature=${secret}4&password=${secret}5`,
+    });
+    expect(failed.statusCode).toBe(500);
+
+    expect(lines.join('\n')).not.toContain(secret);
+    // The lines are there, with the rest of their address.
+    const urls = entries().map((e) => e.req?.url);
+    expect(urls).toContain('/healthz?token=[masked]&status=open');
+    expect(urls).toContain('/api/v1/incidents?api_key=[masked]');
+    expect(entries().map((e) => e.msg)).toContain('Route GET:/nowhere?sig=[masked] not found');
+    const errors = entries().filter((e) => e.msg === 'request failed');
+    expect(errors.map((e) => e.err?.message)).toContain(
+      'could not read /test-only/boom-at?Signature=[masked]&password=[masked]',
+    );
   });
 });

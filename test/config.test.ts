@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,12 +9,15 @@ import { formatDuration, parseDuration } from '../config/duration';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig, loadConfigFile, parseConfig } from '../config/load';
 import { policyFor, routeFor, teamById } from '../config/policy';
 import { configSchema, type BatonConfig, type BatonConfigInput } from '../config/schema';
+import { smtpRequiresTls, smtpWarnings } from '../config/smtp';
 import {
   isLoopbackHost,
   loadSecrets,
+  patternedSecret,
   requireNoDemoCredentials,
   requireSecrets,
   requireWebhookAuth,
+  secretBytes,
   sha256Hex,
 } from '../config/secrets';
 import { testConfig, testConfigInput } from './support/config';
@@ -401,6 +406,42 @@ describe('email from the environment', () => {
     expect(() => loadConfig({ BATON_PUBLIC_URL: 'javascript:alert(1)' })).toThrow(/BATON_PUBLIC_URL must be/);
   });
 
+  it('requires STARTTLS unless secure: true, and warns at start when requireTLS: false turns it off', () => {
+    const smtpOf = (smtp: Record<string, unknown>) => {
+      const input = testConfigInput();
+      input.notifications = { email: { from: 'b@example.test', smtp: { host: 'h', port: 587, ...smtp } } };
+      const config = parseConfig(input);
+      const settings = config.notifications.email?.smtp;
+      if (!settings) throw new Error('the configuration has email');
+      return { config, settings };
+    };
+    expect(smtpRequiresTls(smtpOf({}).settings)).toBe(true);
+    expect(smtpRequiresTls(smtpOf({ requireTLS: true }).settings)).toBe(true);
+    expect(smtpRequiresTls(smtpOf({ secure: true, port: 465 }).settings)).toBe(false);
+    expect(smtpWarnings(smtpOf({}).config)).toEqual([]);
+    const off = smtpOf({ requireTLS: false, user: 'baton', passwordEnv: 'SMTP_PASSWORD' });
+    expect(smtpRequiresTls(off.settings)).toBe(false);
+    expect(smtpWarnings(off.config)).toEqual([
+      expect.stringMatching(
+        /^notifications\.email\.smtp\.requireTLS is false: Baton sends to h:587 in clear .* reads the SMTP password and every email/,
+      ),
+    ]);
+
+    // From the environment: required unless SMTP_REQUIRE_TLS=false, which loadConfig warns of.
+    const required = loadConfig({ SMTP_HOST: 'smtp.example.test', SMTP_PORT: '587' });
+    expect(required.config.notifications.email?.smtp).toEqual({
+      host: 'smtp.example.test',
+      port: 587,
+      secure: false,
+    });
+    expect(required.warnings.filter((w) => w.includes('requireTLS'))).toEqual([]);
+    const plain = loadConfig({ SMTP_HOST: 'smtp.example.test', SMTP_PORT: '587', SMTP_REQUIRE_TLS: 'false' });
+    expect(plain.config.notifications.email?.smtp.requireTLS).toBe(false);
+    expect(plain.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^notifications\.email\.smtp\.requireTLS is false/)]),
+    );
+  });
+
   it('refuses a file whose replies have no signing secret or reply domain', () => {
     const config = testConfigInput();
     config.notifications = {
@@ -595,7 +636,8 @@ describe('start-up refuses missing secrets and an open webhook nobody asked for'
     };
   };
   const everything = {
-    WEBHOOK_TOKEN: 'w',
+    // The secrets a stranger could guess at are checked for strength too.
+    WEBHOOK_TOKEN: sha256Hex('webhook'),
     TOKEN_ALICE: 'a',
     TOKEN_BOB: 'b',
     TOKEN_CAROL: 'c',
@@ -653,7 +695,12 @@ describe('start-up refuses missing secrets and an open webhook nobody asked for'
         if (inbound === 'listener') email.inbound = { port: 2525 };
         if (inbound === 'route') email.inboundRoute = { tokenEnv: 'INBOUND_TOKEN' };
       });
-    const env = { ...everything, LINK_SECRET: 'l', INBOUND_TOKEN: 't', SMTP_PW: undefined };
+    const env = {
+      ...everything,
+      LINK_SECRET: sha256Hex('link'),
+      INBOUND_TOKEN: sha256Hex('inbound'),
+      SMTP_PW: undefined,
+    };
     for (const inbound of ['listener', 'route'] as const) {
       expect(
         messageOf(() => requireSecrets(replies(inbound), ['api'], env)),
@@ -680,6 +727,133 @@ describe('start-up refuses missing secrets and an open webhook nobody asked for'
         c.api = { allowUnauthenticated: true, alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } };
       }),
     ).toThrow(/api\.allowUnauthenticated: the webhook cannot both check credentials/);
+  });
+});
+
+describe('start-up refuses secrets too weak to stand being guessed at', () => {
+  const config = testConfig((c) => {
+    c.api = {
+      publicUrl: 'https://baton.example.com',
+      alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } },
+    };
+    c.notifications = {
+      slack: { tokenEnv: 'SLACK_BOT_TOKEN', signingSecretEnv: 'SLACK_SIGNING_SECRET' },
+      email: {
+        from: 'baton@example.com',
+        smtp: { host: 'localhost', port: 25 },
+        linkSecretEnv: 'LINK_SECRET',
+        replyDomain: 'reply.example.com',
+        inboundRoute: { tokenEnv: 'INBOUND_TOKEN' },
+      },
+    };
+  });
+  /** What npm run token makes: 32 random bytes, base64url. */
+  const made = () => randomBytes(32).toString('base64url');
+  const strong = () => ({
+    TOKEN_ALICE: 'a',
+    TOKEN_BOB: 'b',
+    TOKEN_CAROL: 'c',
+    TOKEN_DAVE: 'd',
+    SLACK_BOT_TOKEN: 'xoxb-1',
+    WEBHOOK_TOKEN: made(),
+    // What Slack issues: 32 hexadecimal characters.
+    SLACK_SIGNING_SECRET: randomBytes(16).toString('hex'),
+    LINK_SECRET: made(),
+    INBOUND_TOKEN: randomBytes(32).toString('hex'),
+  });
+  const refusal = (env: NodeJS.ProcessEnv, users: ('api' | 'worker')[] = ['api', 'worker']): string => {
+    try {
+      requireSecrets(config, users, env);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    return 'nothing thrown';
+  };
+
+  it('starts with what npm run token makes and the signing secret Slack issues', () => {
+    for (let i = 0; i < 20; i += 1) expect(refusal(strong())).toBe('nothing thrown');
+  });
+
+  it('names each secret that is too short, and what makes a good one, never its value', () => {
+    const env = {
+      ...strong(),
+      WEBHOOK_TOKEN: 'webhook-own-token',
+      SLACK_SIGNING_SECRET: randomBytes(15).toString('hex'),
+      LINK_SECRET: randomBytes(31).toString('base64url'),
+      INBOUND_TOKEN: randomBytes(31).toString('hex'),
+    };
+    const message = refusal(env);
+    expect(message).toContain(
+      'Baton cannot start: secrets in the environment are too weak to stand being guessed at',
+    );
+    expect(message).toContain(
+      '  - WEBHOOK_TOKEN (api.alertmanager.bearer.tokenEnv) needs 32 random bytes (64 hex or 43 base64url characters, not a pattern): npm run token -- --webhook',
+    );
+    expect(message).toContain(
+      '  - SLACK_SIGNING_SECRET (notifications.slack.signingSecretEnv) needs 16 random bytes (32 hex or 22 base64url characters, not a pattern)',
+    );
+    expect(message).toContain('  - LINK_SECRET (notifications.email.linkSecretEnv) needs 32 random bytes');
+    expect(message).toContain('npm run token -- --secret');
+    expect(message).toContain(
+      '  - INBOUND_TOKEN (notifications.email.inboundRoute.tokenEnv) needs 32 random bytes',
+    );
+    expect(message).toContain('npm run token -- --inbound');
+    for (const value of Object.values(env)) if (value.length > 1) expect(message).not.toContain(value);
+  });
+
+  it('refuses long secrets plainly made by hand: one character, a piece repeated, a steady run', () => {
+    const byHand = [
+      'x'.repeat(64),
+      'abc'.repeat(22),
+      '0123456789abcdef'.repeat(4),
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz',
+      'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab',
+    ];
+    for (const value of byHand) {
+      expect(patternedSecret(value), value).toBe(true);
+      expect(refusal({ ...strong(), LINK_SECRET: value }), value).toContain(
+        'LINK_SECRET (notifications.email.linkSecretEnv)',
+      );
+    }
+    // Slack's own example signing secret is shaped like a real one.
+    expect(patternedSecret('8f742231b10e8888abcd99yyyzzz85a5')).toBe(false);
+  });
+
+  it('measures hex by its digits and anything else as base64', () => {
+    expect(secretBytes('a'.repeat(64))).toBe(32);
+    expect(secretBytes('f'.repeat(63))).toBe(31);
+    expect(secretBytes('A_'.repeat(21) + 'B')).toBe(32);
+    expect(secretBytes('correct horse battery staple')).toBe(21);
+  });
+
+  it('checks only the secrets of the parts that start, and leaves the demo webhook token to the loopback rule', () => {
+    const weakForTheApi = {
+      ...strong(),
+      WEBHOOK_TOKEN: 'short',
+      SLACK_SIGNING_SECRET: 'short',
+      INBOUND_TOKEN: 'short',
+    };
+    expect(refusal(weakForTheApi, ['worker'])).toBe('nothing thrown');
+    expect(refusal({ ...strong(), LINK_SECRET: 'short' }, ['worker'])).toContain('LINK_SECRET');
+    expect(refusal({ ...strong(), WEBHOOK_TOKEN: WEBHOOK_TOKEN }, ['api'])).toBe('nothing thrown');
+  });
+
+  it('has npm run token make a link secret and an inbound route token that pass', () => {
+    const run = (args: string[]): string =>
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/token.ts', ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, BATON_CONFIG: '' },
+      });
+    const secret = run(['--secret']);
+    const value = /^secret: ([A-Za-z0-9_-]+)$/m.exec(secret)?.[1] ?? '';
+    expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(secret).toContain(`export BATON_EMAIL_LINK_SECRET=${value}`);
+    const inbound = run(['--inbound']);
+    const token = /^token: ([A-Za-z0-9_-]+)$/m.exec(inbound)?.[1] ?? '';
+    expect(inbound).toContain(`tokenSha256: ${sha256Hex(token)}`);
+    expect(inbound).toContain(`export BATON_EMAIL_INBOUND_TOKEN=${token}`);
+    expect(refusal({ ...strong(), LINK_SECRET: value, INBOUND_TOKEN: token })).toBe('nothing thrown');
   });
 });
 
@@ -985,5 +1159,110 @@ describe('the worker section', () => {
     const result = configSchema.safeParse(zero);
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path).toEqual(['worker', 'maxCachedIncidents']);
+  });
+});
+
+describe('diagnostics credentials stay out of URLs (issue #21)', () => {
+  const PASSWORD = 'prom-pass-9e1d';
+
+  it('refuses a data-source URL with a user and password, naming the field and never the password', () => {
+    const file = writeTemp(
+      'credentials-in-urls.yaml',
+      `${readFileSync(DEMO_FILE, 'utf8')}\n${stringifyYaml({
+        diagnostics: {
+          prometheus: {
+            url: `http://baton:${PASSWORD}@prometheus:9090`,
+            allowedServers: ['http://prometheus:9090', `https://baton:${PASSWORD}@thanos:10902`],
+          },
+          loki: { url: `http://baton:${PASSWORD}@loki:3100` },
+          elasticsearch: {
+            url: `https://elastic:${PASSWORD}@es:9200`,
+            index: 'logs-*',
+            fields: { job: 'service.name' },
+          },
+        },
+      })}`,
+    );
+    let message = '';
+    try {
+      loadConfigFile(file);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    const refusal =
+      'remove the user name and password from the URL (it is stored in every incident); ' +
+      'set auth: { basic: { username, passwordEnv } } or auth: { bearer: { tokenEnv } } instead';
+    expect(message.split('\n').slice(1)).toEqual([
+      `  - diagnostics.prometheus.url: ${refusal}`,
+      `  - diagnostics.prometheus.allowedServers[1]: ${refusal}`,
+      `  - diagnostics.loki.url: ${refusal}`,
+      `  - diagnostics.elasticsearch.url: ${refusal}`,
+    ]);
+    expect(message).not.toContain(PASSWORD);
+  });
+
+  it('refuses a user name alone, and a query string that could carry a key', () => {
+    const message = problemsWith((d) => {
+      d.diagnostics = {
+        prometheus: { url: 'http://baton@prometheus:9090' },
+        loki: { url: 'http://loki:3100/?api_key=abc' },
+      };
+    });
+    expect(message).toContain('diagnostics.prometheus.url: remove the user name and password from the URL');
+    expect(message).toContain(
+      "diagnostics.loki.url: write the server's base URL, without a query or fragment",
+    );
+    expect(message).not.toContain('api_key=abc');
+  });
+
+  it('refuses an auth block that holds a secret itself, or an allowedNetworks entry that is no range', () => {
+    const message = problemsWith((d) => {
+      d.diagnostics = {
+        prometheus: {
+          auth: loose({ basic: { username: 'baton', password: PASSWORD } }) as never,
+          allowedNetworks: ['10.0.0.0/33', 'prometheus.internal'],
+        },
+      };
+    });
+    expect(message).toContain('diagnostics.prometheus.auth');
+    expect(message).toContain(
+      'diagnostics.prometheus.allowedNetworks[0]: write an IP address or a CIDR range (10.0.0.0/8, fd00::/8)',
+    );
+    expect(message).toContain(
+      'diagnostics.prometheus.allowedNetworks[1]: write an IP address or a CIDR range',
+    );
+    expect(message).not.toContain(PASSWORD);
+  });
+
+  it("reads each source's password or token from the environment, for the worker only", () => {
+    const config = testConfig((c) => {
+      c.diagnostics = {
+        prometheus: {
+          url: 'http://prometheus:9090',
+          auth: { basic: { username: 'baton', passwordEnv: 'PROM_PW' } },
+        },
+        loki: { url: 'http://loki:3100', auth: { bearer: { tokenEnv: 'LOKI_TOKEN' } } },
+      };
+    });
+    expect(loadSecrets(config, { PROM_PW: PASSWORD, LOKI_TOKEN: 'loki-token' }).diagnostics).toEqual({
+      prometheus: { kind: 'basic', username: 'baton', password: PASSWORD },
+      loki: { kind: 'bearer', token: 'loki-token' },
+    });
+    expect(loadSecrets(config, {}).diagnostics).toEqual({});
+
+    let message = '';
+    try {
+      requireSecrets(config, ['worker'], { PROM_PW: PASSWORD });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain(
+      'LOKI_TOKEN: needed by the worker, to log in to loki for diagnostics (diagnostics.loki.auth.bearer.tokenEnv)',
+    );
+    expect(message).not.toContain('PROM_PW');
+    const apiOnly = { TOKEN_ALICE: 'a', TOKEN_BOB: 'b', TOKEN_CAROL: 'c', TOKEN_DAVE: 'd' };
+    expect(() => requireSecrets(config, ['api'], apiOnly)).not.toThrow();
   });
 });

@@ -32,6 +32,8 @@ let firing: FiringPrometheus;
 let prometheus: Prometheus;
 let sent: SentAlert;
 let w: TestWorker;
+/** A port nothing listens on: the Prometheus "that is down", allowed like the real one. */
+let closed: number;
 
 function asAlert(fingerprint: string, generatorURL = sent.generatorURL): Alert {
   return {
@@ -56,9 +58,20 @@ beforeAll(async () => {
     values: [[METRIC, { queue: 'payments' }, 9]],
   });
   ({ prometheus, sent } = firing);
+  closed = await freePort();
   w = await startTestWorker(
     testConfig((c) => {
-      c.diagnostics = { deadline: '5s', prometheus: { lookback: '1m', maxPoints: 120 } };
+      // Servers from alerts are queried only when allowed by name, and at 127.0.0.1 only
+      // when loopback is allowed too (issue #21).
+      c.diagnostics = {
+        deadline: '5s',
+        prometheus: {
+          lookback: '1m',
+          maxPoints: 120,
+          allowedServers: [prometheus.url, `http://127.0.0.1:${closed}`],
+          allowedNetworks: ['127.0.0.1'],
+        },
+      };
     }),
     'diagnostics-incident',
   );
@@ -154,7 +167,6 @@ describe('diagnostics of a running incident', () => {
   });
 
   it('pages at once when the Prometheus behind the alert is down, and names it on the timeline', async () => {
-    const closed = await freePort();
     const down = sent.generatorURL.replace(`127.0.0.1:${prometheus.port}`, `127.0.0.1:${closed}`);
     const started = Date.now();
     const handle = await startIncident(w, { severity: 'SEV1', alerts: [asAlert('fp-down', down)] });

@@ -68,6 +68,8 @@ function writeConfig(prometheusUrl: string): string {
     '  deadline: 20s',
     '  prometheus:',
     `    allowedServers: ['${prometheusUrl}']`,
+    // It listens on 127.0.0.1: loopback is allowed in so many words (issue #21).
+    "    allowedNetworks: ['127.0.0.1']",
     '    lookback: 1m',
     '    maxPoints: 120',
     '',

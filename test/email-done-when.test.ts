@@ -33,6 +33,8 @@ beforeAll(async () => {
   const env = {
     SMTP_HOST: sink.host,
     SMTP_PORT: String(sink.port),
+    // The test server speaks plain SMTP on loopback.
+    SMTP_REQUIRE_TLS: 'false',
     EMAIL_FROM: 'Baton <baton@example.test>',
     BATON_PUBLIC_URL: PUBLIC_URL,
     BATON_EMAIL_LINK_SECRET: LINK_SECRET,

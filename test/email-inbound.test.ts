@@ -6,18 +6,23 @@
  * through the API with the same messages. Every test checks the record: what changed, who
  * did it, and that a refused message changed nothing.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replyAddress } from '../activities/email-tokens';
 import { mailerFor, type Mailer } from '../activities/mailer';
 import type { EmailLog } from '../api/email/act';
 import { startInboundListener, type InboundListener } from '../api/email/listener';
+import { requestIdOf } from '../api/email/reply';
 import { emailRoutes } from '../api/email/route';
 import { IncidentService } from '../api/incidents';
+import { UsedLinks } from '../api/links/used-links';
 import { createTemporalClient } from '../api/temporal';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
-import { resolveUpdate } from '../workflows/messages';
+import { addNoteSignal, resolveUpdate } from '../workflows/messages';
 import type { IncidentState } from '../workflows/state';
 import { buildApp } from '../api/app';
 import { swaks } from './support/swaks';
@@ -30,11 +35,14 @@ import { startSmtpSink, type SmtpSink } from './support/smtp';
 import { afterSignals, eventsOf, terminateAll, waitForEvents } from './support/timeline';
 import { startTestWorker, type TestWorker } from './support/worker';
 
-const SECRET = 'email-inbound-test-secret';
+// 32 random bytes' worth each, as start-up asks of them (config/secrets.ts).
+const SECRET = 'email-inbound-test-secret-c4f1a8e2d7b3690f5e2a1c8d4b7f0e3a';
 const DOMAIN = 'reply.example.com';
-const ROUTE_TOKEN = 'email-inbound-route-token';
+const ROUTE_TOKEN = 'email-inbound-route-token-9b2e5d8a1f4c7e0b3d6a9f2c5e8b1d4a';
 const MAX_BYTES = 64 * 1024;
 const ENV = { BATON_EMAIL_SECRET: SECRET, EMAIL_INBOUND_TOKEN: ROUTE_TOKEN };
+/** Where the listener and the API keep what they share (the replies that acted). */
+const DATA_DIR = mkdtempSync(path.join(os.tmpdir(), 'baton-email-inbound-'));
 
 let w: TestWorker;
 let sink: SmtpSink;
@@ -53,13 +61,19 @@ const log: EmailLog = {
   error: (fields, message) => logs.push({ level: 'error', message, fields }),
 };
 
-function emailConfig(smtpPort: number, authentication: 'strict' | 'token-and-sender'): BatonConfig {
+function emailConfig(smtp: SmtpSink, authentication: 'strict' | 'token-and-sender'): BatonConfig {
   return testConfig((c) => {
+    c.dataDir = DATA_DIR;
     c.api = { publicUrl: 'http://baton.test' };
     c.notifications = {
       email: {
         from: 'Baton <baton@example.com>',
-        smtp: { host: '127.0.0.1', port: smtpPort, secure: false },
+        smtp: {
+          host: '127.0.0.1',
+          port: smtp.port,
+          secure: false,
+          ...(smtp.caFile ? { caFile: smtp.caFile } : {}),
+        },
         linkSecretEnv: 'BATON_EMAIL_SECRET',
         replyDomain: DOMAIN,
         inbound: {
@@ -76,16 +90,16 @@ function emailConfig(smtpPort: number, authentication: 'strict' | 'token-and-sen
 }
 
 beforeAll(async () => {
-  sink = await startSmtpSink();
+  sink = await startSmtpSink({ startTls: true });
   // The worker sends no email: everything the sink receives is an answer to a reply.
   w = await startTestWorker(testConfig(), 'email-inbound');
-  config = emailConfig(sink.port, 'strict');
+  config = emailConfig(sink, 'strict');
   const secrets = loadSecrets(config, ENV);
   mailer = mailerFor(config, secrets);
   const incidents = new IncidentService(w.client, config);
   const deps = { incidents, mailer, secrets, log, resolver: dns.resolver };
   strict = await startInboundListener({ ...deps, config, closeTimeoutMs: 1_000 });
-  const lenientConfig = emailConfig(sink.port, 'token-and-sender');
+  const lenientConfig = emailConfig(sink, 'token-and-sender');
   lenient = await startInboundListener({ ...deps, config: lenientConfig, closeTimeoutMs: 1_000 });
   // The API as production builds it, serving the route (its listener is the one above).
   const email = config.notifications.email;
@@ -116,6 +130,7 @@ afterAll(async () => {
   mailer?.transport.close();
   await sink?.close();
   await w?.stop();
+  rmSync(DATA_DIR, { recursive: true, force: true });
 });
 
 /** The record once the incident has started (its policy read, its first page sent). */
@@ -241,8 +256,9 @@ describe('the SMTP listener', () => {
     const to = addressFor(handle);
     const first = await reply({ to, text: 'ack' });
     await deliver(strict, to, first.raw);
-    // The sending MTA retries a message it did not hear 250 for: the same Message-ID, the same step.
-    expect(await deliver(strict, to, first.raw)).toContain('(acted)');
+    // The sending MTA retries a message it did not hear 250 for: the same Message-ID, taken
+    // once already, so it is accepted and ignored.
+    expect(await deliver(strict, to, first.raw)).toContain('(ignored)');
 
     const second = await reply({ to, text: 'ACK' });
     expect(await deliver(strict, to, second.raw)).toContain('(refused)');
@@ -366,7 +382,7 @@ describe('the SMTP listener', () => {
     const to = addressFor(handle);
     const { raw } = await reply({ to, text: 'Failover started at 10:02.' });
     expect(await deliver(strict, to, raw)).toContain('(note)');
-    expect(await deliver(strict, to, raw)).toContain('(note)');
+    expect(await deliver(strict, to, raw)).toContain('(ignored)');
     const again = `Message-ID: <again-${Date.now()}@attacker.example>\r\n${raw}`;
     expect(await deliver(strict, to, again, 'mallory@attacker.example')).toContain('(rejected)');
 
@@ -377,6 +393,40 @@ describe('the SMTP listener', () => {
     expect(eventsOf(s, 'email-refused').map((e) => e.details?.reason)).toEqual([
       'the message has more than one Message-ID header',
     ]);
+  });
+
+  it('takes a signed reply once for good, even after the incident has forgotten its request id', async () => {
+    const handle = await incident();
+    const to = addressFor(handle);
+    const { raw, messageId } = await reply({ to, text: 'Replica promoted; watching the error rate.' });
+    expect(await deliver(strict, to, raw)).toContain('(note)');
+
+    // The incident remembers its newest 500 request ids (workflows/limits.ts): 500 notes later,
+    // as a long incident gathers them, the reply's is forgotten.
+    for (let batch = 0; batch < 10; batch += 1) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          handle.signal(addNoteSignal, { ...by('bob'), text: `observation ${batch * 50 + i}` }),
+        ),
+      );
+    }
+    await afterSignals(handle, 'bob');
+
+    // Whoever kept a copy of the signed reply sends it again, as it is, by both ways in.
+    expect(await deliver(strict, to, raw, 'mallory@attacker.example')).toContain('(ignored)');
+    const posted = await app.inject({
+      method: 'POST',
+      url: '/email/inbound',
+      headers: { 'content-type': 'message/rfc822', authorization: `Bearer ${ROUTE_TOKEN}` },
+      payload: raw,
+    });
+    expect(posted.json()).toMatchObject({ outcome: 'ignored', reason: 'this reply was taken once already' });
+
+    const s = await afterSignals(handle);
+    expect(
+      s.notes.filter((n) => n.text === 'Replica promoted; watching the error rate.').map((n) => n.by),
+    ).toEqual(['alice']);
+    expect(answersTo(messageId)).toHaveLength(1);
   });
 
   it('refuses a tampered reply address at RCPT TO', async () => {
@@ -545,6 +595,38 @@ describe('POST /email/inbound', () => {
     expect(eventsOf(s, 'email-refused')).toEqual([]);
   });
 
+  it('signals an incident a bounded number of refused emails, however their From and addresses vary', async () => {
+    const handle = await incident();
+    await started(handle);
+    const to = addressFor(handle);
+    const forge = async (i: number, remoteAddress: string) => {
+      const { raw } = await reply(
+        { to, from: `Forger ${i} <forger-${i}@example.net>`, text: 'resolve' },
+        false,
+      );
+      const response = await app.inject({
+        method: 'POST',
+        url: '/email/inbound',
+        headers: { 'content-type': 'message/rfc822', authorization: `Bearer ${ROUTE_TOKEN}` },
+        payload: raw,
+        remoteAddress,
+      });
+      expect(response.json()).toMatchObject({ outcome: 'rejected', incident: handle.workflowId });
+    };
+    // From one address, a new From each time: one reaches the incident this minute.
+    for (let i = 1; i <= 5; i += 1) await forge(i, '192.0.2.50');
+    // From many addresses: ten in all, this hour.
+    for (let i = 6; i <= 20; i += 1) await forge(i, `192.0.2.${45 + i}`);
+
+    const s = await afterSignals(handle);
+    expect(s.emailRefusals).toBe(10);
+    expect(eventsOf(s, 'email-refused').map((e) => e.details?.from)).toEqual([
+      'forger-1@example.net',
+      ...Array.from({ length: 9 }, (_, i) => `forger-${i + 6}@example.net`),
+    ]);
+    expect(steps(s).phase).toBe('triggered');
+  });
+
   it('refuses an unsigned reply in strict mode: SPF cannot be checked from here', async () => {
     const handle = await incident();
     const to = addressFor(handle);
@@ -600,6 +682,9 @@ describe('while Temporal is unavailable', () => {
       expect(result.transcript).toMatch(/<\*\* +451 4\.3\.0 Temporal is unavailable/);
     }
     expect(answersTo(signedAck.messageId)).toEqual([]);
+    // Not taken: the retry may act.
+    const used = new UsedLinks(DATA_DIR, 'replies');
+    expect(await used.used(requestIdOf(signedAck.messageId, ''))).toBe(false);
   });
 
   it('answers 503 on the provider route', async () => {

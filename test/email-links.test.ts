@@ -4,6 +4,7 @@
  * link was sent to; tampered, expired, reused and outdated links are refused with a page
  * that says why, and change nothing.
  */
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkUrl, newNonce, signLink, type EmailStep } from '../activities/email-tokens';
@@ -22,11 +23,12 @@ const PUBLIC_URL = 'https://baton.example.test';
 
 let w: TestWorker;
 let app: FastifyInstance;
+let config: BatonConfig;
 const handles: IncidentHandle[] = [];
 
 beforeAll(async () => {
   w = await startTestWorker(testConfig(), 'email-links');
-  const config: BatonConfig = {
+  config = {
     ...w.config,
     temporal: { ...w.config.temporal, taskQueue: w.taskQueue },
     api: { ...w.config.api, publicUrl: PUBLIC_URL, allowUnauthenticated: true },
@@ -199,5 +201,65 @@ describe('email action links', () => {
     const s = await state(handle);
     expect(s.phase).toBe('escalated');
     expect(s.handover?.acceptedBy).toBeUndefined();
+  });
+});
+
+describe('email action links in the API log', () => {
+  const lines: string[] = [];
+  let logged: FastifyInstance;
+  beforeAll(async () => {
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    logged = await buildApp({
+      config,
+      secrets: loadSecrets(config, { ...TOKEN_ENV, EMAIL_LINK_SECRET: SECRET }),
+      temporal: w.client,
+      logger: { level: 'info', stream },
+    });
+  });
+  afterAll(async () => {
+    await logged?.close();
+  });
+
+  it('acknowledges from a link whose token appears in no log line, whatever the request', async () => {
+    const handle = await incident();
+    const url = link(handle, 'alice', 'acknowledge', 'triggered');
+    const token = url.slice('/email/actions/'.length);
+    const signature = token.split('.')[1] ?? '';
+    expect(signature.length).toBeGreaterThan(20);
+
+    expect((await logged.inject({ method: 'GET', url })).statusCode).toBe(200);
+    // A wrong method and a mangled path are answered 404 and logged as "not found".
+    expect((await logged.inject({ method: 'PUT', url })).statusCode).toBe(404);
+    expect((await logged.inject({ method: 'GET', url: `/EMAIL/actions/${token}?x=1` })).statusCode).toBe(404);
+    const done = await logged.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: '',
+    });
+    expect(done.statusCode).toBe(200);
+    expect(await state(handle)).toMatchObject({ phase: 'acknowledged', acknowledgedBy: 'alice' });
+
+    const all = lines.join('\n');
+    expect(all).not.toContain(token);
+    expect(all).not.toContain(signature);
+    // Each request is still logged, under its masked address.
+    const entries = lines.map(
+      (l) => JSON.parse(l) as { msg?: string; req?: { method?: string; url?: string } },
+    );
+    const incoming = entries.filter((e) => e.msg === 'incoming request').map((e) => e.req);
+    expect(incoming).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ method: 'GET', url: '/email/actions/[masked]' }),
+        expect.objectContaining({ method: 'POST', url: '/email/actions/[masked]' }),
+        expect.objectContaining({ method: 'GET', url: '/EMAIL/actions/[masked]?x=1' }),
+      ]),
+    );
+    expect(entries.map((e) => e.msg)).toContain('Route PUT:/email/actions/[masked] not found');
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Baton's emails on the wire: notices built as the workflow builds them, sent by the real
- * nodemailer transport the worker builds from its configuration, to a real SMTP server that
- * reads them back as a mail client would. No Temporal: sendEmail is called directly.
+ * nodemailer transport the worker builds from its configuration, over STARTTLS to a real SMTP
+ * server that reads them back as a mail client would. No Temporal: sendEmail is called
+ * directly. The last tests send to servers that do not offer STARTTLS, or that Baton does
+ * not trust.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,8 @@ import { testConfig } from './support/config';
 import { mailAbout, startSmtpSink, type ReceivedMail, type SmtpSink } from './support/smtp';
 import { plainIncident, take } from './unit/plain-incident';
 
-const SECRET = 'outbound-test-link-secret';
+// 32 random bytes' worth, as start-up asks of a link secret (config/secrets.ts).
+const SECRET = 'outbound-test-link-secret-5a8d1f4b7e0c3a6d9f2b5e8c1a4d7f0b';
 const PUBLIC_URL = 'https://baton.example.com';
 const REPLY_DOMAIN = 'reply.example.com';
 
@@ -23,13 +26,18 @@ let smtp: SmtpSink;
 let mailer: Mailer;
 
 beforeAll(async () => {
-  smtp = await startSmtpSink();
+  smtp = await startSmtpSink({ startTls: true });
   const config = testConfig((input) => {
     input.api = { ...input.api, publicUrl: PUBLIC_URL };
     input.notifications = {
       email: {
         from: 'Baton <baton@example.com>',
-        smtp: { host: smtp.host, port: smtp.port, secure: false },
+        smtp: {
+          host: smtp.host,
+          port: smtp.port,
+          secure: false,
+          ...(smtp.caFile ? { caFile: smtp.caFile } : {}),
+        },
         linkSecretEnv: 'BATON_EMAIL_LINK_SECRET',
         linkTtl: '1h',
         replyDomain: REPLY_DOMAIN,
@@ -187,5 +195,90 @@ describe('outbound email', () => {
     expect(mail?.headers['reply-to']).toBeUndefined();
     expect(mail?.headers['in-reply-to']).toBeUndefined();
     expect(mail?.headers.references).toBeUndefined();
+  });
+});
+
+describe('the connection to the SMTP server', () => {
+  const PASSWORD = 'smtp-password-that-must-not-leak';
+  const sinks: SmtpSink[] = [];
+  const mailers: Mailer[] = [];
+
+  afterAll(async () => {
+    for (const m of mailers) m.transport.close();
+    for (const sink of sinks) await sink.close();
+  });
+
+  /** A mailer that logs in as baton, built as the worker builds it. */
+  function mailerTo(sink: SmtpSink, smtpSettings: { requireTLS?: boolean; caFile?: string } = {}) {
+    const config = testConfig((input) => {
+      input.notifications = {
+        email: {
+          from: 'Baton <baton@example.com>',
+          smtp: {
+            host: sink.host,
+            port: sink.port,
+            user: 'baton',
+            passwordEnv: 'SMTP_PASSWORD',
+            ...smtpSettings,
+          },
+        },
+      };
+    });
+    const built = mailerFor(config, loadSecrets(config, { SMTP_PASSWORD: PASSWORD }));
+    if (!built) throw new Error('the configuration should give a mailer');
+    mailers.push(built);
+    return built;
+  }
+
+  async function sink(options: Parameters<typeof startSmtpSink>[0] = {}): Promise<SmtpSink> {
+    const started = await startSmtpSink(options);
+    sinks.push(started);
+    return started;
+  }
+
+  const message = { from: 'baton@example.com', to: 'alice@example.com', subject: 'page', text: 'ack?' };
+
+  it('refuses to send, and never logs in, when the server does not offer STARTTLS', async () => {
+    const plain = await sink();
+    const mailer = mailerTo(plain);
+    await expect(mailer.transport.sendMail(message)).rejects.toThrow(/STARTTLS/);
+    expect(plain.authAttempts).toEqual([]);
+    expect(plain.messages).toEqual([]);
+    expect(plain.connections).toBe(1);
+  });
+
+  it('sends in clear, password and all, only when requireTLS: false says so', async () => {
+    const plain = await sink();
+    await mailerTo(plain, { requireTLS: false }).transport.sendMail(message);
+    expect(plain.authAttempts).toEqual([{ username: 'baton', secure: false }]);
+    expect(plain.messages.map((m) => m.subject)).toEqual(['page']);
+  });
+
+  it('logs in and sends inside STARTTLS, trusting the CA of caFile', async () => {
+    const tls = await sink({ startTls: true });
+    await mailerTo(tls, { ...(tls.caFile ? { caFile: tls.caFile } : {}) }).transport.sendMail(message);
+    expect(tls.authAttempts).toEqual([{ username: 'baton', secure: true }]);
+    expect(tls.messages.map((m) => m.subject)).toEqual(['page']);
+  });
+
+  it('refuses a server whose certificate no trusted CA signed, before logging in', async () => {
+    const tls = await sink({ startTls: true });
+    await expect(mailerTo(tls).transport.sendMail(message)).rejects.toThrow(/certificate/i);
+    expect(tls.authAttempts).toEqual([]);
+    expect(tls.messages).toEqual([]);
+  });
+
+  it('names caFile when the file cannot be read', () => {
+    const config = testConfig((input) => {
+      input.notifications = {
+        email: {
+          from: 'Baton <baton@example.com>',
+          smtp: { host: '127.0.0.1', port: 25, caFile: '/nonexistent/ca.pem' },
+        },
+      };
+    });
+    expect(() => mailerFor(config, loadSecrets(config, {}))).toThrow(
+      /notifications\.email\.smtp\.caFile: cannot read \/nonexistent\/ca\.pem/,
+    );
   });
 });

@@ -58,7 +58,8 @@ function withChannels(
         ? {
             email: {
               from: 'Baton <baton@example.com>',
-              smtp: { host: '127.0.0.1', port: smtp.port, secure: false },
+              // The test server speaks plain SMTP on loopback.
+              smtp: { host: '127.0.0.1', port: smtp.port, secure: false, requireTLS: false },
             },
           }
         : {}),

@@ -92,7 +92,8 @@ beforeAll(async () => {
       slack: { apiUrl: slack.apiUrl, tokenEnv: 'SLACK_BOT_TOKEN', liveMessages: false },
       email: {
         from: 'Baton <baton@example.com>',
-        smtp: { host: '127.0.0.1', port: smtp.port, secure: false },
+        // The test server speaks plain SMTP on loopback.
+        smtp: { host: '127.0.0.1', port: smtp.port, secure: false, requireTLS: false },
       },
     };
     c.dataDir = mkdtempSync(path.join(os.tmpdir(), 'baton-crash-'));

@@ -597,7 +597,16 @@ describe.runIf(recording)('recording an incident with diagnostics from a real Pr
     });
     w = await startTestWorker(
       testConfig((c) => {
-        c.diagnostics = { deadline: '5s', prometheus: { lookback: '1m', maxPoints: 60 } };
+        // The alert's server is queried only when allowed by name and at its loopback address (issue #21).
+        c.diagnostics = {
+          deadline: '5s',
+          prometheus: {
+            lookback: '1m',
+            maxPoints: 60,
+            allowedServers: [firing.prometheus.url],
+            allowedNetworks: ['127.0.0.1'],
+          },
+        };
       }),
       'record-diagnostics',
     );

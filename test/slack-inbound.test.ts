@@ -51,6 +51,8 @@ beforeAll(async () => {
       { id: 'U0STRANGER', email: 'stranger@elsewhere.example' },
       { id: 'U0BOBNEW', email: 'Bob@Example.com' },
       { id: 'U0UNCONFIRMED', email: 'carol@example.com', is_email_confirmed: false },
+      // users.info without the field: nothing says the address is this user's.
+      { id: 'U0NOTSAID', email: 'dave@example.com', is_email_confirmed: null },
     ],
   });
   const config = testConfig((c) => {
@@ -347,6 +349,20 @@ describe('buttons', () => {
     expect(steps(await state(handle))).toEqual(before);
     const asked = slack.requests.filter((r) => r.method === 'users.info').map((r) => r.args.user);
     expect(asked).toEqual(expect.arrayContaining(['U0STRANGER', 'U0UNCONFIRMED', 'U0NOBODY']));
+  });
+
+  it('acts as nobody for a Slack user whose profile does not say the email is confirmed', async () => {
+    const handle = await incident();
+    const before = steps(await state(handle));
+    const { response, responseUrl } = await click('U0NOTSAID', 'acknowledge', handle.workflowId, 'triggered');
+    expect(response.statusCode).toBe(200);
+    const [told] = toldAt(responseUrl);
+    expect(told).toContain('Baton does not know your Slack account (U0NOTSAID), so nothing was changed.');
+    // The unconfirmed address is not offered as the fix.
+    expect(told).not.toContain('dave@example.com');
+    expect(steps(await state(handle))).toEqual(before);
+    const asked = slack.requests.filter((r) => r.method === 'users.info' && r.args.user === 'U0NOTSAID');
+    expect(asked).toHaveLength(1);
   });
 
   it('acts as the responder whose email a Slack user not in the configuration has confirmed', async () => {

@@ -47,6 +47,8 @@ describe('worker/main.ts on SIGTERM', () => {
       // The demo configuration has no email section: these turn email on.
       SMTP_HOST: smtp.host,
       SMTP_PORT: String(smtp.port),
+      // The test server speaks plain SMTP on loopback.
+      SMTP_REQUIRE_TLS: 'false',
     });
     onCleanup('worker process', () => {
       if (worker.running()) worker.kill('SIGKILL');

@@ -10,7 +10,7 @@ import { Outbox } from '../activities/outbox';
 import type { RetryPolicy } from '../activities/retry';
 import type { BatonConfig } from '../config/schema';
 import type { Secrets } from '../config/secrets';
-import { temporalConnectionOptions } from '../config/temporal';
+import { temporalConnectionOptions, temporalDataConverter } from '../config/temporal';
 import { WORKFLOWS_PATH } from './workflows-path';
 
 export interface WorkerDeps {
@@ -72,6 +72,7 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
   const liveMessages = Boolean(slack) && config.notifications.slack?.liveMessages !== false;
   const activities = createActivities({
     config,
+    diagnosticsCredentials: deps.secrets.diagnostics,
     notifications: {
       outbox: new Outbox(path.resolve(config.dataDir, 'outbox')),
       liveMessages,
@@ -102,6 +103,9 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: config.temporal.namespace,
     taskQueue: deps.taskQueue ?? config.temporal.taskQueue,
     activities,
+    // Payloads are sealed here, on the main thread, before they reach Temporal (never in the
+    // workflow sandbox, which has no node:crypto).
+    dataConverter: temporalDataConverter(config, deps.secrets),
     // A worker that died leaves its cached incidents' next tasks on its own sticky queue;
     // after this long they go to any worker, so a page due then is late by seconds, not ten.
     stickyQueueScheduleToStartTimeout: '2s',

@@ -4,8 +4,9 @@
  * deadline. A source that is down, slow or refuses the query becomes a failure in the answer
  * for the timeline; it never makes the call throw, and never makes it wait past the deadline.
  */
-import type { DiagnosticsConfig } from '../../config/diagnostics';
+import type { DiagnosticsConfig, DiagnosticsCredentials, DiagnosticsSource } from '../../config/diagnostics';
 import type { Alert } from '../../workflows/model';
+import type { Resolve } from './address-guard';
 import { renderChart, formatValue } from './chart';
 import { searchFilters, searchLogs } from './elasticsearch';
 import { DiagnosticsError, oneLine, type DiagnosticsErrorKind } from './http';
@@ -14,6 +15,7 @@ import {
   checkAllowed,
   chooseTarget,
   currentValue,
+  guardFor,
   queryRange,
   queryWindow,
   seriesOfAlert,
@@ -50,7 +52,7 @@ export interface LogExcerpt {
   linesOmitted: number;
 }
 
-export type DiagnosticsSource = 'prometheus' | 'loki' | 'elasticsearch';
+export type { DiagnosticsSource };
 
 export interface DiagnosticsFailure {
   source: DiagnosticsSource;
@@ -81,6 +83,10 @@ export interface CollectInput {
   now: Date;
   /** The activity's cancellation; the deadline applies either way. */
   signal?: AbortSignal;
+  /** Each source's credentials, read from the environment by the worker (config/secrets.ts). */
+  credentials?: DiagnosticsCredentials;
+  /** How the names of servers from alerts are resolved; the system's resolver by default. */
+  resolve?: Resolve;
 }
 
 /** Current values are read for this many alerts per query; the rest share its chart. */
@@ -185,6 +191,8 @@ async function metricsFor(
     lookbackMs: settings.lookback,
     maxPoints: settings.maxPoints,
   });
+  const guard = guardFor(settings, input.resolve);
+  const credential = input.credentials?.prometheus;
   const answer = await queryRange({
     server,
     expression,
@@ -192,6 +200,8 @@ async function metricsFor(
     settings,
     alertLabels: group.alerts.map((a) => a.labels),
     signal,
+    ...(guard ? { guard } : {}),
+    ...(credential ? { credential } : {}),
   });
   const alertname = alertnameOf(group.alerts[0] as Alert);
   const name = `metrics-${index + 1}-${slug(alertname ?? 'expression')}.svg`;
@@ -242,7 +252,14 @@ async function lokiLogsFor(
   const settings = input.sources.loki;
   if (!settings) throw new Error('no Loki configured');
   const window = logWindowOf(group, input.now, settings.before, settings.after);
-  const answer = await queryLogs({ selector: group.key, window, settings, signal });
+  const credential = input.credentials?.loki;
+  const answer = await queryLogs({
+    selector: group.key,
+    window,
+    settings,
+    signal,
+    ...(credential ? { credential } : {}),
+  });
   return {
     source: 'loki',
     server: settings.url,
@@ -262,7 +279,14 @@ async function elasticsearchLogsFor(
   if (!settings) throw new Error('no Elasticsearch configured');
   const ns = logWindowOf(group, input.now, settings.before, settings.after);
   const window = { start: isoOfNs(ns.startNs), end: isoOfNs(ns.endNs) };
-  const answer = await searchLogs({ filters: group.key, window, settings, signal });
+  const credential = input.credentials?.elasticsearch;
+  const answer = await searchLogs({
+    filters: group.key,
+    window,
+    settings,
+    signal,
+    ...(credential ? { credential } : {}),
+  });
   return {
     source: 'elasticsearch',
     server: settings.url,

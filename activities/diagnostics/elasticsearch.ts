@@ -4,8 +4,8 @@
  * cut to the same line and byte caps as Loki's. The query is JSON built as data, so a label
  * value is only ever a value.
  */
-import type { ElasticsearchSource } from '../../config/diagnostics';
-import { DiagnosticsError, oneLine, requestJson } from './http';
+import type { ElasticsearchSource, SourceCredential } from '../../config/diagnostics';
+import { DiagnosticsError, requestJson } from './http';
 import { cutLine, type LogAnswer, type LogLine } from './loki';
 
 export interface SearchWindow {
@@ -99,7 +99,11 @@ export interface SearchQuery {
   window: SearchWindow;
   settings: ElasticsearchSource;
   signal?: AbortSignal;
+  credential?: SourceCredential;
 }
+
+/** Elasticsearch's error types are identifiers (`index_not_found_exception`); anything else is not kept. */
+const ERROR_TYPE = /^[a-z][a-z0-9_]{0,80}_exception$/;
 
 /** POST /<index>/_search. */
 export async function searchLogs(query: SearchQuery): Promise<LogAnswer> {
@@ -116,16 +120,19 @@ export async function searchLogs(query: SearchQuery): Promise<LogAnswer> {
     timeoutMs: settings.timeout,
     maxBytes: settings.maxResponseBytes,
     ...(query.signal ? { signal: query.signal } : {}),
+    ...(query.credential ? { credential: query.credential } : {}),
   });
   if (status < 200 || status > 299) {
     // { error: { type, reason }, status }: a query the cluster cannot parse or run is a 400.
-    const error = (body as { error?: { type?: unknown; reason?: unknown } | string } | null)?.error;
-    const type = typeof error === 'object' && typeof error.type === 'string' ? error.type : undefined;
-    const reason =
-      typeof error === 'string' ? error : typeof error?.reason === 'string' ? error.reason : undefined;
+    // The type names the problem; the reason is the server's text and is not kept (issue #21).
+    const error = (body as { error?: { type?: unknown } | string } | null)?.error;
+    const type =
+      typeof error === 'object' && typeof error.type === 'string' && ERROR_TYPE.test(error.type)
+        ? error.type
+        : undefined;
     throw new DiagnosticsError(
       status === 400 && type !== 'index_not_found_exception' ? 'bad-expression' : 'error-body',
-      `${where} answered HTTP ${status}${type ? ` (${type})` : ''}${reason ? `: ${oneLine(reason, 240)}` : ''}`,
+      `${where} answered HTTP ${status}${type ? ` (${type})` : ''}`,
       status,
     );
   }

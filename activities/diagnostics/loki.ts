@@ -3,8 +3,8 @@
  * the alert's own labels, a window around the moment it began, and the answer cut to a
  * number of lines and bytes an incident record can carry.
  */
-import type { LokiSource } from '../../config/diagnostics';
-import { boundLabels, DiagnosticsError, oneLine, requestJson } from './http';
+import type { LokiSource, SourceCredential } from '../../config/diagnostics';
+import { boundLabels, DiagnosticsError, requestJson } from './http';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -160,6 +160,14 @@ export interface LogQuery {
     'url' | 'tenant' | 'lines' | 'maxLineBytes' | 'direction' | 'timeout' | 'maxResponseBytes'
   >;
   signal?: AbortSignal;
+  credential?: SourceCredential;
+}
+
+/** Loki explains a refused query in plain text ("parse error at line 1, col 7: ..."). */
+function explainPlainText(status: number, text: string) {
+  return status === 400 && /parse error|syntax error/i.test(text)
+    ? { kind: 'bad-expression' as const, reason: 'the selector is not valid LogQL' }
+    : undefined;
 }
 
 /** GET /loki/api/v1/query_range for a log query (a selector), `lines` entries at most. */
@@ -167,44 +175,32 @@ export async function queryLogs(query: LogQuery): Promise<LogAnswer> {
   const base = query.settings.url.replace(/\/+$/, '');
   const url = new URL(`${base}/loki/api/v1/query_range`);
   const where = `Loki at ${url.origin}${url.pathname.replace(/\/loki\/api\/v1\/query_range$/, '')}`;
-  let answer;
-  try {
-    answer = await requestJson({
-      url,
-      params: {
-        query: query.selector,
-        start: query.window.startNs,
-        end: query.window.endNs,
-        limit: String(query.settings.lines),
-        direction: query.settings.direction,
-      },
-      headers: {
-        accept: 'application/json',
-        ...(query.settings.tenant ? { 'x-scope-orgid': query.settings.tenant } : {}),
-      },
-      source: where,
-      timeoutMs: query.settings.timeout,
-      maxBytes: query.settings.maxResponseBytes,
-      ...(query.signal ? { signal: query.signal } : {}),
-    });
-  } catch (err) {
-    // Loki explains a refused query in plain text ("parse error at line 1, col 7: ...").
-    if (
-      err instanceof DiagnosticsError &&
-      err.status === 400 &&
-      /parse error|syntax error/i.test(err.message)
-    ) {
-      throw new DiagnosticsError('bad-expression', err.message, 400, { cause: err });
-    }
-    throw err;
-  }
-  const { status, body } = answer;
-  const refused = body as { status?: unknown; error?: unknown; message?: unknown } | null;
+  const { status, body } = await requestJson({
+    url,
+    params: {
+      query: query.selector,
+      start: query.window.startNs,
+      end: query.window.endNs,
+      limit: String(query.settings.lines),
+      direction: query.settings.direction,
+    },
+    headers: {
+      accept: 'application/json',
+      ...(query.settings.tenant ? { 'x-scope-orgid': query.settings.tenant } : {}),
+    },
+    source: where,
+    timeoutMs: query.settings.timeout,
+    maxBytes: query.settings.maxResponseBytes,
+    explainText: explainPlainText,
+    ...(query.signal ? { signal: query.signal } : {}),
+    ...(query.credential ? { credential: query.credential } : {}),
+  });
+  const refused = body as { status?: unknown } | null;
   if (status < 200 || status > 299 || refused?.status === 'error') {
-    const reason = typeof refused?.error === 'string' ? refused.error : refused?.message;
+    // Loki's own `error` or `message` text is the server's: the status says enough.
     throw new DiagnosticsError(
       status === 400 ? 'bad-expression' : 'error-body',
-      `${where} answered HTTP ${status}${typeof reason === 'string' ? `: ${oneLine(reason, 240)}` : ''}`,
+      `${where} answered HTTP ${status}${status === 400 ? ': it refused the selector' : ''}`,
       status,
     );
   }

@@ -4,7 +4,8 @@
  * compared side when it has a threshold), over which window and at which step, and the
  * answer cut to a size an incident record can carry.
  */
-import type { PrometheusSource } from '../../config/diagnostics';
+import type { PrometheusSource, SourceCredential } from '../../config/diagnostics';
+import type { AddressGuard, Resolve } from './address-guard';
 import { boundLabels, DiagnosticsError, oneLine, requestJson } from './http';
 import { chartableExpression, type Threshold } from './promql';
 
@@ -48,19 +49,43 @@ export function chooseTarget(
   return fromAlert;
 }
 
-/** Refuses a server from an alert that the configuration does not list. */
+/**
+ * Refuses a server from an alert that the configuration does not list. Nothing is allowed
+ * by default: alerts come from whoever can post them, and a server of their choosing would
+ * have Baton fetch any URL from inside the network (issue #21).
+ */
 export function checkAllowed(
   server: string,
   settings: Pick<PrometheusSource, 'url' | 'allowedServers'>,
 ): void {
-  if (settings.url || !settings.allowedServers) return;
+  if (settings.url) return;
   const origin = new URL(server).origin;
-  if (!settings.allowedServers.some((allowed) => new URL(allowed).origin === origin)) {
+  const listed = settings.allowedServers ?? [];
+  if (!listed.some((allowed) => new URL(allowed).origin === origin)) {
     throw new DiagnosticsError(
       'not-allowed',
-      `the alert names the Prometheus at ${origin}, which diagnostics.prometheus.allowedServers does not list`,
+      listed.length === 0
+        ? `the alert names the Prometheus at ${origin}; Baton queries only diagnostics.prometheus.url or a server diagnostics.prometheus.allowedServers lists, and neither is set`
+        : `the alert names the Prometheus at ${origin}, which diagnostics.prometheus.allowedServers does not list`,
     );
   }
+}
+
+/**
+ * How queries reach their server: the configured `url` (the only server queried when set)
+ * as the operator wrote it; a server from an alert only at addresses that are public or in
+ * `allowedNetworks`.
+ */
+export function guardFor(
+  settings: Pick<PrometheusSource, 'url' | 'allowedNetworks'>,
+  resolve?: Resolve,
+): AddressGuard | undefined {
+  if (settings.url) return undefined;
+  return {
+    allowedNetworks: settings.allowedNetworks ?? [],
+    setting: 'diagnostics.prometheus.allowedNetworks',
+    ...(resolve ? { resolve } : {}),
+  };
 }
 
 export interface QueryWindow {
@@ -187,15 +212,32 @@ export function parseRangeAnswer(
   return { series, seriesOmitted: Math.max(0, ordered.length - series.length), pointsOmitted, warnings };
 }
 
-/** Prometheus explains a refusal as `{status: "error", errorType, error}`. */
+/** The error types of Prometheus' HTTP API (web/api/v1): the only words of a refusal that are kept. */
+const ERROR_TYPES = new Set([
+  'bad_data',
+  'timeout',
+  'canceled',
+  'execution',
+  'internal',
+  'unavailable',
+  'not_found',
+  'not_acceptable',
+]);
+
+/**
+ * Prometheus explains a refusal as `{status: "error", errorType, error}`. The type says
+ * enough; its `error` text is the server's and stays out of the record (issue #21).
+ */
 function refusal(body: unknown, status: number, where: string): DiagnosticsError | undefined {
-  const answer = body as { status?: unknown; errorType?: unknown; error?: unknown } | null;
+  const answer = body as { status?: unknown; errorType?: unknown } | null;
   if (answer?.status !== 'error') return undefined;
-  const type = typeof answer.errorType === 'string' ? answer.errorType : 'error';
-  const text = typeof answer.error === 'string' ? oneLine(answer.error, 240) : 'no reason given';
+  const type =
+    typeof answer.errorType === 'string' && ERROR_TYPES.has(answer.errorType) ? answer.errorType : 'error';
   // bad_data is what Prometheus answers for a parse or type error in the query.
   const kind = type === 'bad_data' ? 'bad-expression' : type === 'timeout' ? 'timeout' : 'error-body';
-  return new DiagnosticsError(kind, `${where} refused the query (${type}): ${text}`, status);
+  const reason =
+    kind === 'bad-expression' ? 'the expression does not parse or does not type-check' : `HTTP ${status}`;
+  return new DiagnosticsError(kind, `${where} refused the query (${type}): ${reason}`, status);
 }
 
 export interface RangeQuery {
@@ -205,6 +247,9 @@ export interface RangeQuery {
   settings: Pick<PrometheusSource, 'timeout' | 'maxSeries' | 'maxPoints' | 'maxResponseBytes'>;
   alertLabels?: Record<string, string>[];
   signal?: AbortSignal;
+  credential?: SourceCredential;
+  /** Present for a server an alert named (see guardFor). */
+  guard?: AddressGuard;
 }
 
 /** POST /api/v1/query_range (a form body: alert expressions can be longer than a URL may be). */
@@ -227,6 +272,8 @@ export async function queryRange(query: RangeQuery): Promise<RangeAnswer> {
     timeoutMs: query.settings.timeout,
     maxBytes: query.settings.maxResponseBytes,
     ...(query.signal ? { signal: query.signal } : {}),
+    ...(query.credential ? { credential: query.credential } : {}),
+    ...(query.guard ? { guard: query.guard } : {}),
   });
   const refused = refusal(body, status, where);
   if (refused) throw refused;

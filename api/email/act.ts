@@ -25,7 +25,9 @@ import type { IncidentState } from '../../workflows/state';
 import { fromTemporal, HttpError } from '../errors';
 import type { IncidentService } from '../incidents';
 import { authenticateReply, type AuthenticationMode, type Connection } from './authenticate';
-import { WindowLimiter } from './limits';
+import { addressGroup } from '../client-address';
+import { UsedLinks } from '../links/used-links';
+import { RefusedMailLimits } from './limits';
 import {
   commandOf,
   readReply,
@@ -55,7 +57,7 @@ export interface InboundDeps {
   /** mailauth's DNS resolver (TXT for DKIM keys, SPF and DMARC); the system's by default. */
   resolver?: DNSResolver;
   /** Which refused emails go on the incident's record; REFUSALS_RECORDED by default. */
-  refusals?: WindowLimiter;
+  refusals?: RefusedMailLimits;
 }
 
 export interface InboundContext extends ReplySettings {
@@ -65,15 +67,18 @@ export interface InboundContext extends ReplySettings {
   mailer?: Mailer | undefined;
   log: EmailLog;
   resolver?: DNSResolver;
-  refusals: WindowLimiter;
+  refusals: RefusedMailLimits;
+  /** The replies taken once (used-links.ts); under the configuration's dataDir by default. */
+  usedReplies?: UsedLinks;
 }
 
 /**
- * One refused email a minute per incident and sender goes on the incident's record, for the
- * whole process (the listener and the provider route alike); the rest are only logged. Forged
- * mail then cannot fill an incident's record, nor keep the workflow busy.
+ * One refused email a minute per incident and delivering address, and ten an hour per
+ * incident, go on the incident's record, for the whole process (the listener and the provider
+ * route alike); the rest are only logged. Forged mail then cannot fill an incident's record,
+ * nor keep the workflow busy, whatever From it claims.
  */
-export const REFUSALS_RECORDED = new WindowLimiter({ limit: 1, windowMs: 60_000 });
+export const REFUSALS_RECORDED = new RefusedMailLimits();
 
 /** Replies need the signing secret and the reply domain; both are checked once, at start. */
 export function inboundContext(deps: InboundDeps): InboundContext {
@@ -113,6 +118,8 @@ export interface InboundMessage {
   raw: Buffer;
   /** The SMTP envelope and connection, when Baton's own listener took the message. */
   smtp?: Envelope & { remoteAddress: string; helo: string };
+  /** The address of the provider that posted the message, when it came by the inbound route. */
+  postedFrom?: string;
 }
 
 type ReplyMessage = Extract<Reply, { kind: 'reply' }>;
@@ -223,22 +230,24 @@ async function answer(
 }
 
 /**
- * Puts a reply that failed authentication on the incident's timeline, at most one a minute per
- * incident and sender (REFUSALS_RECORDED); nothing else changes. Every one is logged.
+ * Puts a reply that failed authentication on the incident's timeline, within the limits of
+ * REFUSALS_RECORDED (per incident and the address that delivered it; never per From, which the
+ * sender chose); nothing else changes. Every one is logged.
  */
 async function recordRefusal(
   ctx: InboundContext,
   reply: ReplyMessage,
   reason: string,
+  deliveredBy: string,
 ): Promise<InboundOutcome> {
   const { incident } = reply.claims;
   const from = (reply.from.join(', ') || '(no From address)').slice(0, 320);
-  ctx.log.warn({ incident, from, reason }, 'an email reply failed authentication');
-  const key = `${incident}\u0000${from}`;
-  if (!ctx.refusals.take(key)) {
+  ctx.log.warn({ incident, from, reason, deliveredBy }, 'an email reply failed authentication');
+  const source = { incident, address: addressGroup(deliveredBy) };
+  if (!ctx.refusals.take(source)) {
     ctx.log.info(
-      { incident, from },
-      'a refused email was not recorded: one a minute per incident and sender',
+      { incident, from, deliveredBy },
+      'a refused email was not recorded: one a minute per incident and delivering address, ten an hour per incident',
     );
     return { outcome: 'rejected', reason, incident };
   }
@@ -248,7 +257,7 @@ async function recordRefusal(
     const failure = classify(err, incident, ctx.log);
     if (!failure.permanent) {
       // Temporal away: the attempt must still reach the record, so the sender retries later.
-      ctx.refusals.giveBack(key);
+      ctx.refusals.giveBack(source);
       return { outcome: 'deferred', reason: failure.reason, incident };
     }
     ctx.log.warn({ incident, from, reason: failure.reason }, 'a refused email could not be recorded');
@@ -295,7 +304,8 @@ async function act(ctx: InboundContext, message: InboundMessage): Promise<Inboun
   });
   if (!auth.ok) {
     if (auth.transient) return { outcome: 'deferred', reason: auth.reason, incident };
-    return recordRefusal(ctx, reply, auth.reason);
+    const deliveredBy = message.smtp?.remoteAddress ?? message.postedFrom ?? 'unknown';
+    return recordRefusal(ctx, reply, auth.reason, deliveredBy);
   }
   const { responder, requestId } = auth;
   // Only now is the body read: what a stranger sends costs no more than parsing the MIME and
@@ -308,12 +318,24 @@ async function act(ctx: InboundContext, message: InboundMessage): Promise<Inboun
     return { outcome: 'refused', incident, reason: command.reason };
   }
 
+  // Once for good: the incident forgets request ids (its newest 500, within a run), a copy of
+  // a signed reply lasts forever.
+  const used = ctx.usedReplies ?? new UsedLinks(ctx.config.dataDir, 'replies');
+  if (!(await used.claim(requestId))) {
+    ctx.log.warn(fields, 'an email reply taken once already came again: ignored');
+    return { outcome: 'ignored', reason: 'this reply was taken once already', incident };
+  }
   let state: IncidentState | undefined;
   try {
     state = await takeStep(ctx, incident, command, responder.id, requestId);
   } catch (err) {
     const failure = classify(err, incident, ctx.log);
-    if (!failure.permanent) return { outcome: 'deferred', reason: failure.reason, incident };
+    if (!failure.permanent) {
+      // The sender retries soon with the same request id, which the incident still knows if
+      // the step reached it: taken once either way.
+      await used.release(requestId);
+      return { outcome: 'deferred', reason: failure.reason, incident };
+    }
     ctx.log.info({ ...fields, reason: failure.reason }, 'the incident refused an email reply');
     await answer(
       ctx,

@@ -9,13 +9,16 @@
  * for good or ignored; 451 when it could not be handled now (Temporal unavailable, a DNS
  * failure), so that the sending MTA retries; 552 past maxMessageBytes.
  *
- * Each remote address gets a number of connections and of messages (MAIL FROM) a minute
- * (PER_ADDRESS): past them, a connection is refused with 421 and a message with 450, both of
- * which a sending MTA retries later. Behind a front MTA every message comes from its address,
- * so a burst of replies waits a minute or so rather than being lost.
+ * Each remote address (an IPv6 /64 as one) gets a few connections at once, and a number of
+ * connections and of messages (MAIL FROM) a minute (PER_ADDRESS): past them, a connection is
+ * refused with 421 and a message with 450, both of which a sending MTA retries later. So one
+ * address cannot hold all of maxConnections, and a connection that stops talking is closed
+ * after IDLE_TIMEOUT_MS (421). Behind a front MTA every message comes from its address, so a
+ * burst of replies waits a minute or so rather than being lost.
  */
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { addressGroup } from '../client-address';
 import { handleInbound, inboundContext, type InboundDeps, type InboundOutcome } from './act';
 import { WindowLimiter } from './limits';
 import { checkAddress } from './reply';
@@ -28,21 +31,42 @@ export interface InboundListener {
   close(): Promise<void>;
 }
 
-/** What one remote address may do in a window. */
+/** What one remote address may do at once and in a window. */
 export interface PerAddressLimits {
+  /** Connections open at the same time. */
+  concurrent: number;
   connections: number;
   /** Transactions (MAIL FROM), each one message. */
   messages: number;
   windowMs: number;
 }
 
-export const PER_ADDRESS: PerAddressLimits = { connections: 60, messages: 30, windowMs: 60_000 };
+/**
+ * Three connections at once: a sending MTA delivers a reply or two per connection, and retries
+ * a 421 later, while the other 17 of the default 20 stay for everyone else.
+ */
+export const PER_ADDRESS: PerAddressLimits = {
+  concurrent: 3,
+  connections: 60,
+  messages: 30,
+  windowMs: 60_000,
+};
+
+/**
+ * How long a client may stay silent while Baton waits for its next command or more of its
+ * message (smtp-server's own default is 60 s; it does not count while Baton is answering). A
+ * sending MTA talks without pauses; a client that holds a connection open without a word is
+ * the one to close early.
+ */
+export const IDLE_TIMEOUT_MS = 30_000;
 
 export interface InboundListenerDeps extends InboundDeps {
   /** How long close() lets open connections finish before it ends them. */
   closeTimeoutMs?: number;
-  /** PER_ADDRESS by default. */
-  perAddress?: PerAddressLimits;
+  /** PER_ADDRESS by default, field by field. */
+  perAddress?: Partial<PerAddressLimits>;
+  /** IDLE_TIMEOUT_MS by default. */
+  idleTimeoutMs?: number;
 }
 
 function smtpError(responseCode: number, message: string): Error {
@@ -52,6 +76,34 @@ function smtpError(responseCode: number, message: string): Error {
 /** IPv4 clients of a dual-stack socket show as ::ffff:a.b.c.d; SPF wants a.b.c.d. */
 function plainIp(address: string): string {
   return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+}
+
+/** The connections open now, per address group, of those onConnect let in. */
+class OpenConnections {
+  private readonly byAddress = new Map<string, number>();
+  private readonly sessions = new Map<string, string>();
+
+  constructor(private readonly limit: number) {}
+
+  /** Whether the address may open one more. */
+  mayOpen(address: string): boolean {
+    return (this.byAddress.get(address) ?? 0) < this.limit;
+  }
+
+  opened(session: string, address: string): void {
+    this.sessions.set(session, address);
+    this.byAddress.set(address, (this.byAddress.get(address) ?? 0) + 1);
+  }
+
+  /** smtp-server reports every connection closing, refused ones too: only those let in count. */
+  closed(session: string): void {
+    const address = this.sessions.get(session);
+    if (address === undefined) return;
+    this.sessions.delete(session);
+    const left = (this.byAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.byAddress.set(address, left);
+    else this.byAddress.delete(address);
+  }
 }
 
 function dataAnswer(outcome: InboundOutcome): { error?: Error; message?: string } {
@@ -66,7 +118,8 @@ export async function startInboundListener(deps: InboundListenerDeps): Promise<I
   if (!inbound) throw new Error('notifications.email.inbound is not configured');
   const ctx = inboundContext(deps);
   const { log } = deps;
-  const perAddress = deps.perAddress ?? PER_ADDRESS;
+  const perAddress = { ...PER_ADDRESS, ...deps.perAddress };
+  const open = new OpenConnections(perAddress.concurrent);
   const connections = new WindowLimiter({ limit: perAddress.connections, windowMs: perAddress.windowMs });
   const messages = new WindowLimiter({ limit: perAddress.messages, windowMs: perAddress.windowMs });
   // One log line per address and window says it is being held back, not one per attempt.
@@ -135,19 +188,37 @@ export async function startInboundListener(deps: InboundListenerDeps): Promise<I
     // Nothing reads the client's reverse name; SPF checks the address itself.
     disableReverseLookup: true,
     closeTimeout: deps.closeTimeoutMs ?? 10_000,
+    socketTimeout: deps.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     onConnect(session, callback) {
-      const address = plainIp(session.remoteAddress);
-      if (connections.take(address)) {
-        callback();
+      const address = addressGroup(session.remoteAddress);
+      if (!open.mayOpen(address)) {
+        if (warned.take(`concurrent ${address}`)) {
+          log.warn(
+            { remoteAddress: address, concurrent: perAddress.concurrent },
+            'inbound SMTP connections refused: too many open at once from this address',
+          );
+        }
+        callback(smtpError(421, '4.7.0 too many connections at once from your address; try again later'));
         return;
       }
-      if (warned.take(`connections ${address}`)) {
-        log.warn({ remoteAddress: address }, 'inbound SMTP connections refused: too many from this address');
+      if (!connections.take(address)) {
+        if (warned.take(`connections ${address}`)) {
+          log.warn(
+            { remoteAddress: address },
+            'inbound SMTP connections refused: too many from this address',
+          );
+        }
+        callback(smtpError(421, '4.7.0 too many connections from your address; try again later'));
+        return;
       }
-      callback(smtpError(421, '4.7.0 too many connections from your address; try again later'));
+      open.opened(session.id, address);
+      callback();
+    },
+    onClose(session) {
+      open.closed(session.id);
     },
     onMailFrom(_address, session, callback) {
-      const address = plainIp(session.remoteAddress);
+      const address = addressGroup(session.remoteAddress);
       if (messages.take(address)) {
         callback();
         return;

@@ -80,7 +80,7 @@ export const emailRoutes =
             'UnsupportedMediaType',
           );
         }
-        const outcome = await handleInbound(ctx, { raw: request.body });
+        const outcome = await handleInbound(ctx, { raw: request.body, postedFrom: request.ip });
         request.log.info(outcome, 'inbound email handled');
         if (outcome.outcome === 'deferred') {
           void reply.header('Retry-After', '60');

@@ -3,17 +3,28 @@
  * used link's nonce under `<dataDir>/email-links/used`, created exclusively: of two
  * requests with the same link (a double click, two API instances sharing the folder), one
  * creates the file and acts, the other finds it and is told the link was used.
+ *
+ * Email replies that acted are kept the same way, by their request id, under
+ * `<dataDir>/email-links/used-replies`. The incident remembers request ids too, but only its
+ * newest 500 (workflows/limits.ts) and only within a run; a signed reply never expires, so a
+ * copy sent again a thousand notes later would act again. Those files are never pruned: one
+ * per reply a responder's domain vouched for, which people write, not machines.
  */
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 const NONCE = /^[A-Za-z0-9_-]{8,64}$/;
 
+/** What is used once: an action link (by its nonce) or a reply (by its request id). */
+export type UsedOnce = 'links' | 'replies';
+
+const FOLDERS: Record<UsedOnce, string> = { links: 'used', replies: 'used-replies' };
+
 export class UsedLinks {
   private readonly dir: string;
 
-  constructor(dataDir: string) {
-    this.dir = path.join(dataDir, 'email-links', 'used');
+  constructor(dataDir: string, kind: UsedOnce = 'links') {
+    this.dir = path.join(dataDir, 'email-links', FOLDERS[kind]);
   }
 
   private fileFor(nonce: string): string {
@@ -52,7 +63,7 @@ export class UsedLinks {
 
   /**
    * Forgets links used longer ago than any link lives: an expired link is refused for its
-   * expiry whether or not it is remembered.
+   * expiry whether or not it is remembered. (Never called for replies, which do not expire.)
    */
   async prune(olderThanMs: number, now = Date.now()): Promise<number> {
     let names: string[];

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Secrets } from '../../config/secrets';
 import { stringMapSchema } from '../../workflows/messages';
 import { basicCredentials, bearerToken } from '../auth';
+import { fitGroupLabels } from '../alert-chunks';
 import { HttpError } from '../errors';
 import type { IncidentService } from '../incidents';
 import { errorResponse } from '../schemas';
@@ -94,15 +95,11 @@ export const alertmanagerRoutes =
       },
       async (request, reply) => {
         const payload = request.body;
-        const result = await deps.incidents.ingestAlertGroup({
-          receiver: payload.receiver,
-          groupKey: payload.groupKey,
-          ...(payload.truncatedAlerts ? { truncatedAlerts: payload.truncatedAlerts } : {}),
-          status: payload.status,
+        // Labels of any length are the group's, not a reason to refuse it: they are cut to what
+        // Temporal carries, and the incident opens with the cut said on each alert it touched.
+        const { group, cuts } = fitGroupLabels({
           groupLabels: payload.groupLabels,
           commonLabels: payload.commonLabels,
-          commonAnnotations: payload.commonAnnotations,
-          ...(payload.externalURL ? { externalURL: payload.externalURL } : {}),
           alerts: payload.alerts.map((a) => ({
             fingerprint: a.fingerprint,
             status: a.status,
@@ -113,7 +110,24 @@ export const alertmanagerRoutes =
             ...(a.generatorURL ? { generatorURL: a.generatorURL } : {}),
           })),
         });
+        const result = await deps.incidents.ingestAlertGroup({
+          receiver: payload.receiver,
+          groupKey: payload.groupKey,
+          ...(payload.truncatedAlerts ? { truncatedAlerts: payload.truncatedAlerts } : {}),
+          status: payload.status,
+          groupLabels: group.groupLabels,
+          commonLabels: group.commonLabels,
+          commonAnnotations: payload.commonAnnotations,
+          ...(payload.externalURL ? { externalURL: payload.externalURL } : {}),
+          alerts: group.alerts,
+        });
         const incident = result?.incidentId;
+        if (cuts.length > 0) {
+          request.log.warn(
+            { incident, groupKey: payload.groupKey, labelsCut: cuts.length, cut: cuts.slice(0, 50) },
+            `labels too large for Temporal were cut: ${cuts.length} label(s) of the group`,
+          );
+        }
         request.log.info(
           { incident, alerts: payload.alerts.length, signals: result?.signals ?? 0 },
           'alert group received',

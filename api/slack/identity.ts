@@ -53,9 +53,11 @@ export class SlackIdentities {
       };
     }
     const email = user?.profile?.email?.trim().toLowerCase();
-    // A bot, a deactivated account or an unconfirmed address is nobody's word for a responder.
-    if (!user || user.deleted || user.is_bot || !email || user.is_email_confirmed === false) {
-      return unknownUser(userId, user?.is_email_confirmed === false ? undefined : email);
+    // A bot, a deactivated account or an address Slack does not say is confirmed is nobody's
+    // word for a responder: only `is_email_confirmed: true` counts, never its absence.
+    const confirmed = user?.is_email_confirmed === true;
+    if (!user || user.deleted || user.is_bot || !email || !confirmed) {
+      return unknownUser(userId, confirmed ? email : undefined);
     }
     const responder = this.config.responders.find((r) => r.email?.toLowerCase() === email);
     return responder ? { ok: true, responder } : unknownUser(userId, email);

@@ -9,7 +9,8 @@ export const TOKENS = {
   bob: 'bob-test-token',
   carol: 'carol-test-token',
   dave: 'dave-test-token',
-  webhook: 'webhook-test-token',
+  // 32 random bytes' worth, as start-up asks of a webhook token in the environment.
+  webhook: 'webhook-test-token-0e7d4a9c2f5b8e1d6a3c0f9b4e7d2a5c',
 } as const;
 
 export const TOKEN_ENV = {

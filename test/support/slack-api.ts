@@ -57,8 +57,11 @@ export interface SlackUser {
   email?: string;
   is_bot?: boolean;
   deleted?: boolean;
-  /** Slack's word that the profile's email was confirmed (true unless set). */
-  is_email_confirmed?: boolean;
+  /**
+   * Slack's word that the profile's email was confirmed (true unless set); null leaves the
+   * field out of the users.info answer.
+   */
+  is_email_confirmed?: boolean | null;
 }
 
 /** A message the stand-in keeps, as conversations.replies answers it. */
@@ -233,7 +236,9 @@ export async function startSlackApi(options: SlackApiOptions): Promise<SlackApi>
           id: user.id,
           deleted: user.deleted ?? false,
           is_bot: user.is_bot ?? false,
-          is_email_confirmed: user.is_email_confirmed ?? true,
+          ...(user.is_email_confirmed === null
+            ? {}
+            : { is_email_confirmed: user.is_email_confirmed ?? true }),
           profile: user.email ? { email: user.email } : {},
         },
       };

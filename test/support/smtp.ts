@@ -4,7 +4,11 @@
  * parsed from the raw DATA by mailparser, as a mail client would read them. A message it
  * cannot parse is refused at the end of DATA, so that a test fails loudly.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
@@ -29,10 +33,20 @@ export interface ReceivedMail {
   acceptedAt?: number;
 }
 
+/** An AUTH command the server received: who logged in, and whether the session was in TLS. */
+export interface AuthAttempt {
+  username: string;
+  secure: boolean;
+}
+
 export interface SmtpSink {
   host: string;
   port: number;
   messages: ReceivedMail[];
+  /** Every AUTH the server received (it accepts any password). */
+  authAttempts: AuthAttempt[];
+  /** With `startTls`: the PEM file of the server's self-signed certificate, to trust as a CA. */
+  caFile?: string;
   /** Connections clients opened (one per send attempt: nodemailer does not pool here). */
   readonly connections: number;
   /** Recipients refused with `refuse.code`. */
@@ -104,6 +118,27 @@ export interface SmtpSinkOptions {
    */
   acceptDelayMs?: number;
   onDataEnd?: (mail: ReceivedMail) => void;
+  /**
+   * Offer STARTTLS, with a self-signed certificate for 127.0.0.1 made for this server (its
+   * file is `caFile`). Without it the server speaks plain SMTP only, and still offers AUTH
+   * over it, as a server behind an attacker who strips STARTTLS would seem to.
+   */
+  startTls?: boolean;
+}
+
+/** A self-signed certificate for 127.0.0.1, made with openssl for one server. */
+function selfSignedCertificate(): { key: Buffer; cert: Buffer; certFile: string; dir: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'baton-smtp-tls-'));
+  const keyFile = path.join(dir, 'key.pem');
+  const certFile = path.join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+      .concat(['-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1'])
+      .concat(['-addext', 'subjectAltName=IP:127.0.0.1']),
+    { stdio: 'pipe' },
+  );
+  return { key: readFileSync(keyFile), cert: readFileSync(certFile), certFile, dir };
 }
 
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
@@ -116,13 +151,24 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     else setTimeout(reply, delayMs).unref();
   };
   const gone = new Set<string>();
+  const authAttempts: AuthAttempt[] = [];
+  const tls = options.startTls ? selfSignedCertificate() : undefined;
   const server = new SMTPServer({
     onClose(session) {
       gone.add(session.id);
     },
     authOptional: true,
-    // Plain SMTP on loopback: without STARTTLS on offer nodemailer does not try to upgrade.
-    disabledCommands: ['STARTTLS'],
+    onAuth(auth, session, callback) {
+      authAttempts.push({ username: auth.username ?? '', secure: session.secure });
+      callback(null, { user: auth.username ?? '' });
+    },
+    ...(tls
+      ? { key: tls.key, cert: tls.cert }
+      : {
+          // Plain SMTP on loopback: a client that does not require TLS sends as it is, AUTH too.
+          disabledCommands: ['STARTTLS'],
+          allowInsecureAuth: true,
+        }),
     logger: false,
     closeTimeout: 1_000,
     onConnect(_session, callback) {
@@ -189,6 +235,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     host: '127.0.0.1',
     port,
     messages,
+    authAttempts,
+    ...(tls ? { caFile: tls.certFile } : {}),
     get connections() {
       return connections;
     },
@@ -198,6 +246,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     close: () => {
       if (closed) return Promise.resolve();
       closed = true;
+      if (tls) rmSync(tls.dir, { recursive: true, force: true });
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -77,7 +77,15 @@ describe('chooseTarget and checkAllowed', () => {
     }
     expect(error).toBeInstanceOf(DiagnosticsError);
     expect((error as DiagnosticsError).kind).toBe('not-allowed');
-    expect(() => checkAllowed('http://anything:1', {})).not.toThrow();
+  });
+
+  it('refuses every server from an alert when neither url nor allowedServers is set', () => {
+    for (const settings of [{}, { allowedServers: [] }]) {
+      expect(() => checkAllowed('http://anything:1', settings)).toThrow(
+        expect.objectContaining({ kind: 'not-allowed' }) as Error,
+      );
+    }
+    expect(() => checkAllowed('http://anything:1', { url: 'http://127.0.0.1:9090' })).not.toThrow();
   });
 });
 

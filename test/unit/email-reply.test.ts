@@ -5,6 +5,9 @@
  * signed reply, how much of a message is read before it is authenticated, and how many
  * refused emails reach an incident's record.
  */
+import { mkdtempSync, readdirSync, utimesSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it, vi } from 'vitest';
 import { replyAddress } from '../../activities/email-tokens';
@@ -17,8 +20,9 @@ import {
   type AuthenticationMode,
   type SignedHeader,
 } from '../../api/email/authenticate';
-import { WindowLimiter } from '../../api/email/limits';
+import { RefusedMailLimits, WindowLimiter } from '../../api/email/limits';
 import { HttpError } from '../../api/errors';
+import { UsedLinks } from '../../api/links/used-links';
 import * as replyModule from '../../api/email/reply';
 import {
   autoReplyReason,
@@ -768,7 +772,8 @@ describe('what is read before a reply is authenticated', () => {
       mode,
       log: silent,
       resolver: dns.resolver,
-      refusals: new WindowLimiter({ limit: 1, windowMs: 60_000 }),
+      refusals: new RefusedMailLimits(),
+      usedReplies: new UsedLinks(mkdtempSync(path.join(os.tmpdir(), 'baton-replies-')), 'replies'),
     };
     return { ctx, incidents };
   }
@@ -816,7 +821,8 @@ describe('refused emails on the record', () => {
       mode: 'strict',
       log: silent,
       resolver: new TestDns().resolver,
-      refusals: new WindowLimiter({ limit: 1, windowMs: 60_000, now }),
+      refusals: new RefusedMailLimits({ now }),
+      usedReplies: new UsedLinks(mkdtempSync(path.join(os.tmpdir(), 'baton-replies-')), 'replies'),
     };
     return {
       ctx,
@@ -829,36 +835,68 @@ describe('refused emails on the record', () => {
 
   const forged = (from: string, to = aliceAddress) =>
     Buffer.from(message({ from, to, text: 'resolve nothing to see' }).raw);
+  /** A forged reply as the provider route hands it over, posted from `address`. */
+  const posted = (from: string, address: string, to = aliceAddress) => ({
+    raw: forged(from, to),
+    postedFrom: address,
+  });
 
-  it('records one a minute per incident and sender; the rest are refused all the same', async () => {
+  it('records one a minute per incident and delivering address, whatever From the mail claims', async () => {
     let clock = 1_000_000;
     const { ctx, recorded } = context(() => clock);
-    for (let i = 0; i < 5; i += 1) {
-      expect(await handleInbound(ctx, { raw: forged('alice@example.com') })).toMatchObject({
+    for (const from of [
+      'alice@example.com',
+      'mallory@attacker.example',
+      'a1@forged.example',
+      'a2@forged.example',
+    ]) {
+      expect(await handleInbound(ctx, posted(from, '192.0.2.1'))).toMatchObject({
         outcome: 'rejected',
         incident: INCIDENT,
       });
     }
-    await handleInbound(ctx, { raw: forged('mallory@attacker.example') });
-    await handleInbound(ctx, { raw: forged('alice@example.com', bAddress) });
+    // An IPv6 sender is one address for its whole /64.
+    await handleInbound(ctx, posted('b1@forged.example', '2001:db8:1:2::1'));
+    await handleInbound(ctx, posted('b2@forged.example', '2001:db8:1:2:ffff::9'));
+    await handleInbound(ctx, posted('alice@example.com', '192.0.2.1', bAddress));
     expect(recorded).toEqual([
       { incident: INCIDENT, from: 'alice@example.com' },
-      { incident: INCIDENT, from: 'mallory@attacker.example' },
+      { incident: INCIDENT, from: 'b1@forged.example' },
       { incident: 'incident-test-2', from: 'alice@example.com' },
     ]);
     clock += 60_000;
-    await handleInbound(ctx, { raw: forged('alice@example.com') });
+    await handleInbound(ctx, posted('a3@forged.example', '192.0.2.1'));
     expect(recorded).toHaveLength(4);
+  });
+
+  it('records at most ten an hour for an incident, however many addresses send', async () => {
+    let clock = 5_000_000;
+    const { ctx, recorded } = context(() => clock);
+    for (let i = 1; i <= 30; i += 1) {
+      expect(await handleInbound(ctx, posted(`forger-${i}@example.net`, `198.51.100.${i}`))).toMatchObject({
+        outcome: 'rejected',
+      });
+    }
+    expect(recorded.filter((r) => r.incident === INCIDENT)).toHaveLength(10);
+    // Another incident has its own ten.
+    await handleInbound(ctx, posted('forger@example.net', '198.51.100.31', bAddress));
+    expect(recorded.filter((r) => r.incident === 'incident-test-2')).toHaveLength(1);
+    clock += 59 * 60_000;
+    await handleInbound(ctx, posted('late@example.net', '198.51.100.32'));
+    expect(recorded.filter((r) => r.incident === INCIDENT)).toHaveLength(10);
+    clock += 60_000;
+    await handleInbound(ctx, posted('later@example.net', '198.51.100.33'));
+    expect(recorded.filter((r) => r.incident === INCIDENT)).toHaveLength(11);
   });
 
   it('records a refusal that could not be recorded (Temporal away) when the sender retries', async () => {
     const { ctx, recorded, fail } = context(() => 1_000_000);
     fail(new HttpError(503, 'Temporal is unavailable; try again shortly', 'TemporalUnavailable'));
-    expect(await handleInbound(ctx, { raw: forged('alice@example.com') })).toMatchObject({
+    expect(await handleInbound(ctx, posted('alice@example.com', '192.0.2.1'))).toMatchObject({
       outcome: 'deferred',
     });
     fail(undefined);
-    expect(await handleInbound(ctx, { raw: forged('alice@example.com') })).toMatchObject({
+    expect(await handleInbound(ctx, posted('alice@example.com', '192.0.2.1'))).toMatchObject({
       outcome: 'rejected',
     });
     expect(recorded).toHaveLength(1);
@@ -883,5 +921,29 @@ describe('a window limiter', () => {
     // 'b' went with its window; at three keys, 'a' (the oldest window) is forgotten for 'e'.
     expect([limiter.take('c'), limiter.take('d'), limiter.take('e')]).toEqual([true, true, true]);
     expect(limiter.size).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('replies that acted, kept beside the used links', () => {
+  it('keeps a reply id in its own folder, which pruning the links never empties', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'baton-used-'));
+    const links = new UsedLinks(dataDir);
+    const replies = new UsedLinks(dataDir, 'replies');
+    const id = replyModule.requestIdOf('<reply-1@mail.example.com>', '');
+    expect(await replies.claim(id)).toBe(true);
+    expect(await links.claim('n0nce-0001')).toBe(true);
+    // Both a year old: past any link's lifetime.
+    const yearAgo = new Date(Date.now() - 365 * 86_400_000);
+    for (const [folder, name] of [
+      ['used', 'n0nce-0001'],
+      ['used-replies', id],
+    ] as const) {
+      utimesSync(path.join(dataDir, 'email-links', folder, name), yearAgo, yearAgo);
+    }
+    expect(await links.prune(86_400_000)).toBe(1);
+    expect(readdirSync(path.join(dataDir, 'email-links', 'used'))).toEqual([]);
+    expect(await replies.used(id)).toBe(true);
+    expect(await replies.claim(id)).toBe(false);
+    expect(await links.used(id)).toBe(false);
   });
 });

@@ -309,7 +309,12 @@ describe('setting Slack up', () => {
       /SLACK_SIGNING_SECRET: needed by the API, to check that Slack's requests come from Slack[\s\S]*SLACK_BOT_TOKEN: needed by the API/,
     );
     expect(() =>
-      requireSecrets(config, ['api'], { ...env, SLACK_BOT_TOKEN: 'x', SLACK_SIGNING_SECRET: 'y' }),
+      // A signing secret as Slack issues them: 32 hexadecimal characters.
+      requireSecrets(config, ['api'], {
+        ...env,
+        SLACK_BOT_TOKEN: 'x',
+        SLACK_SIGNING_SECRET: '8f742231b10e8888abcd9911fe2d85a5',
+      }),
     ).not.toThrow();
     const withoutInbound = testConfig((c) => {
       c.notifications = { slack: { tokenEnv: 'SLACK_BOT_TOKEN' } };
