@@ -4,7 +4,7 @@
  * their calendars and can accept it.
  */
 import ical, { ICalAttendeeRole, ICalCalendarMethod } from 'ical-generator';
-import type { Notification } from '../workflows/model';
+import type { Notification } from '../workflows/incident/model';
 
 export interface InvitationContext {
   /** The email's From: the organizer when the meeting names none with an address. */

@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import type { DiagnosticsConfig, DiagnosticsCredentials } from '../config/diagnostics';
-import type { Alert } from '../workflows/model';
-import type { DiagnosticsOccasion } from '../workflows/state';
+import type { Alert } from '../workflows/incident/model';
+import type { DiagnosticsOccasion } from '../workflows/incident/state';
 import { collectDiagnostics } from './diagnostics/collect';
 import { oneLine } from './diagnostics/http';
 import { writeDiagnostics, type DiagnosticsSummary } from './diagnostics/store';

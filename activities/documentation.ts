@@ -1,4 +1,4 @@
-import type { IncidentState, TimelineEvent } from '../workflows/state';
+import type { IncidentState, TimelineEvent } from '../workflows/incident/state';
 import { renderDocuments } from './documents';
 import { attendanceSummary } from './documents/lessons';
 import { REPORT_TIMELINE_EVENTS, type ReportTemplate } from './documents/report';

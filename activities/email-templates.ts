@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import type { Notification, ResponderSnapshot } from '../workflows/model';
+import type { Notification, ResponderSnapshot } from '../workflows/incident/model';
 import type { EmailStep } from './email-tokens';
 
 /** The repository's templates, found beside this module so that the working directory does not matter. */

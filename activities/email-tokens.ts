@@ -9,7 +9,7 @@
  * other. The worker signs (it renders the emails); the API checks.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Phase } from '../workflows/model';
+import type { Phase } from '../workflows/incident/model';
 
 /** The moves an email can offer (its links) and take (the confirmed link, a reply). */
 export const EMAIL_STEPS = ['acknowledge', 'escalate', 'acceptHandover', 'resolve'] as const;

@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type Mail from 'nodemailer/lib/mailer';
-import type { Notification, ResponderSnapshot } from '../workflows/model';
+import type { Notification, ResponderSnapshot } from '../workflows/incident/model';
 import { meetingInvitation } from './calendar';
 import { linkUrl, newNonce, replyAddress, signLink, type EmailStep } from './email-tokens';
 import {

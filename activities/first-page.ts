@@ -5,10 +5,10 @@
  * from the notification this activity drafted and sent.
  */
 import type { BatonConfig } from '../config/schema';
-import type { DeliveryReport, Notification } from '../workflows/model';
-import { policyDifference } from '../workflows/input';
-import { draftFirstPage, routingOf, type OpeningRun, type RoutedPolicy } from '../workflows/opening';
-import type { IncidentInput } from '../workflows/state';
+import type { DeliveryReport, Notification } from '../workflows/incident/model';
+import { policyDifference } from '../workflows/incident/input';
+import { draftFirstPage, routingOf, type OpeningRun, type RoutedPolicy } from '../workflows/incident/opening';
+import type { IncidentInput } from '../workflows/incident/state';
 import { configuredPolicy } from './policy';
 
 export interface FirstPageRequest {

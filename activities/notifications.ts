@@ -1,6 +1,6 @@
 import type { Context } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
-import type { DeliveryReport, Notification } from '../workflows/model';
+import type { DeliveryReport, Notification } from '../workflows/incident/model';
 import { classifySlackError, classifySmtpError, describeError, type Verdict } from './delivery-errors';
 import { emailTargets, sendEmail, type Mailer } from './email';
 import { cancellationOf, currentActivity, startHeartbeats } from './heartbeat';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { DeliveryReport, Notification } from '../workflows/model';
+import type { DeliveryReport, Notification } from '../workflows/incident/model';
 import { appendLine, safeName } from './files';
 
 export interface OutboxEntry {

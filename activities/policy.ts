@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { policyFor, routeFor } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
-import type { RoutedPolicy, Routing } from '../workflows/opening';
+import type { RoutedPolicy, Routing } from '../workflows/incident/opening';
 
 /**
  * The configuration's rules for an incident: its team's policy (the team it names, or where

@@ -10,7 +10,7 @@
  * refusal with a reason, never an exception.
  */
 import { z } from 'zod';
-import { PHASES, type Phase } from '../workflows/model';
+import { PHASES, type Phase } from '../workflows/incident/model';
 
 /** The steps a Slack button can start, by their workflow update's name. */
 export const SLACK_STEPS = [

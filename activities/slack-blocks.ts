@@ -1,17 +1,17 @@
 /**
  * The incident as a Slack Block Kit message: a pure function of the record, so the live
  * message in a channel can be rendered again after every change and look the same wherever
- * it is rendered. The buttons are the moves the process allows now (workflows/rules.ts) and
+ * it is rendered. The buttons are the moves the process allows now (workflows/incident/rules.ts) and
  * only those; each carries the incident and its phase (activities/slack-actions.ts).
  *
  * Everything that came from alerts or people is escaped for Slack's mrkdwn, so an alert
  * summary cannot mention `<!channel>` or disguise a link, and only http(s) URLs become links.
  */
 import type { types as slack } from '@slack/bolt';
-import { RefusalType } from '../workflows/messages';
-import type { Alert, IncidentPolicy, Phase } from '../workflows/model';
-import { rules, type Refusal } from '../workflows/rules';
-import type { IncidentState, TimelineEvent } from '../workflows/state';
+import { RefusalType } from '../workflows/incident/messages';
+import type { Alert, IncidentPolicy, Phase } from '../workflows/incident/model';
+import { rules, type Refusal } from '../workflows/incident/rules';
+import type { IncidentState, TimelineEvent } from '../workflows/incident/state';
 import { oneLine } from './markdown';
 import { actionIdOf, buttonValue, type SlackStep } from './slack-actions';
 

@@ -6,7 +6,7 @@
  * that come while a sync is under way are merged into the next one.
  */
 import type { WebClient } from '@slack/web-api';
-import type { IncidentState, SlackLiveMessage, TimelineEvent } from '../workflows/state';
+import type { IncidentState, SlackLiveMessage, TimelineEvent } from '../workflows/incident/state';
 import { classifySlackError } from './delivery-errors';
 import { currentActivity } from './heartbeat';
 import { oneLine } from './markdown';

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { Notification } from '../workflows/model';
+import type { Notification } from '../workflows/incident/model';
 import { oneLine } from './markdown';
 import { actionIdOf, buttonValue } from './slack-actions';
 import { fitMrkdwn, mrkdwnLink, safeUrl, SLACK_TEXT_MAX, type Block } from './slack-blocks';

@@ -5,7 +5,7 @@
  * the labels (fitGroupLabels), then cuts the group into chunks, each sent as its own signal
  * to the same incident.
  */
-import type { Alert } from '../workflows/model';
+import type { Alert } from '../workflows/incident/model';
 
 /** Alerts per signal: half of what the workflow's alertsSchema accepts. */
 export const MAX_CHUNK_ALERTS = 500;
@@ -23,7 +23,7 @@ export const MAX_ALERT_BYTES = 256 * 1024;
 
 /**
  * A label value past this is cut. The record keeps 200 bytes of each label value of an alert
- * over ALERT_BYTES (workflows/limits.ts), so a longer value never reaches it whole anyway.
+ * over ALERT_BYTES (workflows/incident/limits.ts), so a longer value never reaches it whole anyway.
  */
 export const MAX_LABEL_VALUE_BYTES = 4 * 1024;
 /**

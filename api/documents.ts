@@ -13,7 +13,7 @@ import { recordFolderName } from '../activities/documentation';
 import { HANDOVER_NAME } from '../activities/documents/handover';
 import { safeName } from '../activities/files';
 import { LocalFolderStore, type IncidentStore, type StoredFile } from '../activities/store/incident-store';
-import type { IncidentState, TimelineEvent } from '../workflows/state';
+import type { IncidentState, TimelineEvent } from '../workflows/incident/state';
 
 export type DocumentKind = 'record' | 'report' | 'handover' | 'lessons' | 'communications' | 'chart';
 

@@ -5,7 +5,7 @@ import {
   isGrpcServiceError,
 } from '@temporalio/client';
 import { ApplicationFailure, NamespaceNotFoundError, WorkflowNotFoundError } from '@temporalio/common';
-import { RefusalType } from '../workflows/messages';
+import { RefusalType } from '../workflows/incident/messages';
 
 /** An answer the API gives on purpose, with the status it deserves. */
 export class HttpError extends Error {

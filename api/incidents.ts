@@ -3,23 +3,23 @@ import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from
 import type { UpdateDefinition } from '@temporalio/common';
 import { routeFor, teamMembers, teamsOf } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
-import { incidentWorkflow } from '../workflows/incident';
+import { incidentWorkflow } from '../workflows/incident/incident';
 import {
   addNoteSignal,
   alertsFiredSignal,
   alertsResolvedSignal,
   emailRefusedSignal,
   stateQuery,
-} from '../workflows/messages';
-import type { Alert, Severity } from '../workflows/model';
+} from '../workflows/incident/messages';
+import type { Alert, Severity } from '../workflows/incident/model';
 import {
   incidentAssigneeKey,
   incidentServiceKey,
   incidentSeverityKey,
   incidentStatusKey,
   incidentTeamKey,
-} from '../workflows/search-attributes';
-import type { IncidentInput, IncidentState, StepResult } from '../workflows/state';
+} from '../workflows/incident/search-attributes';
+import type { IncidentInput, IncidentState, StepResult } from '../workflows/incident/state';
 import { chunkAlerts, fitAlert } from './alert-chunks';
 import { DocumentStore } from './documents';
 import { fromTemporal, HttpError } from './errors';

@@ -10,9 +10,9 @@ import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { teamMembershipFor } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
-import { membershipChangedSignal, membershipQuery } from '../workflows/messages';
-import { sameMembership } from '../workflows/membership';
-import { incidentTeamKey } from '../workflows/search-attributes';
+import { membershipChangedSignal, membershipQuery } from '../workflows/incident/messages';
+import { sameMembership } from '../workflows/incident/membership';
+import { incidentTeamKey } from '../workflows/incident/search-attributes';
 
 export interface MembershipSyncLog {
   info(fields: Record<string, unknown>, message: string): void;

@@ -22,8 +22,8 @@ import {
   resolveSchema,
   submitReportSchema,
   waiveFollowUpSchema,
-} from '../workflows/messages';
-import { PHASES, SEVERITIES } from '../workflows/model';
+} from '../workflows/incident/messages';
+import { PHASES, SEVERITIES } from '../workflows/incident/model';
 
 const withoutEnvelope = { actor: true, requestId: true } as const;
 

@@ -12,8 +12,8 @@ import {
   escalateUpdate,
   recordActionUpdate,
   resolveUpdate,
-} from '../workflows/messages';
-import type { StepResult } from '../workflows/state';
+} from '../workflows/incident/messages';
+import type { StepResult } from '../workflows/incident/state';
 
 /** A step's argument as a channel builds it; the workflow checks it with the step's schema. */
 export type StepArg = Record<string, unknown> & { actor: string; requestId: string };

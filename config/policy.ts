@@ -1,4 +1,9 @@
-import type { IncidentPolicy, ResponderSnapshot, Severity, TeamMembership } from '../workflows/model';
+import type {
+  IncidentPolicy,
+  ResponderSnapshot,
+  Severity,
+  TeamMembership,
+} from '../workflows/incident/model';
 import type { BatonConfig, TeamConfig } from './schema';
 
 export interface Route {

@@ -4,7 +4,12 @@ import { documentsSchema } from './documents';
 import { metricsSchema } from './metrics';
 import { shutdownSchema } from './shutdown';
 import { parseDuration } from './duration';
-import { AUTO_RESOLVE_POLICIES, LEVELS, REQUIRABLE_FOLLOW_UPS, SEVERITIES } from '../workflows/model';
+import {
+  AUTO_RESOLVE_POLICIES,
+  LEVELS,
+  REQUIRABLE_FOLLOW_UPS,
+  SEVERITIES,
+} from '../workflows/incident/model';
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, "-" and "_" only');
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection, type TLSConfig } from '@temporalio/client';
-import { INCIDENT_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { INCIDENT_SEARCH_ATTRIBUTES } from '../workflows/incident/search-attributes';
 
 export interface DevServerOptions {
   cli: string;

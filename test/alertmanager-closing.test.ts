@@ -6,7 +6,12 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertGroupWorkflowId } from '../api/incidents';
-import { acknowledgeUpdate, resolveUpdate, stateQuery, waiveFollowUpUpdate } from '../workflows/messages';
+import {
+  acknowledgeUpdate,
+  resolveUpdate,
+  stateQuery,
+  waiveFollowUpUpdate,
+} from '../workflows/incident/messages';
 import { buildTestApp, TOKENS } from './support/app';
 import { testConfig } from './support/config';
 import { by } from './support/incidents';

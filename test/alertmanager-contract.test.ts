@@ -16,7 +16,7 @@ import { ConfigError } from '../config/load';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
 import { startDevServer } from '../scripts/dev-server';
-import type { IncidentState } from '../workflows/state';
+import type { IncidentState } from '../workflows/incident/state';
 import {
   amtoolAdd,
   postAlerts,

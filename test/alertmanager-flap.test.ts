@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertGroupWorkflowId } from '../api/incidents';
-import { acknowledgeUpdate } from '../workflows/messages';
+import { acknowledgeUpdate } from '../workflows/incident/messages';
 import { amtoolAdd, startAlertmanager, type Alertmanager } from './support/alertmanager';
 import { buildTestApp, TOKENS } from './support/app';
 import { testConfig } from './support/config';

@@ -21,7 +21,7 @@ import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
 import { startDevServer, type DevServer } from '../scripts/dev-server';
 import { createBatonWorker } from '../worker/worker';
-import type { IncidentState } from '../workflows/state';
+import type { IncidentState } from '../workflows/incident/state';
 import {
   amtoolAdd,
   clusterStatus,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { IncidentState, TimelineEvent } from '../workflows/state';
+import type { IncidentState, TimelineEvent } from '../workflows/incident/state';
 import { buildTestApp, TOKENS } from './support/app';
 import { testConfig } from './support/config';
 import { EXTRA_TOKENS, withTwoTeams } from './support/permissions';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncidentState } from '../workflows/state';
+import type { IncidentState } from '../workflows/incident/state';
 import { auth, buildTestApp } from './support/app';
 import { testConfig } from './support/config';
 import { waitForOutbox } from './support/timeline';

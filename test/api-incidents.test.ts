@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncidentState } from '../workflows/state';
+import type { IncidentState } from '../workflows/incident/state';
 import { buildApp } from '../api/app';
 import { loadSecrets } from '../config/secrets';
 import { auth, buildTestApp, TOKEN_ENV, TOKENS } from './support/app';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectDiagnostics } from '../activities/diagnostics/collect';
 import { searchLogs } from '../activities/diagnostics/elasticsearch';
 import { diagnosticsSchema } from '../config/diagnostics';
-import type { Alert } from '../workflows/model';
+import type { Alert } from '../workflows/incident/model';
 import { freePort } from './support/ports';
 import { closeNow, listenOnLoopback } from './support/loopback-server';
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectDiagnostics, describeFailure } from '../activities/diagnostics/collect';
 import { queryLogs } from '../activities/diagnostics/loki';
 import { diagnosticsSchema, type DiagnosticsConfigInput } from '../config/diagnostics';
-import type { Alert } from '../workflows/model';
+import type { Alert } from '../workflows/incident/model';
 import { freePort } from './support/ports';
 import { closeNow, listenOnLoopback } from './support/loopback-server';
 

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectDiagnostics, describeFailure, describeSnapshot } from '../activities/diagnostics/collect';
 import { diagnosticsSchema, type DiagnosticsConfigInput } from '../config/diagnostics';
-import type { Alert } from '../workflows/model';
+import type { Alert } from '../workflows/incident/model';
 import { freePort } from './support/ports';
 import {
   startFiringPrometheus,

@@ -12,7 +12,7 @@ import type { Resolve } from '../activities/diagnostics/address-guard';
 import { collectDiagnostics, describeFailure, type Diagnostics } from '../activities/diagnostics/collect';
 import { requestJson } from '../activities/diagnostics/http';
 import { diagnosticsSchema, type DiagnosticsConfigInput } from '../config/diagnostics';
-import type { Alert } from '../workflows/model';
+import type { Alert } from '../workflows/incident/model';
 import { closeNow, listenOnLoopback } from './support/loopback-server';
 
 const CANARY = 'BATON-METADATA-CANARY-6c1f0e';

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { IncidentState, TimelineEvent } from '../workflows/state';
+import type { IncidentState, TimelineEvent } from '../workflows/incident/state';
 import { startAlertmanager, type Alertmanager } from './support/alertmanager';
 import { demoConfig, startBaton, type Baton, type BatonPorts } from './support/entry-process';
 import { freePort } from './support/ports';

@@ -22,8 +22,8 @@ import { UsedLinks } from '../api/links/used-links';
 import { createTemporalClient } from '../api/temporal';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
-import { addNoteSignal, resolveUpdate } from '../workflows/messages';
-import type { IncidentState } from '../workflows/state';
+import { addNoteSignal, resolveUpdate } from '../workflows/incident/messages';
+import type { IncidentState } from '../workflows/incident/state';
 import { buildApp } from '../api/app';
 import { swaks } from './support/swaks';
 import { TOKEN_ENV } from './support/app';
@@ -401,7 +401,7 @@ describe('the SMTP listener', () => {
     const { raw, messageId } = await reply({ to, text: 'Replica promoted; watching the error rate.' });
     expect(await deliver(strict, to, raw)).toContain('(note)');
 
-    // The incident remembers its newest 500 request ids (workflows/limits.ts): 500 notes later,
+    // The incident remembers its newest 500 request ids (workflows/incident/limits.ts): 500 notes later,
     // as a long incident gathers them, the reply's is forgotten.
     for (let batch = 0; batch < 10; batch += 1) {
       await Promise.all(

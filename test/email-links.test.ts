@@ -11,7 +11,7 @@ import { linkUrl, newNonce, signLink, type EmailStep } from '../activities/email
 import { buildApp } from '../api/app';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
-import type { Phase } from '../workflows/model';
+import type { Phase } from '../workflows/incident/model';
 import { TOKEN_ENV } from './support/app';
 import { testConfig } from './support/config';
 import { startIncident, state, type IncidentHandle } from './support/incidents';

@@ -14,8 +14,8 @@ import {
   recordActionUpdate,
   resolveUpdate,
   type AlertsInput,
-} from '../workflows/messages';
-import type { Alert } from '../workflows/model';
+} from '../workflows/incident/messages';
+import type { Alert } from '../workflows/incident/model';
 import { testConfig } from './support/config';
 import { afterStep, alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { afterSignals, eventsOf, refusalOf, terminateAll, waitForOutbox } from './support/timeline';

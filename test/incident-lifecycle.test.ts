@@ -19,7 +19,7 @@ import {
   recordTrainingUpdate,
   resolveUpdate,
   submitReportUpdate,
-} from '../workflows/messages';
+} from '../workflows/incident/messages';
 import { testConfig } from './support/config';
 import { afterStep, alert, by, startIncident, state } from './support/incidents';
 import { refusalOf } from './support/timeline';

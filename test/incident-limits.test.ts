@@ -14,8 +14,8 @@ import {
   recordTrainingUpdate,
   resolveUpdate,
   submitReportUpdate,
-} from '../workflows/messages';
-import { RECORD_HARD_BYTES } from '../workflows/limits';
+} from '../workflows/incident/messages';
+import { RECORD_HARD_BYTES } from '../workflows/incident/limits';
 import { testConfig } from './support/config';
 import { alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { afterEverything, refusalOf, terminateAll, waitForEvents } from './support/timeline';

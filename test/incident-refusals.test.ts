@@ -20,7 +20,7 @@ import {
   waiveFollowUpUpdate,
   type AssessInput,
   type RecordLessonsInput,
-} from '../workflows/messages';
+} from '../workflows/incident/messages';
 import { testConfig } from './support/config';
 import { afterStep, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { addressed, afterSignals, refusalOf, terminateAll, waitForOutbox } from './support/timeline';

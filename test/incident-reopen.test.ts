@@ -11,8 +11,8 @@ import {
   resolveUpdate,
   submitReportUpdate,
   waiveFollowUpUpdate,
-} from '../workflows/messages';
-import type { Alert } from '../workflows/model';
+} from '../workflows/incident/messages';
+import type { Alert } from '../workflows/incident/model';
 import { testConfig } from './support/config';
 import { alert, by, startIncident, type IncidentHandle } from './support/incidents';
 import {

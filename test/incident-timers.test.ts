@@ -22,8 +22,8 @@ import {
   recordTrainingUpdate,
   resolveUpdate,
   waiveFollowUpUpdate,
-} from '../workflows/messages';
-import type { Alert, Severity } from '../workflows/model';
+} from '../workflows/incident/messages';
+import type { Alert, Severity } from '../workflows/incident/model';
 import { testConfig } from './support/config';
 import { afterStep, alert, by, startIncident, state, type IncidentHandle } from './support/incidents';
 import {

@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { NOTIFICATIONS_METRIC } from '../activities/notifications';
 import type { OutboxEntry } from '../activities/outbox';
-import { INCIDENT_METRICS } from '../workflows/metrics';
+import { INCIDENT_METRICS } from '../workflows/incident/metrics';
 import { startEntry, type EntryProcess } from './support/entry-process';
 import { cleanupsInReverse, firingGroup, receiverFor, terminateQueue } from './support/harness';
 import { freePort } from './support/ports';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DeliveryLedger } from '../activities/ledger';
 import { policyFor, teamById } from '../config/policy';
 import type { BatonConfig } from '../config/schema';
-import { incidentWorkflow } from '../workflows/incident';
+import { incidentWorkflow } from '../workflows/incident/incident';
 import { testConfig } from './support/config';
 import { startSlackApi, type SlackApi } from './support/slack-api';
 import { mailAbout, startSmtpSink, type ReceivedMail, type SmtpSink } from './support/smtp';

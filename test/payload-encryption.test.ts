@@ -22,7 +22,7 @@ import { createTemporalClient } from '../api/temporal';
 import { ENCRYPTED_ENCODING } from '../config/payload-codec';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
-import type { IncidentState } from '../workflows/state';
+import type { IncidentState } from '../workflows/incident/state';
 import { auth, buildTestApp, TOKEN_ENV, TOKENS } from './support/app';
 import { testConfig, testConfigInput } from './support/config';
 import { startBaton, startEntry, type Baton } from './support/entry-process';

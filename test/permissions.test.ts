@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncidentState } from '../workflows/state';
+import type { IncidentState } from '../workflows/incident/state';
 import { buildTestApp, TOKENS } from './support/app';
 import { EVERY_FOLLOW_UP, testConfig } from './support/config';
 import {

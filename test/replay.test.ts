@@ -37,9 +37,9 @@ import {
   submitReportUpdate,
   stateQuery,
   waiveFollowUpUpdate,
-} from '../workflows/messages';
+} from '../workflows/incident/messages';
 import { policyFor, teamById, teamMembershipFor } from '../config/policy';
-import { incidentWorkflow } from '../workflows/incident';
+import { incidentWorkflow } from '../workflows/incident/incident';
 import { EVERY_FOLLOW_UP, testConfig } from './support/config';
 import { startShortHistories, type ShortHistories } from './support/short-histories';
 import { startSlackApi, type SlackApi } from './support/slack-api';

@@ -12,10 +12,15 @@ import { actionIdOf, buttonValue, parseModalMetadata } from '../activities/slack
 import { buildApp, type AppDeps } from '../api/app';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
-import { acknowledgeUpdate, alertsFiredSignal, escalateUpdate, resolveUpdate } from '../workflows/messages';
-import type { Phase } from '../workflows/model';
-import type { IncidentState } from '../workflows/state';
-import { incidentWorkflow } from '../workflows/incident';
+import {
+  acknowledgeUpdate,
+  alertsFiredSignal,
+  escalateUpdate,
+  resolveUpdate,
+} from '../workflows/incident/messages';
+import type { Phase } from '../workflows/incident/model';
+import type { IncidentState } from '../workflows/incident/state';
+import { incidentWorkflow } from '../workflows/incident/incident';
 import { policyFor, teamById } from '../config/policy';
 import { randomUUID } from 'node:crypto';
 import { buildTestApp, TOKEN_ENV } from './support/app';

@@ -10,7 +10,7 @@ import {
   escalateUpdate,
   resolveUpdate,
   waiveFollowUpUpdate,
-} from '../workflows/messages';
+} from '../workflows/incident/messages';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import {
   createSlackLiveActivities,

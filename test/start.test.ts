@@ -15,9 +15,9 @@ import { buildApp } from '../api/app';
 import { createTemporalClient } from '../api/temporal';
 import { loadConfigFile } from '../config/load';
 import { loadSecrets } from '../config/secrets';
-import { incidentWorkflow } from '../workflows/incident';
-import { stateQuery } from '../workflows/messages';
-import type { IncidentState } from '../workflows/state';
+import { incidentWorkflow } from '../workflows/incident/incident';
+import { stateQuery } from '../workflows/incident/messages';
+import type { IncidentState } from '../workflows/incident/state';
 import {
   commandLine,
   DEMO_CONFIG,

@@ -13,8 +13,8 @@ import {
   type MembershipSyncLog,
 } from '../api/membership-sync';
 import type { BatonConfig } from '../config/schema';
-import { acknowledgeUpdate, membershipQuery, RefusalType } from '../workflows/messages';
-import type { IncidentState } from '../workflows/state';
+import { acknowledgeUpdate, membershipQuery, RefusalType } from '../workflows/incident/messages';
+import type { IncidentState } from '../workflows/incident/state';
 import { buildTestApp, TOKENS } from './support/app';
 import { testConfig } from './support/config';
 import { EXTRA_TOKENS, withTwoTeams } from './support/permissions';

@@ -1,6 +1,6 @@
 import { Runtime, type RuntimeOptions } from '@temporalio/worker';
 import { ConfigError } from '../config/load';
-import { INCIDENT_METRICS } from '../workflows/metrics';
+import { INCIDENT_METRICS } from '../workflows/incident/metrics';
 
 /**
  * Baton's incident durations, in seconds, from half a minute (an acknowledgement) to two

@@ -1,2 +1,2 @@
 // The worker's workflow bundle: every workflow type Baton runs.
-export { incidentWorkflow } from './incident';
+export { incidentWorkflow } from './incident/incident';

@@ -5,7 +5,7 @@
  * for the timeline; it never makes the call throw, and never makes it wait past the deadline.
  */
 import type { DiagnosticsConfig, DiagnosticsCredentials, DiagnosticsSource } from '../../config/diagnostics';
-import type { Alert } from '../../workflows/model';
+import type { Alert } from '../../workflows/incident/model';
 import type { Resolve } from './address-guard';
 import { renderChart, formatValue } from './chart';
 import { searchFilters, searchLogs } from './elasticsearch';

@@ -2,7 +2,7 @@
  * What the incident's documents share: when the current response started, how long a step
  * took, and who took part. Pure functions of the record.
  */
-import type { IncidentState } from '../../workflows/state';
+import type { IncidentState } from '../../workflows/incident/state';
 import { mdInline } from '../markdown';
 
 /** One document of the incident: its name in the incident's folder and its Markdown. */

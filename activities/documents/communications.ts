@@ -2,7 +2,7 @@
  * communications.md: who told whom what, who approved what went to customers, and the
  * customer message drafts with their decisions.
  */
-import type { Communication, CustomerMessage, IncidentState } from '../../workflows/state';
+import type { Communication, CustomerMessage, IncidentState } from '../../workflows/incident/state';
 import { mdBlock, mdInline } from '../markdown';
 import type { IncidentDocument } from './common';
 

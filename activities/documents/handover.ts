@@ -5,8 +5,8 @@
  * escalation; the acceptance and the charts are added as they come. Rewritten while its
  * handover is the current one; an earlier escalation's file is never touched again.
  */
-import { buildHandoverPackage } from '../../workflows/handover';
-import type { IncidentState } from '../../workflows/state';
+import { buildHandoverPackage } from '../../workflows/incident/handover';
+import type { IncidentState } from '../../workflows/incident/state';
 import { mdInline } from '../markdown';
 import { responseStart, type IncidentDocument } from './common';
 

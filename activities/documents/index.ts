@@ -2,7 +2,7 @@
  * The incident's documents beside its record, each rendered from the record alone (and the
  * store's timeline for the report), each only when there is something to say.
  */
-import type { IncidentState, TimelineEvent } from '../../workflows/state';
+import type { IncidentState, TimelineEvent } from '../../workflows/incident/state';
 import type { IncidentDocument } from './common';
 import { renderCommunications } from './communications';
 import { renderHandover } from './handover';

@@ -2,7 +2,7 @@
  * lessons.md, once lessons are recorded: the lessons, the process improvements they called
  * for and what changed, the action items, the waivers, and who has been trained.
  */
-import type { FollowUp, IncidentState } from '../../workflows/state';
+import type { FollowUp, IncidentState } from '../../workflows/incident/state';
 import { mdBlock, mdInline } from '../markdown';
 import type { IncidentDocument } from './common';
 

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import type { IncidentState, TimelineEvent } from '../../workflows/state';
+import type { IncidentState, TimelineEvent } from '../../workflows/incident/state';
 import { mdBlock, mdInline } from '../markdown';
 import { peopleInvolved, responseStart, timeAfter, type IncidentDocument } from './common';
 

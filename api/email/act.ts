@@ -20,8 +20,8 @@ import {
   confirmTrainingUpdate,
   escalateUpdate,
   resolveUpdate,
-} from '../../workflows/messages';
-import type { IncidentState } from '../../workflows/state';
+} from '../../workflows/incident/messages';
+import type { IncidentState } from '../../workflows/incident/state';
 import { fromTemporal, HttpError } from '../errors';
 import type { IncidentService } from '../incidents';
 import { authenticateReply, type AuthenticationMode, type Connection } from './authenticate';

@@ -20,9 +20,9 @@ import {
   confirmTrainingSchema,
   escalateSchema,
   resolveSchema,
-} from '../../workflows/messages';
+} from '../../workflows/incident/messages';
 
-/** The lengths the workflow takes (workflows/messages.ts), so a refusal can say which was too long. */
+/** The lengths the workflow takes (workflows/incident/messages.ts), so a refusal can say which was too long. */
 const LIMITS = {
   ackNote: acknowledgeSchema().shape.note.unwrap().maxLength ?? 2_000,
   reason: escalateSchema().shape.reason.maxLength ?? 4_000,
@@ -183,7 +183,7 @@ export function autoReplyReason(
 
 /**
  * The most of a message's text read for a command. The longest text a command carries is a
- * note of 20,000 characters (workflows/messages.ts); what the person wrote comes first, and
+ * note of 20,000 characters (workflows/incident/messages.ts); what the person wrote comes first, and
  * the quoted history below it need not be read to its end.
  */
 export const MAX_TEXT = 64 * 1024;

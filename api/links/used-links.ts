@@ -6,7 +6,7 @@
  *
  * Email replies that acted are kept the same way, by their request id, under
  * `<dataDir>/email-links/used-replies`. The incident remembers request ids too, but only its
- * newest 500 (workflows/limits.ts) and only within a run; a signed reply never expires, so a
+ * newest 500 (workflows/incident/limits.ts) and only within a run; a signed reply never expires, so a
  * copy sent again a thousand notes later would act again. Those files are never pruned: one
  * per reply a responder's domain vouched for, which people write, not machines.
  */

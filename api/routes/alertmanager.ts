@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Secrets } from '../../config/secrets';
-import { stringMapSchema } from '../../workflows/messages';
+import { stringMapSchema } from '../../workflows/incident/messages';
 import { basicCredentials, bearerToken } from '../auth';
 import { fitGroupLabels } from '../alert-chunks';
 import { HttpError } from '../errors';

@@ -10,7 +10,7 @@ import {
   approveCustomerMessageUpdate,
   draftCustomerMessageUpdate,
   rejectCustomerMessageUpdate,
-} from '../../workflows/messages';
+} from '../../workflows/incident/messages';
 import { actorOf, requireResponder } from '../auth';
 import type { CustomerNotice } from '../customer-notice';
 import type { IncidentService } from '../incidents';

@@ -18,7 +18,7 @@ import {
   type LinkClaims,
 } from '../../activities/email-tokens';
 import type { BatonConfig } from '../../config/schema';
-import type { IncidentState, StepResult } from '../../workflows/state';
+import type { IncidentState, StepResult } from '../../workflows/incident/state';
 import { fromTemporal, HttpError } from '../errors';
 import { STEP_UPDATES, type StepArg } from '../step-updates';
 import type { IncidentService } from '../incidents';

@@ -17,7 +17,7 @@ import {
   resolveUpdate,
   submitReportUpdate,
   waiveFollowUpUpdate,
-} from '../../workflows/messages';
+} from '../../workflows/incident/messages';
 import { idempotencyHeaders, registerStep, requestIdOf, stepOf, toView, type Step } from './step-support';
 import { actorOf, requireResponder } from '../auth';
 import type { IncidentService } from '../incidents';

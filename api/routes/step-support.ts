@@ -7,7 +7,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z, type ZodType } from 'zod';
-import type { IncidentState, StepResult } from '../../workflows/state';
+import type { IncidentState, StepResult } from '../../workflows/incident/state';
 import { actorOf } from '../auth';
 import type { IncidentService } from '../incidents';
 import { incidentParams, stepResponses, type incidentState } from '../schemas';

@@ -15,8 +15,8 @@ import {
   type AnswerTo,
   type SlackStep,
 } from '../../activities/slack-actions';
-import type { Phase } from '../../workflows/model';
-import type { IncidentState } from '../../workflows/state';
+import type { Phase } from '../../workflows/incident/model';
+import type { IncidentState } from '../../workflows/incident/state';
 import { slackErrorOf } from './answers';
 import { readIncident, takeStep, type SlackContext } from './context';
 import { failed, notFound, refused, staleClick, stepDone } from './messages';

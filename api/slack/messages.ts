@@ -12,8 +12,8 @@ import {
   responseOf,
   SLACK_TEXT_MAX,
 } from '../../activities/slack-blocks';
-import type { Phase } from '../../workflows/model';
-import type { IncidentState } from '../../workflows/state';
+import type { Phase } from '../../workflows/incident/model';
+import type { IncidentState } from '../../workflows/incident/state';
 import type { IncidentSummary } from '../incidents';
 import type { StepName } from '../step-updates';
 

@@ -8,9 +8,9 @@ import type { types as slack } from '@slack/bolt';
 import type { z } from 'zod';
 import { actionIdOf, type ModalStep } from '../../activities/slack-actions';
 import { escapeMrkdwn, phaseLabel } from '../../activities/slack-blocks';
-import { ACTION_KINDS, URGENCIES } from '../../workflows/messages';
-import { SEVERITIES } from '../../workflows/model';
-import type { IncidentState } from '../../workflows/state';
+import { ACTION_KINDS, URGENCIES } from '../../workflows/incident/messages';
+import { SEVERITIES } from '../../workflows/incident/model';
+import type { IncidentState } from '../../workflows/incident/state';
 import { bodies } from '../schemas';
 import type { ViewStateValues } from './payloads';
 

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { INCIDENT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { INCIDENT_SEARCH_ATTRIBUTES } from '../../workflows/incident/search-attributes';
 import { SEARCH_ATTRIBUTE_TYPE_NAMES } from '../dev-server';
 import type { ClusterTls } from './tls';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { alertGroupWorkflowId } from '../../api/incidents';
-import type { IncidentState, TimelineEvent } from '../../workflows/state';
+import type { IncidentState, TimelineEvent } from '../../workflows/incident/state';
 import { amtoolAdd, startAlertmanager, type Alertmanager } from '../support/alertmanager';
 import { groupKeyOf, receiverFor } from '../support/harness';
 import {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import type { OutboxEntry } from '../../activities/outbox';
-import type { IncidentState } from '../../workflows/state';
+import type { IncidentState } from '../../workflows/incident/state';
 
 export { alive } from '../support/entry-process';
 

@@ -7,7 +7,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { ensureTemporalCli } from '../../scripts/temporal-cli';
 import { WORKFLOWS_PATH } from '../../worker/workflows-path';
-import { INCIDENT_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { INCIDENT_SEARCH_ATTRIBUTES } from '../../workflows/incident/search-attributes';
 import { freePort } from './ports';
 
 declare module 'vitest' {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { policyFor, teamById } from '../../config/policy';
-import { incidentWorkflow } from '../../workflows/incident';
-import { stateQuery } from '../../workflows/messages';
-import type { Alert, Severity } from '../../workflows/model';
-import type { IncidentInput, IncidentState } from '../../workflows/state';
+import { incidentWorkflow } from '../../workflows/incident/incident';
+import { stateQuery } from '../../workflows/incident/messages';
+import type { Alert, Severity } from '../../workflows/incident/model';
+import type { IncidentInput, IncidentState } from '../../workflows/incident/state';
 import { eventually, type TestWorker } from './worker';
 
 export type IncidentHandle = WorkflowHandle<typeof incidentWorkflow>;

@@ -1,8 +1,8 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { OutboxEntry } from '../../activities/outbox';
-import { acknowledgeUpdate, addNoteSignal } from '../../workflows/messages';
-import type { TimelineEvent, TimelineKind, IncidentState } from '../../workflows/state';
+import { acknowledgeUpdate, addNoteSignal } from '../../workflows/incident/messages';
+import type { TimelineEvent, TimelineKind, IncidentState } from '../../workflows/incident/state';
 import { by, state, type IncidentHandle } from './incidents';
 import { eventually, type TestWorker } from './worker';
 

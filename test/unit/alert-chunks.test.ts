@@ -14,8 +14,8 @@ import {
   fitLabels,
 } from '../../api/alert-chunks';
 import { fromTemporal, HttpError } from '../../api/errors';
-import { PAYLOAD_BYTES } from '../../workflows/limits';
-import type { Alert } from '../../workflows/model';
+import { PAYLOAD_BYTES } from '../../workflows/incident/limits';
+import type { Alert } from '../../workflows/incident/model';
 
 const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
 

@@ -19,9 +19,9 @@ import {
   KEPT_DIAGNOSTICS,
   diagnosticsRecord,
   recordDiagnostics,
-} from '../../workflows/diagnostics';
-import { buildHandoverPackage } from '../../workflows/handover';
-import { jsonBytes } from '../../workflows/limits';
+} from '../../workflows/incident/diagnostics';
+import { buildHandoverPackage } from '../../workflows/incident/handover';
+import { jsonBytes } from '../../workflows/incident/limits';
 import { events, firing, plainIncident, take } from './plain-incident';
 
 function outcome(charts: number, failures: number, at = '2026-11-26T10:01:00.000Z'): DiagnosticsOutcome {

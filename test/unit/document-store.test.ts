@@ -7,7 +7,7 @@ import { createDocumentationActivities } from '../../activities/documentation';
 import type { IncidentStore, StoredFile } from '../../activities/store/incident-store';
 import { DocumentStore, isStoredId } from '../../api/documents';
 import { recordHtml } from '../../api/record-html';
-import type { TimelineEvent } from '../../workflows/state';
+import type { TimelineEvent } from '../../workflows/incident/state';
 import { plainIncident } from './plain-incident';
 
 async function storeWith(title = 'Payments API error rate above 5%') {

@@ -1,8 +1,8 @@
 /** What people read: the notices' recipients and words, the handover package and the record. */
 import { describe, expect, it } from 'vitest';
 import { renderIncidentRecord } from '../../activities/documentation';
-import { buildHandoverPackage } from '../../workflows/handover';
-import { notices } from '../../workflows/notices';
+import { buildHandoverPackage } from '../../workflows/incident/handover';
+import { notices } from '../../workflows/incident/notices';
 import { firing, plainIncident, take } from './plain-incident';
 
 describe('notices', () => {

@@ -12,8 +12,8 @@ import {
   paging,
   stakeholderUpdates,
   type Duty,
-} from '../../workflows/duties';
-import type { ReadyIncident } from '../../workflows/incident-context';
+} from '../../workflows/incident/duties';
+import type { ReadyIncident } from '../../workflows/incident/incident-context';
 import { events, plainIncident, take } from './plain-incident';
 
 const MINUTE = 60_000;

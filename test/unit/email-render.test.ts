@@ -23,8 +23,8 @@ import {
   type EmailTemplates,
 } from '../../activities/email-templates';
 import { checkLink, checkReplyAddress } from '../../activities/email-tokens';
-import type { Notification } from '../../workflows/model';
-import { notices } from '../../workflows/notices';
+import type { Notification } from '../../workflows/incident/model';
+import { notices } from '../../workflows/incident/notices';
 import { parseMail } from '../support/smtp';
 import { plainIncident, take } from './plain-incident';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { alertsResolved, takeInitialAlerts } from '../../workflows/alerts';
-import { everythingSettled } from '../../workflows/resolution';
-import type { IncidentInput } from '../../workflows/state';
+import { alertsResolved, takeInitialAlerts } from '../../workflows/incident/alerts';
+import { everythingSettled } from '../../workflows/incident/resolution';
+import type { IncidentInput } from '../../workflows/incident/state';
 import { events, firing, plainIncident, take } from './plain-incident';
 
 /** An incident of this severity whose alert cleared before anyone acknowledged it. */

@@ -17,7 +17,7 @@ import { LocalFolderStore } from '../../activities/store/incident-store';
 import { recordHtml } from '../../api/record-html';
 import { configSchema } from '../../config/schema';
 import { testConfigInput } from '../support/config';
-import type { IncidentState, TimelineEvent } from '../../workflows/state';
+import type { IncidentState, TimelineEvent } from '../../workflows/incident/state';
 
 const OPENED = '2026-11-26T10:00:00.000Z';
 

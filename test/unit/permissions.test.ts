@@ -3,8 +3,8 @@
  * own rules: every step, as every kind of actor, on a plain incident of team payments.
  */
 import { describe, expect, it } from 'vitest';
-import { RefusalType } from '../../workflows/messages';
-import type { Refusal } from '../../workflows/rules';
+import { RefusalType } from '../../workflows/incident/messages';
+import type { Refusal } from '../../workflows/incident/rules';
 import { ACTORS, cellName, PERMISSIONS, SETUPS, withTwoTeams, type ActorKind } from '../support/permissions';
 import { plainIncident, take } from './plain-incident';
 

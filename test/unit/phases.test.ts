@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PHASES, type Phase } from '../../workflows/model';
-import { MOVES, OPEN_PHASES, TRANSITIONS, isOpenPhase, phaseAfter } from '../../workflows/phases';
+import { PHASES, type Phase } from '../../workflows/incident/model';
+import { MOVES, OPEN_PHASES, TRANSITIONS, isOpenPhase, phaseAfter } from '../../workflows/incident/phases';
 
 describe('the phase transition table', () => {
   it('walks the whole process from triggered to closed', () => {

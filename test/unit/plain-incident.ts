@@ -1,11 +1,11 @@
 import { policyFor, teamById } from '../../config/policy';
 import type { BatonConfigInput } from '../../config/schema';
-import { Incident, openIncident, type ReadyIncident } from '../../workflows/incident-context';
-import type { Alert } from '../../workflows/model';
-import { refusalOf, type Envelope, type Step } from '../../workflows/step';
-import { steps } from '../../workflows/steps';
-import type { Refusal } from '../../workflows/rules';
-import type { IncidentInput, TimelineEvent, TimelineKind } from '../../workflows/state';
+import { Incident, openIncident, type ReadyIncident } from '../../workflows/incident/incident-context';
+import type { Alert } from '../../workflows/incident/model';
+import { refusalOf, type Envelope, type Step } from '../../workflows/incident/step';
+import { steps } from '../../workflows/incident/steps';
+import type { Refusal } from '../../workflows/incident/rules';
+import type { IncidentInput, TimelineEvent, TimelineKind } from '../../workflows/incident/state';
 import { testConfig } from '../support/config';
 
 /**

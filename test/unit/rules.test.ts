@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { RefusalType } from '../../workflows/messages';
-import { checkActor, rules, throwIfRefused } from '../../workflows/rules';
+import { RefusalType } from '../../workflows/incident/messages';
+import { checkActor, rules, throwIfRefused } from '../../workflows/incident/rules';
 import { plainIncident, take } from './plain-incident';
 
 describe('which moves the process allows', () => {

@@ -24,11 +24,11 @@ import {
   statusText,
   stepDone,
 } from '../../api/slack/messages';
-import { buildHandoverPackage } from '../../workflows/handover';
-import type { Alert, Notification } from '../../workflows/model';
-import { addNote } from '../../workflows/notes';
-import { notices } from '../../workflows/notices';
-import type { ReadyIncident } from '../../workflows/incident-context';
+import { buildHandoverPackage } from '../../workflows/incident/handover';
+import type { Alert, Notification } from '../../workflows/incident/model';
+import { addNote } from '../../workflows/incident/notes';
+import { notices } from '../../workflows/incident/notices';
+import type { ReadyIncident } from '../../workflows/incident/incident-context';
 import { plainIncident, take } from './plain-incident';
 
 const INJECTIONS = [

@@ -10,8 +10,8 @@ import {
   safeUrl,
   type Block,
 } from '../../activities/slack-blocks';
-import type { Alert } from '../../workflows/model';
-import type { IncidentState } from '../../workflows/state';
+import type { Alert } from '../../workflows/incident/model';
+import type { IncidentState } from '../../workflows/incident/state';
 import { firing, plainIncident, take } from './plain-incident';
 
 /** Every piece of text in the blocks, as Slack would read it. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { directMessageBlocks } from '../../activities/slack';
-import { notices } from '../../workflows/notices';
+import { notices } from '../../workflows/incident/notices';
 import { plainIncident } from './plain-incident';
 
 describe('direct messages that offer a move', () => {

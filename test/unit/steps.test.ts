@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { alertsFired, alertsResolved, pageOnRefire, reopen, takeInitialAlerts } from '../../workflows/alerts';
-import { addNote, recordRefusedEmail, REFUSED_EMAILS_RECORDED } from '../../workflows/notes';
+import {
+  alertsFired,
+  alertsResolved,
+  pageOnRefire,
+  reopen,
+  takeInitialAlerts,
+} from '../../workflows/incident/alerts';
+import { addNote, recordRefusedEmail, REFUSED_EMAILS_RECORDED } from '../../workflows/incident/notes';
 import { events, firing, plainIncident, take } from './plain-incident';
 
 const TEAM = '#payments-incidents';

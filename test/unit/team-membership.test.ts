@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { policyFor, teamById, teamMembershipFor, teamsOf } from '../../config/policy';
-import { changeMembership, membershipOf, sameMembership } from '../../workflows/membership';
-import { RefusalType } from '../../workflows/messages';
+import { changeMembership, membershipOf, sameMembership } from '../../workflows/incident/membership';
+import { RefusalType } from '../../workflows/incident/messages';
 import { testConfig } from '../support/config';
 import { withTwoTeams } from '../support/permissions';
 import { events, plainIncident, take } from './plain-incident';

@@ -264,7 +264,7 @@ export interface IncidentState {
   followUps: FollowUp[];
   /** Follow-ups a manager required beyond what the incident's severity asks for. */
   requiredFollowUps?: { kind: RequirableFollowUp; by: string; at: string; reason: string }[];
-  /** Customer messages drafted for approval (the newest; see workflows/limits.ts). */
+  /** Customer messages drafted for approval (the newest; see workflows/incident/limits.ts). */
   customerMessages?: CustomerMessage[];
   /**
    * Each time alerts fired again after resolution and the incident went back to triggered:
@@ -274,7 +274,7 @@ export interface IncidentState {
   /** How many times the incident was reopened (the record keeps the latest reopenings). */
   reopenedCount?: number;
   /**
-   * The newest events (see workflows/limits.ts); the incident store keeps every one, in
+   * The newest events (see workflows/incident/limits.ts); the incident store keeps every one, in
    * `timeline.jsonl` beside the record.
    */
   timeline: TimelineEvent[];
@@ -285,7 +285,7 @@ export interface IncidentState {
   /** The record grew past its size limit and long text in it was shortened. */
   shortened?: boolean;
   /**
-   * The newest diagnostics collections (see workflows/diagnostics.ts). Absent on incidents
+   * The newest diagnostics collections (see workflows/incident/diagnostics.ts). Absent on incidents
    * that started before diagnostics were collected.
    */
   diagnostics?: DiagnosticsRecord[];

@@ -2,7 +2,7 @@
  * The words Baton sends to people at each step. Pure functions: they build notifications,
  * the workflow queues them, and the notification activities deliver them.
  */
-import { formatDuration } from '../config/duration';
+import { formatDuration } from '../../config/duration';
 import { NOTIFICATION_TEXT_BYTES, truncateBytes } from './limits';
 import { responderOf, type IncidentPolicy, type Notification, type ResponderSnapshot } from './model';
 import type { FollowUp, IncidentState } from './state';

@@ -46,7 +46,7 @@ export interface Reminders {
 }
 
 /**
- * What the incident tells the worker's metrics as it happens (workflows/metrics.ts measures
+ * What the incident tells the worker's metrics as it happens (workflows/incident/metrics.ts measures
  * it with the SDK's workflow meter, which is silent during replay, so nothing counts twice).
  * Durations are in seconds, from the start of the current response.
  */

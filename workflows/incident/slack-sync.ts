@@ -5,7 +5,7 @@
  * with live messages off) says so on the first sync, and nothing more is asked.
  */
 import { condition, log, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities } from '../../activities';
 import { errorMessage, type ReadyIncident } from './incident-context';
 
 type Activities = ReturnType<typeof createActivities>;

@@ -6,7 +6,7 @@
  *
  * Pure: no workflow API, so the steps and the package can use it and unit tests run it.
  */
-import type { DiagnosticsOutcome } from '../activities/diagnostics-activity';
+import type { DiagnosticsOutcome } from '../../activities/diagnostics-activity';
 import { SYSTEM, type ReadyIncident } from './incident-context';
 import { truncateBytes } from './limits';
 import type { IncidentPolicy, Notification } from './model';

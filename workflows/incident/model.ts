@@ -99,7 +99,7 @@ export interface IncidentPolicy {
   managers: string[];
   /**
    * Who belongs to the team: only they (and its managers) see and act on the incident, and
-   * follow-ups go by role (workflows/rules.ts). Absent in incidents that started before
+   * follow-ups go by role (workflows/incident/rules.ts). Absent in incidents that started before
    * teams were enforced: they keep the rules they started with.
    */
   members?: string[];

@@ -18,7 +18,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities } from '../../activities';
 import { takeInitialAlerts } from './alerts';
 import { deliverNotifications, documentIncident, documented, recordDelivery } from './delivery';
 import { DIAGNOSTICS_PATCH } from './diagnostics';

@@ -5,7 +5,7 @@
  * fails altogether is one too.
  */
 import { condition, patched, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities } from '../../activities';
 import { DIAGNOSTICS_PATCH, alertsToDiagnose, recordDiagnostics } from './diagnostics';
 import { errorMessage, now, type ReadyIncident } from './incident-context';
 import type { DiagnosticsOccasion } from './state';

@@ -4,7 +4,7 @@
  * of either is recorded on the timeline and the process goes on.
  */
 import { condition, patched, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities } from '../../activities';
 import { SYSTEM, errorMessage, type Incident } from './incident-context';
 import type { DeliveryReport, Notification } from './model';
 import { notices } from './notices';
