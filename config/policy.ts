@@ -46,12 +46,20 @@ function teamManagers(config: BatonConfig, team: TeamConfig): string[] {
   return own.length > 0 ? own : all;
 }
 
+/** Everyone in a rotation of the team's schedules: they are on call for it, so they are on it. */
+function scheduleMembers(config: BatonConfig, team: TeamConfig): string[] {
+  return config.schedules
+    .filter((s) => s.team === team.id)
+    .flatMap((s) => s.layers.flatMap((l) => l.members));
+}
+
 /**
- * Who belongs to a team: everyone its paging, Level 3 and approver lists name, its managers,
+ * Who belongs to a team: everyone its paging, Level 3 and approver lists and its schedules name, its managers,
  * its explicit `members`, and the managers who oversee every team (`allTeams`).
  */
 export function teamMembers(config: BatonConfig, team: TeamConfig): string[] {
   const named = new Set([
+    ...scheduleMembers(config, team),
     ...team.escalation.steps.flatMap((s) => s.notify),
     ...team.level3.flatMap((s) => s.notify),
     ...team.stakeholders.external.approvers,
@@ -70,6 +78,7 @@ export function teamMembers(config: BatonConfig, team: TeamConfig): string[] {
 function traineesOf(config: BatonConfig, team: TeamConfig): string[] {
   const overseers = new Set(config.responders.filter((r) => r.allTeams).map((r) => r.id));
   const own = new Set([
+    ...scheduleMembers(config, team),
     ...team.escalation.steps.flatMap((s) => s.notify),
     ...team.level3.flatMap((s) => s.notify),
     ...team.stakeholders.external.approvers,

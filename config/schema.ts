@@ -4,6 +4,8 @@ import { documentsSchema } from './documents';
 import { metricsSchema } from './metrics';
 import { shutdownSchema } from './shutdown';
 import { parseDuration } from './duration';
+import { checkSchedules, scheduleEntrySchema } from '../schedules/schema';
+import { scheduleOfTarget } from '../schedules/targets';
 import {
   AUTO_RESOLVE_POLICIES,
   LEVELS,
@@ -62,13 +64,24 @@ const responder = z.strictObject({
   ...secretRef,
 });
 
+/**
+ * Whom a step pages: responders by id, and on-call schedules as `schedule:<id>` (whoever is
+ * on call when the step pages) or `schedule:<id>:next` (the one after them).
+ */
+const target = z
+  .string()
+  .regex(
+    /^(schedule:[a-z0-9][a-z0-9_-]*(:next)?|[a-z0-9][a-z0-9_-]*)$/,
+    'name a responder id, schedule:<id> or schedule:<id>:next',
+  );
+
 const escalationStep = z.strictObject({
-  notify: z.array(id).min(1),
+  notify: z.array(target).min(1),
   ackTimeout: duration,
 });
 
 const level3Step = z.strictObject({
-  notify: z.array(id).min(1),
+  notify: z.array(target).min(1),
   acceptTimeout: duration,
 });
 
@@ -329,6 +342,8 @@ export const configSchema = z
       .default({}),
     responders: z.array(responder).min(1),
     teams: z.array(team).min(1),
+    /** On-call rotations, each owned by a team; steps page them as `schedule:<id>`. */
+    schedules: z.array(scheduleEntrySchema).default([]),
     routes: z.array(route).min(1),
     severities: z.strictObject({
       SEV1: severityPolicy,
@@ -474,15 +489,53 @@ export const configSchema = z
       }
     };
 
+    checkSchedules(
+      config.schedules,
+      { responderIds: responders.keys(), teamIds: teams, now: Date.now() },
+      ctx,
+      ['schedules'],
+    );
+    // A step pages a schedule of its own team; for Level 3, one whose members may accept.
+    const knownTarget = (
+      team: string,
+      ref: string,
+      path: (string | number)[],
+      allowed?: readonly string[],
+    ): void => {
+      const schedule = scheduleOfTarget(ref);
+      if (schedule === undefined) return knownResponder(ref, path, allowed);
+      const found = config.schedules.find((x) => x.id === schedule);
+      if (!found) {
+        ctx.addIssue({ code: 'custom', path, message: `unknown schedule "${schedule}"` });
+      } else if (found.team !== team) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `schedule "${schedule}" belongs to team ${found.team}, not ${team}`,
+        });
+      } else if (allowed) {
+        for (const member of new Set(found.layers.flatMap((l) => l.members))) {
+          const level = responders.get(member)?.level;
+          if (level && !allowed.includes(level)) {
+            ctx.addIssue({
+              code: 'custom',
+              path,
+              message: `schedule "${schedule}" has ${member}, who is ${level}; this needs ${allowed.join(' or ')}`,
+            });
+          }
+        }
+      }
+    };
+
     config.teams.forEach((t, ti) => {
       t.escalation.steps.forEach((step, si) =>
         step.notify.forEach((ref, ri) =>
-          knownResponder(ref, ['teams', ti, 'escalation', 'steps', si, 'notify', ri]),
+          knownTarget(t.id, ref, ['teams', ti, 'escalation', 'steps', si, 'notify', ri]),
         ),
       );
       t.level3.forEach((step, si) =>
         step.notify.forEach((ref, ri) =>
-          knownResponder(ref, ['teams', ti, 'level3', si, 'notify', ri], ['L3', 'manager']),
+          knownTarget(t.id, ref, ['teams', ti, 'level3', si, 'notify', ri], ['L3', 'manager']),
         ),
       );
       t.stakeholders.external.approvers.forEach((ref, ri) =>
