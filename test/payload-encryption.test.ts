@@ -26,10 +26,23 @@ import type { IncidentState } from '../workflows/incident/state';
 import { auth, buildTestApp, TOKEN_ENV, TOKENS } from './support/app';
 import { testConfig, testConfigInput } from './support/config';
 import { startBaton, startEntry, type Baton } from './support/entry-process';
+import { startOwnTemporal } from './support/own-temporal';
 import { freePort } from './support/ports';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
 
 const run = promisify(execFile);
+
+// Encrypted incidents stay on a server of this file's own: on the shared one, every other
+// file's incident list (a client without the codec) would meet their memos.
+let temporalAddress = '';
+let ownTemporal: Awaited<ReturnType<typeof startOwnTemporal>> | undefined;
+beforeAll(async () => {
+  ownTemporal = await startOwnTemporal();
+  temporalAddress = ownTemporal.address;
+});
+afterAll(async () => {
+  await ownTemporal?.stop();
+});
 
 const KEY_ENV = { BATON_PAYLOAD_KEYS: `k2025:${randomBytes(32).toString('base64')}` };
 const TITLE = 'Checkout down for ACME Corp';
@@ -133,10 +146,10 @@ describe('an incident with temporal.encryption on', () => {
   let incident: { id: string; record: IncidentState };
 
   beforeAll(async () => {
-    w = await startTestWorker(encryptedConfig(), 'encryption', KEY_ENV);
+    w = await startTestWorker(encryptedConfig(), 'encryption', KEY_ENV, { address: temporalAddress });
     const config: BatonConfig = {
       ...w.config,
-      temporal: { ...w.config.temporal, address: inject('temporalAddress'), taskQueue: w.taskQueue },
+      temporal: { ...w.config.temporal, address: temporalAddress, taskQueue: w.taskQueue },
       api: { ...w.config.api, alertmanager: { bearer: { tokenEnv: 'WEBHOOK_TOKEN' } } },
     };
     // The API's own client, as api/server.ts and npm start build it: with the codec.
@@ -334,7 +347,7 @@ describe('an incident with temporal.encryption on', () => {
 
   it('lets the Temporal CLI show the history decoded through the endpoint, with a credential only', async () => {
     const cli = inject('temporalCli');
-    const show = ['workflow', 'show', '--workflow-id', incident.id, '--address', inject('temporalAddress')];
+    const show = ['workflow', 'show', '--workflow-id', incident.id, '--address', temporalAddress];
     const codec = ['--codec-endpoint', `${apiUrl}/codec`, '--output', 'json', '--command-timeout', '5s'];
     const decoded = await run(cli, [...show, ...codec, '--codec-auth', `Bearer ${TOKENS.dave}`]);
     const shown = payloadText(decoded.stdout);
@@ -360,7 +373,7 @@ describe('the same incident without encryption (the default)', () => {
   let app: FastifyInstance;
 
   beforeAll(async () => {
-    w = await startTestWorker(testConfig(), 'no-encryption');
+    w = await startTestWorker(testConfig(), 'no-encryption', {}, { address: temporalAddress });
     app = await buildTestApp(w);
   });
   afterAll(async () => {
@@ -403,7 +416,7 @@ describe('start-up with encryption on', () => {
         ...TOKEN_ENV,
         BATON_CONFIG: file,
         // A server that is there: were the key accepted, npm start would not start its own.
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_ADDRESS: temporalAddress,
         BATON_PAYLOAD_KEYS: `k1:${short}`,
       };
       const entries = ['worker/main.ts', 'api/server.ts', 'scripts/start.ts'].map((entry) => ({
@@ -445,7 +458,7 @@ describe('npm start with encryption on', () => {
     const input = testConfigInput();
     input.dataDir = dir;
     input.temporal = {
-      address: inject('temporalAddress'),
+      address: temporalAddress,
       taskQueue: `npm-start-encryption-${Date.now()}`,
       encryption: { keysEnv: 'BATON_PAYLOAD_KEYS' },
     };
@@ -456,7 +469,7 @@ describe('npm start with encryption on', () => {
     baton = startBaton(file, {
       ...TOKEN_ENV,
       ...KEY_ENV,
-      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_ADDRESS: temporalAddress,
       BATON_WORKER_METRICS: 'off',
     });
     await baton.waitForBanner();
@@ -481,7 +494,7 @@ describe('npm start with encryption on', () => {
     });
     expect(record).toMatchObject({ title: TITLE, description: DESCRIPTION });
 
-    raw = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+    raw = new Client({ connection: await Connection.connect({ address: temporalAddress }) });
     const text = rawText(await raw.workflow.getHandle(id).fetchHistory());
     expect(text).toContain(ENCRYPTED_ENCODING);
     for (const secret of SECRETS_OF_THE_RECORD) expect(text, secret).not.toContain(secret);

@@ -12,6 +12,13 @@ import { createBatonWorker } from '../../worker/worker';
 
 let runtimeInstalled = false;
 
+/** The SDK's runtime with a quiet logger; before anything else of the SDK's runs in this process. */
+export function installTestRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
 export interface TestWorker {
   client: Client;
   taskQueue: string;
@@ -30,6 +37,8 @@ export interface TestWorkerOptions {
   retry?: Partial<RetryPolicy>;
   /** Runs once the data folder exists, before the worker starts (to prepare broken disks). */
   beforeStart?: (dataDir: string) => void;
+  /** Another Temporal server than the run's shared one (test/support/own-temporal.ts). */
+  address?: string;
 }
 
 /**
@@ -42,11 +51,8 @@ export async function startTestWorker(
   env: NodeJS.ProcessEnv = {},
   options: TestWorkerOptions = {},
 ): Promise<TestWorker> {
-  if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
-  }
-  const address = inject('temporalAddress');
+  installTestRuntime();
+  const address = options.address ?? inject('temporalAddress');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `baton-${name}-`));
   options.beforeStart?.(dataDir);
   const logs: TestWorker['logs'] = [];
