@@ -77,7 +77,7 @@ export async function afterSignals(handle: IncidentHandle, actor = 'alice'): Pro
  * unknown actor) is a barrier that leaves no trace. Works when the record is full and notes
  * are dropped.
  */
-export async function afterEverything(handle: IncidentHandle): Promise<IncidentState> {
+export async function afterEverything(handle: IncidentHandle, withinMs = 60_000): Promise<IncidentState> {
   await eventually(async () => {
     const outcome = await handle.executeUpdate(acknowledgeUpdate, { args: [by('nobody-at-all')] }).then(
       () => 'accepted',
@@ -85,8 +85,8 @@ export async function afterEverything(handle: IncidentHandle): Promise<IncidentS
     );
     if (outcome === 'accepted') throw new Error('the barrier update was accepted');
     return outcome instanceof WorkflowUpdateFailedError ? true : undefined;
-  }, 60_000);
-  return eventually(() => state(handle), 60_000);
+  }, withinMs);
+  return eventually(() => state(handle), withinMs);
 }
 
 /**
