@@ -9,6 +9,8 @@ import type { DeliveryReport, Notification } from '../workflows/incident/model';
 import { policyDifference } from '../workflows/incident/input';
 import { draftFirstPage, routingOf, type OpeningRun, type RoutedPolicy } from '../workflows/incident/opening';
 import type { IncidentInput } from '../workflows/incident/state';
+import { namesSchedule, type ResolvedTargets } from '../workflows/incident/page-targets';
+import type { createPageTargetActivities } from './page-targets';
 import { configuredPolicy } from './policy';
 
 export interface FirstPageRequest {
@@ -23,11 +25,14 @@ export interface FirstPageRequest {
 export interface FirstPageOutcome extends RoutedPolicy {
   /** The page as sent and what each target answered; absent when nothing was sent. */
   sent?: { notification: Notification; report: DeliveryReport };
+  /** Whom the first step's schedules put on the page; absent when the step names none. */
+  resolved?: ResolvedTargets;
 }
 
 export function createFirstPageActivities(
   config: BatonConfig,
   notify: (notification: Notification) => Promise<DeliveryReport>,
+  pageTargets: ReturnType<typeof createPageTargetActivities>,
 ) {
   return {
     /**
@@ -40,9 +45,19 @@ export function createFirstPageActivities(
       const routed = configuredPolicy(config, routingOf(request.input));
       const given = request.input.policy as unknown;
       if (given !== undefined && policyDifference(given, routed.policy) !== undefined) return routed;
-      const notification = draftFirstPage({ ...request, routed });
-      if (!notification) return routed;
-      return { ...routed, sent: { notification, report: await notify(notification) } };
+      const targets = routed.policy.escalation.steps[0]?.notify ?? [];
+      // Who is on call when the incident started: a retry of this activity pages the same people.
+      const resolved = namesSchedule(targets)
+        ? await pageTargets.resolvePageTargets({
+            team: routed.policy.team.id,
+            targets,
+            at: Date.parse(request.run.startTime),
+          })
+        : undefined;
+      const opened = { ...routed, ...(resolved ? { resolved } : {}) };
+      const notification = draftFirstPage({ ...request, routed, ...(resolved ? { resolved } : {}) });
+      if (!notification) return opened;
+      return { ...opened, sent: { notification, report: await notify(notification) } };
     },
   };
 }

@@ -2,8 +2,10 @@ import { createDiagnosticsActivities } from './diagnostics-activity';
 import { createFirstPageActivities } from './first-page';
 import { createDocumentationActivities, type DocumentationDeps } from './documentation';
 import { createNotificationActivities, type NotificationDeps } from './notifications';
+import { createPageTargetActivities } from './page-targets';
 import { createPolicyActivities } from './policy';
 import { createSlackLiveActivities, type SlackLiveDeps } from './slack-live';
+import { scheduleStoreIn, type ScheduleStore } from './store/schedule-store';
 import type { DiagnosticsCredentials } from '../config/diagnostics';
 import type { BatonConfig } from '../config/schema';
 
@@ -14,14 +16,21 @@ export interface ActivityDeps {
   notifications: NotificationDeps;
   documentation: DocumentationDeps;
   slackLive: SlackLiveDeps;
+  /** Where schedule overrides and time off are kept; the folder store under config.dataDir by default. */
+  schedules?: ScheduleStore;
 }
 
 /** Every side effect the incident workflow may ask for, built over injected clients. */
 export function createActivities(deps: ActivityDeps) {
   const notifications = createNotificationActivities(deps.notifications);
+  const pageTargets = createPageTargetActivities(
+    deps.config,
+    deps.schedules ?? scheduleStoreIn(deps.config.dataDir),
+  );
   return {
     ...notifications,
-    ...createFirstPageActivities(deps.config, (page) => notifications.notify(page)),
+    ...createFirstPageActivities(deps.config, (page) => notifications.notify(page), pageTargets),
+    ...pageTargets,
     ...createDocumentationActivities(deps.documentation),
     ...createPolicyActivities(deps.config),
     ...createSlackLiveActivities(deps.slackLive),

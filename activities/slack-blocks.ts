@@ -181,6 +181,7 @@ function slackDate(iso: string): string {
 const BOOKKEEPING: ReadonlySet<TimelineEvent['kind']> = new Set([
   'paged',
   'escalation-exhausted',
+  'paging-gap',
   'assessment-reminder',
   'escalation-nudge',
   'handover-package',

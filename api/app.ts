@@ -40,6 +40,8 @@ import { incidentRoutes } from './routes/incidents';
 import { loadCustomerNotice } from './customer-notice';
 import { metricsRoutes, type ApiMetricsOptions } from './routes/metrics';
 import { slackRoutes } from './routes/slack';
+import { scheduleRoutes } from './routes/schedules';
+import type { ScheduleStore } from '../activities/store/schedule-store';
 import { slackApiClientFor } from './slack/client';
 
 export interface AppDeps {
@@ -67,6 +69,8 @@ export interface AppDeps {
   authFailures?: AuthFailures;
   /** Whether GET /metrics exists and the token it needs; from the configuration alone when not given. */
   metrics?: ApiMetricsOptions;
+  /** Overrides and time off added through the API; the folder store under dataDir/schedules when not given. */
+  schedules?: ScheduleStore;
 }
 
 const listeners = new WeakMap<FastifyInstance, InboundListener>();
@@ -274,6 +278,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
   await app.register(documentRoutes({ secrets: deps.secrets, incidents, store: documents }));
+  await app.register(
+    scheduleRoutes({
+      config: deps.config,
+      secrets: deps.secrets,
+      ...(deps.schedules ? { store: deps.schedules } : {}),
+      ...(deps.store ? { incidents: deps.store } : {}),
+      registry: metrics.registry,
+    }),
+  );
   // Temporal's codec endpoint exists only while Baton encrypts its payloads.
   if (deps.secrets.payloadKeys)
     await app.register(codecRoutes({ config: deps.config, secrets: deps.secrets }));

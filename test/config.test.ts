@@ -907,7 +907,7 @@ describe('routing and policy', () => {
     });
     expect(policy.escalation).toEqual({
       steps: [
-        { notify: ['alice'], ackTimeoutMs: 300_000 },
+        { notify: ['schedule:payments-l2'], ackTimeoutMs: 300_000 },
         { notify: ['bob'], ackTimeoutMs: 300_000 },
         { notify: ['dave'], ackTimeoutMs: 600_000 },
       ],

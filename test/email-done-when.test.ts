@@ -15,6 +15,7 @@ import { domainKey, message, signed, TestDns } from './support/dkim';
 import { postCriticalGroup, receiverFor } from './support/harness';
 import { state } from './support/incidents';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from './support/smtp';
+import { pinOnCall } from './support/on-call';
 import { swaks } from './support/swaks';
 import { eventsOf, terminateAll } from './support/timeline';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
@@ -41,7 +42,8 @@ beforeAll(async () => {
     EMAIL_REPLY_DOMAIN: 'reply.example.test',
     EMAIL_INBOUND_PORT: '0',
   };
-  const { config } = loadConfig(env);
+  // alice is on call for the demo schedule, whatever the week: the page below is hers.
+  const config = pinOnCall(loadConfig(env).config, 'alice');
   w = await startTestWorker(config, 'email-done-when', env);
   const appConfig: BatonConfig = { ...w.config, temporal: { ...w.config.temporal, taskQueue: w.taskQueue } };
   app = await buildApp({

@@ -651,3 +651,68 @@ describe.runIf(recording)('recording an incident with diagnostics from a real Pr
     saveHistory('diagnostics-charted-and-escalated', handle.workflowId, inject('temporalAddress'));
   });
 });
+
+describe.runIf(recording)('recording histories of incidents that page on-call schedules', () => {
+  const DAY = 86_400_000;
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  let w: TestWorker;
+  beforeAll(async () => {
+    w = await startTestWorker(
+      testConfig((c) => {
+        const team = c.teams[0];
+        if (!team) throw new Error('test configuration has no team');
+        team.escalation = {
+          steps: [
+            { notify: ['schedule:payments-l2'], ackTimeout: '2s' },
+            { notify: ['schedule:payments-off'], ackTimeout: '2s' },
+            { notify: ['dave', 'schedule:payments-l2:next'], ackTimeout: '2s' },
+          ],
+          repeat: 1,
+        };
+        const rotation = { timezone: 'Europe/Berlin', team: 'payments' };
+        const layers = [{ members: ['alice', 'bob'], shift: '1w', handoff: '2026-11-02T09:00' }];
+        const aWeek = { from: iso(Date.now() - DAY), to: iso(Date.now() + 7 * DAY) };
+        c.schedules = [
+          {
+            id: 'payments-l2',
+            name: 'Payments L2',
+            ...rotation,
+            layers,
+            overrides: [{ member: 'alice', ...aWeek }],
+          },
+          // Everyone away: a gap that falls through to the next step.
+          {
+            id: 'payments-off',
+            name: 'Payments weekend',
+            ...rotation,
+            layers,
+            timeOff: [
+              { member: 'alice', ...aWeek },
+              { member: 'bob', ...aWeek },
+            ],
+          },
+        ];
+      }),
+      'record-schedules',
+    );
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  it('records an incident whose steps page schedules, fall through a gap and page the next in line', async () => {
+    const handle = await startIncident(w);
+    await eventually(async () =>
+      (await state(handle)).timeline.filter((e) => e.kind === 'paged').length >= 2 ? true : undefined,
+    );
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('bob')] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('bob'), summary: 'restarted the pods' }] });
+    for (const f of (await state(handle)).followUps.filter((item) => item.status === 'open')) {
+      await handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId: f.id, reason: 'recorded for replay' }],
+      });
+    }
+    await handle.result();
+    saveHistory('schedules-paged-with-a-gap', handle.workflowId, inject('temporalAddress'));
+  });
+});

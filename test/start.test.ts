@@ -27,6 +27,7 @@ import {
   type Baton,
   type BatonPorts,
 } from './support/entry-process';
+import { onCallNow } from './support/on-call';
 import { freePort } from './support/ports';
 import { eventually } from './support/worker';
 
@@ -187,8 +188,11 @@ describe('npm start (scripts/start.ts)', () => {
     expect(state.phase).toBe('triggered');
     expect(state.team).toBe('payments');
     expect(state.severity).toBe('SEV3'); // the demo route for service=payments
+    // The demo's first step pages whoever its weekly schedule has on call now.
+    const onCall = onCallNow(loadConfigFile(configFile));
+    expect(['alice', 'bob']).toContain(onCall);
     const paged = state.timeline.find((e) => e.kind === 'paged');
-    expect(paged?.details?.to).toEqual(['alice']);
+    expect(paged?.details?.to).toEqual([onCall]);
     firstOpenedAt = state.openedAt;
 
     // No Slack, no SMTP: the page waits in the outbox, marked as not delivered.
@@ -203,7 +207,7 @@ describe('npm start (scripts/start.ts)', () => {
     expect(page.delivered).toBe(false);
     expect(page.report.delivered).toEqual([]);
     expect(page.notification.incidentId).toBe(workflowId);
-    expect(page.notification.responders.map((r) => r.id)).toEqual(['alice']);
+    expect(page.notification.responders.map((r) => r.id)).toEqual([onCall]);
 
     await stopAndCheckNothingIsLeft(baton);
   });

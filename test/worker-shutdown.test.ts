@@ -17,6 +17,7 @@ import { loadSecrets } from '../config/secrets';
 import { cleanupsInReverse, firingGroup, receiverFor, terminateQueue } from './support/harness';
 import { startSmtpSink } from './support/smtp';
 import { startEntry } from './support/entry-process';
+import { pinOnCallInYaml } from './support/on-call';
 
 const onCleanup = cleanupsInReverse();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'baton-worker-shutdown-'));
@@ -32,7 +33,7 @@ describe('worker/main.ts on SIGTERM', () => {
     const file = path.join(tmp, 'baton.yaml');
     writeFileSync(
       file,
-      readFileSync(path.join('config', 'baton.yaml'), 'utf8')
+      pinOnCallInYaml(readFileSync(path.join('config', 'baton.yaml'), 'utf8'), 'alice')
         .replace(/^dataDir: .*$/m, `dataDir: ${path.join(tmp, 'data')}`)
         .replace(/^ {2}taskQueue: .*$/m, `  taskQueue: ${taskQueue}`),
     );

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app';
+import { buildApp, type AppDeps } from '../../api/app';
 import type { BatonConfig } from '../../config/schema';
 import { loadSecrets } from '../../config/secrets';
 import type { TestWorker } from './worker';
@@ -27,6 +27,8 @@ export async function buildTestApp(
   config: BatonConfig = w.config,
   /** Tokens of responders beyond the four every test configuration has. */
   extraTokens: Record<string, string> = {},
+  /** Dependencies to give instead of the defaults (a schedule store with its own clock). */
+  deps: Pick<AppDeps, 'schedules'> = {},
 ): Promise<FastifyInstance> {
   const appConfig: BatonConfig = {
     ...config,
@@ -37,6 +39,7 @@ export async function buildTestApp(
     config: appConfig,
     secrets: loadSecrets(appConfig, { ...TOKEN_ENV, ...extraTokens }),
     temporal: w.client,
+    ...deps,
   });
 }
 

@@ -37,6 +37,8 @@ export interface TestWorkerOptions {
   retry?: Partial<RetryPolicy>;
   /** Runs once the data folder exists, before the worker starts (to prepare broken disks). */
   beforeStart?: (dataDir: string) => void;
+  /** Poll this task queue instead of a fresh one (a second worker taking over incidents). */
+  taskQueue?: string;
   /** Another Temporal server than the run's shared one (test/support/own-temporal.ts). */
   address?: string;
 }
@@ -56,7 +58,7 @@ export async function startTestWorker(
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `baton-${name}-`));
   options.beforeStart?.(dataDir);
   const logs: TestWorker['logs'] = [];
-  const taskQueue = `${name}-${Date.now()}`;
+  const taskQueue = options.taskQueue ?? `${name}-${Date.now()}`;
   const workerConfig: BatonConfig = { ...config, dataDir };
   const connection = await NativeConnection.connect({ address });
   const worker = await createBatonWorker({

@@ -60,11 +60,20 @@ describe('schedules in the configuration', () => {
     expect(() =>
       testConfig((c) => {
         withSchedule(c);
-        c.teams[0]!.level3[0]!.notify = ['schedule:payments-l2'];
+        c.teams[0]!.level3[1]!.notify = ['schedule:payments-l2'];
       }),
     ).toThrow(
-      'teams[0].level3[0].notify[0]: schedule "payments-l2" has alice, who is L2; this needs L3 or manager',
+      'teams[0].level3[1].notify[0]: schedule "payments-l2" has alice, who is L2; this needs L3 or manager',
     );
+  });
+
+  it('refuses a schedule in the first Level 3 step, which the escalation pages at once', () => {
+    expect(() =>
+      testConfig((c) => {
+        withSchedule(c, ['carol', 'erin']);
+        c.teams[0]!.level3[0]!.notify = ['schedule:payments-l2'];
+      }),
+    ).toThrow('teams[0].level3[0].notify[0]: the first Level 3 step names people');
   });
 
   it('refuses a target that is neither a responder id nor a schedule', () => {

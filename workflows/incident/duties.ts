@@ -10,7 +10,8 @@ import { condition } from '@temporalio/workflow';
 import { SYSTEM, ms, now, type ReadyIncident } from './incident-context';
 import { followUpOverdue, followUpReminder } from './follow-up-notices';
 import { notices } from './notices';
-import { pageNextStep } from './paging';
+import { gapText, type ResolvedTargets } from './page-targets';
+import { pageNextStepResolving, resolveNow, resolvesSchedules } from './schedule-paging';
 import type { FollowUp } from './state';
 
 /** The next thing a duty waits for. */
@@ -19,8 +20,11 @@ export interface Plan {
   dueAt: number;
   /** Besides the duty being over, what makes it plan again before then (a new severity). */
   replanWhen?: () => boolean;
-  /** What to do when it falls due. */
-  then: () => void;
+  /**
+   * What to do when it falls due. A promise (a page that waits for who is on call) is awaited
+   * before the duty plans again; everything else acts at once, as it always did.
+   */
+  then: () => void | Promise<void>;
 }
 
 export interface Duty {
@@ -43,7 +47,8 @@ export async function keep(duty: Duty): Promise<void> {
     const { replanWhen } = plan;
     const interrupted = replanWhen ? (): boolean => duty.over() || replanWhen() : duty.over;
     if (await waitUntil(interrupted, plan.dueAt)) continue;
-    plan.then();
+    const acting = plan.then();
+    if (acting) await acting;
   }
 }
 
@@ -75,13 +80,19 @@ export function paging(incident: ReadyIncident): Duty {
   const { state, policy } = incident;
   const steps = policy.escalation.steps;
   const stale = reopenedSince(incident);
+  const over = (): boolean => state.acknowledgedBy !== undefined || resolved(incident)() || stale();
   return {
-    over: () => state.acknowledgedBy !== undefined || resolved(incident)() || stale(),
+    over,
     next: () => {
       const cursor = state.escalation;
       const step = steps[cursor.step];
       if (cursor.exhausted || !step) return undefined;
-      return { dueAt: ms(cursor.pagedAt) + step.ackTimeoutMs, then: () => pageNextStep(incident) };
+      // A step that reached nobody (a gap in its schedule) leaves the next one due at once.
+      const wait = cursor.fellThrough ? 0 : step.ackTimeoutMs;
+      return {
+        dueAt: ms(cursor.pagedAt) + wait,
+        then: () => pageNextStepResolving(incident, () => !over()),
+      };
     },
   };
 }
@@ -145,15 +156,16 @@ export function escalationNudge(incident: ReadyIncident): Duty {
 export function level3Paging(incident: ReadyIncident): Duty {
   const { state, policy } = incident;
   const stale = reopenedSince(incident);
+  const over = (): boolean => state.handover?.acceptedBy !== undefined || resolved(incident)() || stale();
   return {
     beginsWhen: () => state.handover !== undefined || resolved(incident)(),
-    over: () => state.handover?.acceptedBy !== undefined || resolved(incident)() || stale(),
+    over,
     next: () => {
       const handover = state.handover;
       const step = handover ? policy.level3[handover.level3Step] : undefined;
       if (!handover || handover.exhausted || !step) return undefined;
       return {
-        dueAt: ms(handover.level3PagedAt) + step.acceptTimeoutMs,
+        dueAt: ms(handover.level3PagedAt) + (handover.fellThrough ? 0 : step.acceptTimeoutMs),
         then: () => {
           handover.level3PagedAt = now();
           const next = policy.level3[handover.level3Step + 1];
@@ -167,17 +179,60 @@ export function level3Paging(incident: ReadyIncident): Duty {
             );
             return;
           }
-          handover.level3Step += 1;
-          incident.tell(
-            notices.level3Page(state, policy, next.notify, step.notify),
-            'level3-paged',
-            SYSTEM,
-            `${step.notify.join(', ')} did not accept; paged ${next.notify.join(', ')}`,
-          );
+          if (!resolvesSchedules(next.notify)) {
+            pageLevel3(incident, step.notify, next.notify);
+            return undefined;
+          }
+          return resolveNow(incident, next.notify).then((answer) => {
+            if (!over()) pageLevel3(incident, step.notify, next.notify, answer);
+          });
         },
       };
     },
   };
+}
+
+/** Pages the next Level 3 step: its targets as named, or as its schedules resolved them. */
+function pageLevel3(
+  incident: ReadyIncident,
+  previous: string[],
+  targets: string[],
+  answer?: ResolvedTargets,
+): void {
+  const { state, policy } = incident;
+  const handover = state.handover;
+  if (!handover) return;
+  handover.level3Step += 1;
+  if (!answer) {
+    incident.tell(
+      notices.level3Page(state, policy, targets, previous),
+      'level3-paged',
+      SYSTEM,
+      `${previous.join(', ')} did not accept; paged ${targets.join(', ')}`,
+    );
+    return;
+  }
+  handover.level3PagedAt = now();
+  if (answer.responders.length === 0) {
+    handover.fellThrough = true;
+    incident.log('paging-gap', SYSTEM, `${gapText(answer.gaps)}; paging the next Level 3 step`, {
+      level3Step: handover.level3Step + 1,
+      gaps: answer.gaps,
+    });
+    return;
+  }
+  delete handover.fellThrough;
+  const named = answer.responders.map((id) => {
+    const because = answer.because[id];
+    return because ? `${incident.nameOf(id)} (${because})` : incident.nameOf(id);
+  });
+  incident.tell(
+    notices.level3Page(state, policy, answer.responders, previous, answer.because),
+    'level3-paged',
+    SYSTEM,
+    `${previous.join(', ')} did not accept; paged ${named.join(', ')}`,
+    { schedules: answer.schedules, ...(answer.gaps.length > 0 ? { gaps: answer.gaps } : {}) },
+  );
 }
 
 /** While open, stakeholders expect updates at the severity's cadence: remind the holder. */

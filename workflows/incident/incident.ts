@@ -32,7 +32,9 @@ import type { DeliveryReport } from './model';
 import { adoptPolicy, routingOf, type RoutedPolicy } from './opening';
 import { notices } from './notices';
 import { incidentMeter } from './metrics';
+import type { ResolvedTargets } from './page-targets';
 import { pageStep, type FirstPage } from './paging';
+import { resolveNow, resolvesSchedules } from './schedule-paging';
 import { phaseAfter } from './phases';
 import { everythingSettled, QUIET_CLOSE_PATCH, quietFor } from './resolution';
 import type { IncidentInput, IncidentState } from './state';
@@ -61,6 +63,8 @@ const { pageFirst } = proxyActivities<Activities>({
 /** The first page: sent by the opening activity with its delivery report, or to be queued under an id. */
 interface OpenedPage extends FirstPage {
   report?: DeliveryReport;
+  /** Whom the first step's schedules put on the page, when it names any. */
+  resolved?: ResolvedTargets;
 }
 
 /** History length past which the incident moves to a fresh run, unless the server says sooner. */
@@ -99,7 +103,7 @@ export async function incidentWorkflow(raw: IncidentInput): Promise<IncidentStat
     const different = given === undefined ? undefined : policyDifference(given, opened.routed.policy);
     if (different) throw policyRefused(different, opened.routed.policy.team.id);
     ready = adoptPolicy(incident, input, opened.routed);
-    first = opened.first;
+    first = await withSchedulesAsked(ready, opened.first);
     // The first page went out a moment ago (or goes out now): its ack timeout counts from here.
     ready.state.escalation.pagedAt = now();
   } else {
@@ -213,8 +217,9 @@ async function openAndPage(
       pageId,
       slackLive: incident.slackLive,
     });
-    const { sent, ...routed } = outcome;
-    return { routed, first: sent ? { sent: sent.notification, report: sent.report } : { id: pageId } };
+    const { sent, resolved, ...routed } = outcome;
+    const page: OpenedPage = sent ? { sent: sent.notification, report: sent.report } : { id: pageId };
+    return { routed, first: resolved ? { ...page, resolved } : page };
   } catch (err) {
     const refused = unknownTeamRefused(err);
     if (refused !== err) throw refused;
@@ -223,6 +228,16 @@ async function openAndPage(
     });
     return { routed: await resolvePolicy(input), first: { id: pageId } };
   }
+}
+
+/** The first page, its schedules asked now if the opening activity gave up before it asked them. */
+async function withSchedulesAsked(
+  incident: ReadyIncident,
+  first: OpenedPage | undefined,
+): Promise<OpenedPage | undefined> {
+  const targets = incident.policy.escalation.steps[0]?.notify ?? [];
+  if (!first || first.sent || first.resolved || !resolvesSchedules(targets)) return first;
+  return { ...first, resolved: await resolveNow(incident, targets) };
 }
 
 /** Notification: the incident is on the record, its runbooks attached, Level 2 paged. */
@@ -240,7 +255,7 @@ function announce(incident: ReadyIncident, input: IncidentInput, first?: OpenedP
   );
   const step = policy.escalation.steps[0];
   if (!step) return;
-  pageStep(incident, step.notify, 0, 0, first?.sent ? { sent: first.sent } : first);
+  pageStep(incident, step.notify, 0, 0, first?.sent ? { sent: first.sent } : first, first?.resolved);
   if (first?.sent && first.report) recordDelivery(incident, first.sent, first.report);
 }
 

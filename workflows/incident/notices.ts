@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../../config/duration';
 import { NOTIFICATION_TEXT_BYTES, truncateBytes } from './limits';
+import { pagedAs } from './page-targets';
 import { responderOf, type IncidentPolicy, type Notification, type ResponderSnapshot } from './model';
 import type { FollowUp, IncidentState } from './state';
 
@@ -67,7 +68,9 @@ export function pagedSoFar(state: IncidentState, policy: IncidentPolicy): string
     : [];
   // Paging that ran out reached the managers too (nobody acknowledged, nobody from Level 3).
   const managers = state.escalation.exhausted || state.handover?.exhausted ? policy.managers : [];
-  return [...new Set([...[...reached, ...level3].flatMap((s) => s.notify), ...managers])];
+  // Schedules are named as `schedule:<id>`: whom they reached is on the record.
+  const onCall = state.escalation.paged ?? [];
+  return [...new Set([...[...reached, ...level3].flatMap((s) => s.notify), ...onCall, ...managers])];
 }
 
 export function notice(
@@ -109,13 +112,19 @@ const holderOrTeam = (state: IncidentState, policy: IncidentPolicy): Audience =>
 });
 
 export const notices = {
-  page(state: IncidentState, policy: IncidentPolicy, targets: string[], attempt: string): Notification {
+  page(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    targets: string[],
+    attempt: string,
+    because: Record<string, string> = {},
+  ): Notification {
     return offering(
       notice(
         state,
         'page',
         'Incident needs acknowledgement',
-        `${describe(state)}\n\nYou are paged (${attempt}). Acknowledge to take the incident.`,
+        `${describe(state)}\n\n${pagedAs(policy, targets, because, attempt)} Acknowledge to take the incident.`,
         { responders: people(policy, targets), slackChannels: [policy.team.channel], emails: [] },
       ),
       state,
@@ -251,13 +260,15 @@ export const notices = {
     policy: IncidentPolicy,
     targets: string[],
     previous: string[],
+    because: Record<string, string> = {},
   ): Notification {
+    const paged = pagedAs(policy, targets, because);
     return offering(
       notice(
         state,
         'page',
         'Level 3 handover waiting',
-        `${previous.join(', ')} did not accept the handover in time. You are paged to accept it.\nReason for escalation: ${state.handover?.reason ?? ''}`,
+        `${previous.join(', ')} did not accept the handover in time. ${paged.replace(/\.$/, '')} to accept it.\nReason for escalation: ${state.handover?.reason ?? ''}`,
         { responders: people(policy, targets), slackChannels: [policy.team.level3Channel], emails: [] },
       ),
       state,

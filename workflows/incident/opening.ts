@@ -7,6 +7,7 @@
 import { takeInitialAlerts } from './alerts';
 import { Incident, type ReadyIncident } from './incident-context';
 import type { IncidentPolicy, Notification, Severity } from './model';
+import type { ResolvedTargets } from './page-targets';
 import { pageStep } from './paging';
 import type { IncidentInput } from './state';
 
@@ -56,8 +57,10 @@ export function draftFirstPage(args: {
   routed: RoutedPolicy;
   pageId: string;
   slackLive: boolean;
+  /** Whom the step's schedules put on the page, when it names any. */
+  resolved?: ResolvedTargets;
 }): Notification | undefined {
-  const { input, run, routed, pageId, slackLive } = args;
+  const { input, run, routed, pageId, slackLive, resolved } = args;
   const step = routed.policy.escalation.steps[0];
   if (!step) return undefined;
   const draft = Incident.fromInput(
@@ -68,6 +71,6 @@ export function draftFirstPage(args: {
   draft.slackLive = slackLive;
   const ready = adoptPolicy(draft, input, routed);
   takeInitialAlerts(ready);
-  pageStep(ready, step.notify, 0, 0);
+  pageStep(ready, step.notify, 0, 0, undefined, resolved);
   return ready.outbox[0];
 }

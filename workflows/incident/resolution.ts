@@ -2,11 +2,13 @@
  * Resolution and what follows it: the follow-ups the process demands (final report,
  * lessons learned, training, action items), each with an owner and a due time.
  */
+import { scheduleTargetOf } from '../../schedules/targets';
 import { SYSTEM, excerpt, ms, now, type ReadyIncident } from './incident-context';
 import { notices } from './notices';
 import { phaseAfter } from './phases';
 import { KEPT_REOPENINGS, truncateBytes } from './limits';
 import { pageStep } from './paging';
+import { resolveNow, resolvesSchedules } from './schedule-paging';
 import { REQUIRABLE_FOLLOW_UPS, type RequirableFollowUp } from './model';
 import type { FollowUp } from './state';
 
@@ -54,12 +56,17 @@ function scheduleFollowUps(incident: ReadyIncident, resolvedAt: string, noiseOnl
   );
 }
 
+/** The first step's first target, or whoever its schedule paged when it names one. */
+function firstPaged(paged: string[] | undefined, first: string | undefined): string | undefined {
+  return first !== undefined && scheduleTargetOf(first) !== undefined ? paged?.[0] : first;
+}
+
 /** Who answers for the follow-ups: whoever held the incident, or else the first paged. */
 function followUpOwner({ state, policy }: ReadyIncident): string {
   return (
     state.holder ??
     state.acknowledgedBy ??
-    policy.escalation.steps[0]?.notify[0] ??
+    firstPaged(state.escalation.paged, policy.escalation.steps[0]?.notify[0]) ??
     policy.managers[0] ??
     SYSTEM
   );
@@ -197,7 +204,18 @@ export function reopenIncident(incident: ReadyIncident, alerts: string[], alertN
   );
   if (restart && first) {
     state.escalation = { round: 0, step: 0, pagedAt: now(), exhausted: false };
-    pageStep(incident, first.notify, 0, 0);
+    if (resolvesSchedules(first.notify)) {
+      // Whoever is on call now is asked first; the page follows unless someone acknowledged,
+      // resolved or the incident reopened again meanwhile.
+      const cycle = incident.cycle();
+      void resolveNow(incident, first.notify).then((resolved) => {
+        if (incident.cycle() === cycle && state.acknowledgedBy === undefined && !state.resolution) {
+          pageStep(incident, first.notify, 0, 0, undefined, resolved);
+        }
+      });
+    } else {
+      pageStep(incident, first.notify, 0, 0);
+    }
   }
 }
 

@@ -42,6 +42,8 @@ export type TimelineKind =
   | 'triggered'
   | 'paged'
   | 'escalation-exhausted'
+  /** A paging step whose schedules had nobody on call: paging went on to the next step at once. */
+  | 'paging-gap'
   | 'acknowledged'
   | 'assessment-reminder'
   | 'assessed'
@@ -194,6 +196,8 @@ export interface Handover {
   level3Step: number;
   level3PagedAt: string;
   exhausted: boolean;
+  /** The Level 3 step paged last reached nobody (its schedules had gaps): the next is due at once. */
+  fellThrough?: boolean;
   meetingAt: string;
   acceptedBy?: string;
   acceptedAt?: string;
@@ -243,6 +247,10 @@ export interface IncidentState {
     step: number;
     pagedAt: string;
     exhausted: boolean;
+    /** Steps in a row that reached nobody (their schedules had gaps): the next is due at once. */
+    fellThrough?: number;
+    /** Who the steps' schedules put on the pages of this response so far. */
+    paged?: string[];
   };
   assessments: Assessment[];
   actions: ActionRecord[];
