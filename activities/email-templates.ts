@@ -34,6 +34,7 @@ const KIND_NAMES = {
   external: true,
   resolved: true,
   closed: true,
+  schedule: true,
 } satisfies Record<Kind, true>;
 const KINDS = new Set<string>(Object.keys(KIND_NAMES));
 

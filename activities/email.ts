@@ -56,7 +56,9 @@ export function responderFor(notification: Notification, address: string): Respo
 export function emailSubject(notification: Notification): string {
   // A header is one line: a title with a line break would end it.
   const subject = notification.subject.replace(/\s*[\r\n]+\s*/g, ' ');
-  if (notification.kind === 'external' || subject.includes(notification.incidentId)) return subject;
+  // A schedule's notice is about no incident: its subject names the schedule.
+  if (notification.kind === 'external' || notification.kind === 'schedule') return subject;
+  if (subject.includes(notification.incidentId)) return subject;
   return `${subject} (incident ${notification.incidentId})`;
 }
 
@@ -167,8 +169,9 @@ export function composeEmail(
   const expiresAt = Date.now() + (mailer.signing?.linkTtlMs ?? 0);
   const actions = actionLinks(mailer, notification, responder, expiresAt);
   const { signing } = mailer;
+  // A reply to a schedule's notice would act on no incident: it gets no reply address.
   const replyTo =
-    responder && signing?.replyDomain
+    responder && signing?.replyDomain && notification.kind !== 'schedule'
       ? replyAddress(
           { incident: notification.incidentId, recipient: responder.id },
           signing.secret,

@@ -2,7 +2,9 @@ import { createDiagnosticsActivities } from './diagnostics-activity';
 import { createFirstPageActivities } from './first-page';
 import { createDocumentationActivities, type DocumentationDeps } from './documentation';
 import { createNotificationActivities, type NotificationDeps } from './notifications';
-import { createPageTargetActivities } from './page-targets';
+import { adjustmentsSource, createPageTargetActivities } from './page-targets';
+import { createScheduleNoticeActivities } from './schedule-notices';
+import { LocalFolderStore } from './store/incident-store';
 import { createPolicyActivities } from './policy';
 import { createSlackLiveActivities, type SlackLiveDeps } from './slack-live';
 import { scheduleStoreIn, type ScheduleStore } from './store/schedule-store';
@@ -23,10 +25,8 @@ export interface ActivityDeps {
 /** Every side effect the incident workflow may ask for, built over injected clients. */
 export function createActivities(deps: ActivityDeps) {
   const notifications = createNotificationActivities(deps.notifications);
-  const pageTargets = createPageTargetActivities(
-    deps.config,
-    deps.schedules ?? scheduleStoreIn(deps.config.dataDir),
-  );
+  const scheduleStore = deps.schedules ?? scheduleStoreIn(deps.config.dataDir);
+  const pageTargets = createPageTargetActivities(deps.config, scheduleStore);
   return {
     ...notifications,
     ...createFirstPageActivities(deps.config, (page) => notifications.notify(page), pageTargets),
@@ -34,6 +34,14 @@ export function createActivities(deps: ActivityDeps) {
     ...createDocumentationActivities(deps.documentation),
     ...createPolicyActivities(deps.config),
     ...createSlackLiveActivities(deps.slackLive),
+    // The schedule workflow's: handoff notices and gap warnings.
+    ...createScheduleNoticeActivities({
+      config: deps.config,
+      adjustments: adjustmentsSource(scheduleStore),
+      incidents: deps.documentation.store ?? new LocalFolderStore(deps.documentation.dir),
+      notify: (notification) => notifications.notify(notification),
+      ...(deps.config.api.publicUrl ? { publicUrl: deps.config.api.publicUrl } : {}),
+    }),
     // Diagnostics go beside the record, in the same incident folder.
     ...createDiagnosticsActivities({
       config: deps.config.diagnostics,

@@ -5,6 +5,7 @@ import { loadSecrets, requireNoDemoCredentials, requireSecrets, requireWebhookAu
 import { requireTemporalTls } from '../config/temporal-tls';
 import { buildApp, DEMO_CREDENTIALS, UNAUTHENTICATED_WEBHOOK } from './app';
 import { syncTeamMembershipOnListen } from './membership-sync';
+import { startScheduleWorkflowsOnListen } from './schedule-workflows';
 import { closeGracefully } from './shutdown';
 import { createTemporalClient } from './temporal';
 
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   const temporal = createTemporalClient(config, secrets);
   const app = await buildApp({ config, secrets, temporal, metrics, logger: { level: config.api.logLevel } });
   syncTeamMembershipOnListen(app, temporal, config);
+  startScheduleWorkflowsOnListen(app, temporal, config);
   const graceMs = config.shutdown.api.graceTime;
   // The first signal stops gracefully; a second one (Node's default, as each is heard once)
   // ends the process at once.

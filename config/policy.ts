@@ -34,7 +34,7 @@ export function teamById(config: BatonConfig, teamId: string): TeamConfig {
  * of overdue follow-ups (followUps.overdueNotify, for every team) makes nobody a team's
  * manager: `allTeams` is the one way to oversee every team.
  */
-function teamManagers(config: BatonConfig, team: TeamConfig): string[] {
+export function teamManagers(config: BatonConfig, team: TeamConfig): string[] {
   const all = config.responders.filter((r) => r.level === 'manager').map((r) => r.id);
   const named = new Set([
     ...team.escalation.steps.flatMap((s) => s.notify),

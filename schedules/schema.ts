@@ -165,6 +165,19 @@ function checkHiddenLayers(layers: readonly LayerEntry[], ctx: z.RefinementCtx):
   });
 }
 
+/** How long before a shift its member is told; `0` for not ahead, only when it starts. */
+const handoffNotice = z.string().transform((text, ctx) => {
+  const ms = text.trim() === '0' ? 0 : parseDuration(text);
+  if (ms === undefined || ms < 0 || ms > 7 * DAY_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${text}" is not a duration of up to a week; write it like 1h, 30m or 0`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 /** One `schedules:` entry, on its own: shape, zone, handoffs, shifts, windows, layer order. */
 export const scheduleEntrySchema: z.ZodType<ScheduleConfig> = z
   .strictObject({
@@ -177,6 +190,7 @@ export const scheduleEntrySchema: z.ZodType<ScheduleConfig> = z
     }),
     layers: z.array(layerSchema).min(1, 'a schedule needs at least one layer'),
     businessHours: z.array(restrictionSchema).min(1).optional(),
+    handoffNotice: handoffNotice.optional(),
     overrides: z.array(overrideSchema).default([]),
     timeOff: z.array(timeOffSchema).default([]),
   })

@@ -65,6 +65,8 @@ export interface Adjustments {
 
 /** A schedule as configured: its rotations plus the overrides and time off written beside them. */
 export interface ScheduleConfig extends Schedule {
+  /** How long before a shift its member is told, in ms; an hour when absent, 0 for only when it starts. */
+  handoffNotice?: number;
   overrides: Override[];
   timeOff: TimeOff[];
 }

@@ -8,6 +8,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, DEMO_CREDENTIALS, emailListenerOf, UNAUTHENTICATED_WEBHOOK } from '../api/app';
 import { syncTeamMembershipOnListen } from '../api/membership-sync';
+import { startScheduleWorkflowsOnListen } from '../api/schedule-workflows';
 import { closeGracefully } from '../api/shutdown';
 import { createTemporalClient } from '../api/temporal';
 import { ConfigError, loadConfig } from '../config/load';
@@ -188,6 +189,7 @@ async function main(): Promise<void> {
       logger: { level: config.api.logLevel },
     });
     syncTeamMembershipOnListen(up.app, up.temporal, config);
+    startScheduleWorkflowsOnListen(up.app, up.temporal, config);
     life.checkpoint();
     let address: string;
     try {

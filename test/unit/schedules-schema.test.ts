@@ -120,6 +120,18 @@ describe('a schedules: list that refuses to load', () => {
     ]);
   });
 
+  it('refuses a handoff notice that is not a duration of up to a week, and reads the ones that are', () => {
+    for (const text of ['soon', '-1h', '8d']) {
+      expect(errors([entry((s) => (s.handoffNotice = text))])).toEqual([
+        `schedules[0].handoffNotice: "${text}" is not a duration of up to a week; write it like 1h, 30m or 0`,
+      ]);
+    }
+    const parse = (text: string) =>
+      schedulesSchema(context).parse([entry((s) => (s.handoffNotice = text))])[0]?.handoffNotice;
+    expect(parse('30m')).toBe(1_800_000);
+    expect(parse('0')).toBe(0);
+  });
+
   it('refuses a handoff that is not a local time', () => {
     const message = (text: string) =>
       `schedules[0].layers[0].handoff: "${text}" is not a local time; write YYYY-MM-DDTHH:MM without an offset, like 2026-11-02T09:00`;

@@ -166,7 +166,9 @@ export interface Notification {
     | 'overdue'
     | 'external'
     | 'resolved'
-    | 'closed';
+    | 'closed'
+    /** An on-call schedule's notice (a handoff, a gap): `incidentId` is `schedule:<id>`, no incident. */
+    | 'schedule';
   subject: string;
   text: string;
   /** People addressed directly (Slack direct message, email). */
