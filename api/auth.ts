@@ -58,7 +58,7 @@ export function actorOf(request: FastifyRequest): ResponderConfig {
  * own either: there is one configured, and another cannot succeed, so counting usernames would
  * only let a guesser fill the counter with names of its choosing.
  */
-export type CredentialName = 'api token' | 'webhook' | 'email inbound' | 'metrics';
+export type CredentialName = 'api token' | 'webhook' | 'email inbound' | 'metrics' | 'calendar feed';
 
 /** Which credential a route checks, if any. */
 export function credentialOf(route: string | undefined): CredentialName | undefined {
@@ -68,7 +68,21 @@ export function credentialOf(route: string | undefined): CredentialName | undefi
   if (route === '/webhooks/alertmanager') return 'webhook';
   if (route === '/email/inbound') return 'email inbound';
   if (route === '/metrics') return 'metrics';
+  // A calendar feed's URL carries its token (api/routes/calendar-feeds.ts).
+  if (route.startsWith('/calendars/')) return 'calendar feed';
   return undefined;
+}
+
+/**
+ * The credential an answer says failed its check, if any: a 401 from a route that checks
+ * one, or the 404 a calendar feed's URL answers (calendar apps send no credential to be
+ * refused with a 401; the token in the URL is it, and an unknown one says no more than a
+ * missing page).
+ */
+export function failedCredential(route: string | undefined, status: number): CredentialName | undefined {
+  const credential = credentialOf(route);
+  if (credential === undefined) return undefined;
+  return status === (credential === 'calendar feed' ? 404 : 401) ? credential : undefined;
 }
 
 export interface AuthLimits {

@@ -9,8 +9,8 @@ import type { FastifyRequest, FastifyServerOptions } from 'fastify';
 
 export const MASK = '[masked]';
 
-/** Paths whose next segment is a secret. */
-const SECRET_SEGMENT = /(\/email\/actions\/)[^/?#\s"'<>\\]+/gi;
+/** Paths whose next segment is a secret: email action links, calendar feeds' URLs. */
+const SECRET_SEGMENT = /(\/(?:email\/actions|calendars)\/)[^/?#\s"'<>\\]+/gi;
 
 /** Slack's response_url and incoming webhooks: the whole path is the secret. */
 const SLACK_HOOK = /(\bhooks\.slack\.com\/)[^?#\s"'<>\\]+/gi;
