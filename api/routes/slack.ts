@@ -14,6 +14,7 @@ import type { Client } from '@temporalio/client';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { BatonConfig } from '../../config/schema';
 import type { IncidentService } from '../incidents';
+import type { ScheduleService } from '../schedules';
 import { SlackAnswers } from '../slack/answers';
 import { onCommand } from '../slack/commands';
 import type { SlackContext } from '../slack/context';
@@ -37,6 +38,8 @@ export interface SlackRouteDeps {
   config: BatonConfig;
   signingSecret: string;
   incidents: IncidentService;
+  /** The same service as the schedule routes', for `/incident oncall` and `/incident cover`. */
+  schedules: ScheduleService;
   temporal: Client;
   /** users.info, chat.postEphemeral, views.open, conversations.replies; absent without a bot token. */
   slack: WebClient | undefined;
@@ -80,6 +83,7 @@ export const slackRoutes =
     const ctx: SlackContext = {
       config: deps.config,
       incidents: deps.incidents,
+      schedules: deps.schedules,
       temporal: deps.temporal,
       identities: new SlackIdentities(deps.config, deps.slack),
       answers,

@@ -1,13 +1,16 @@
 /**
  * The `/incident` slash command: `ack`, `escalate`, `resolve`, `trained`, `note`, `status`,
- * `list`, `help`. Steps go through the same workflow updates and refusals as the buttons and
- * the API; the answer is a message for the person alone.
+ * `list`, `oncall`, `cover`, `help`. Steps go through the same workflow updates and refusals
+ * as the buttons and the API, covers through the same override checks as the schedule API;
+ * the answer is a message for the person alone.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { escapeMrkdwn } from '../../activities/slack-blocks';
 import { addNote, openIncidents, readIncident, takeStep, type SlackContext } from './context';
 import { failed, listText, notFound, refused, statusText, stepDone } from './messages';
+import { parseCover, parseOnCall, type ScheduleCommand } from './oncall';
 import type { SlashCommand } from './payloads';
+import { coverAnswer, onCallAnswer } from './schedule-commands';
 
 export type Command =
   | { kind: 'help' }
@@ -16,6 +19,7 @@ export type Command =
   | { kind: 'escalate' | 'resolve' | 'note'; id: string; text: string }
   /** The member confirms their own training; the note is optional. */
   | { kind: 'trained'; id: string; note?: string }
+  | ScheduleCommand
   | { kind: 'usage'; problem: string };
 
 const NEEDS_TEXT = { escalate: 'a reason', resolve: 'a summary', note: 'the text of the note' } as const;
@@ -29,6 +33,8 @@ export function parseCommand(text: string): Command {
   const free = trimmed.slice(trimmed.indexOf(id, word.length) + id.length).trim();
   if (sub === '' || sub === 'help') return { kind: 'help' };
   if (sub === 'list') return { kind: 'list' };
+  if (sub === 'oncall') return parseOnCall(trimmed.split(/\s+/).slice(1));
+  if (sub === 'cover') return parseCover(trimmed.split(/\s+/).slice(1));
   const known = ['ack', 'acknowledge', 'status', 'escalate', 'resolve', 'trained', 'note'];
   if (!known.includes(sub)) return { kind: 'usage', problem: `There is no \`${sub}\` command.` };
   if (!id) return { kind: 'usage', problem: `\`${sub}\` needs an incident id.` };
@@ -46,7 +52,7 @@ export function usage(command = '/incident'): string {
   const c = escapeMrkdwn(command);
   // The placeholders are escaped: Slack would read a bare <id> as its own markup.
   return [
-    `*${c}* acts on Baton's incidents:`,
+    `*${c}* acts on Baton's incidents and on-call schedules:`,
     `\`${c} list\`: the open incidents of your teams`,
     `\`${c} status &lt;id&gt;\`: where an incident stands`,
     `\`${c} ack &lt;id&gt;\`: acknowledge it and take it`,
@@ -54,6 +60,8 @@ export function usage(command = '/incident'): string {
     `\`${c} resolve &lt;id&gt; &lt;summary&gt;\`: resolve it`,
     `\`${c} trained &lt;id&gt; [note]\`: confirm you were trained after it`,
     `\`${c} note &lt;id&gt; &lt;text&gt;\`: add a note to its timeline`,
+    `\`${c} oncall [team]\`: who is on call now for your teams' schedules, and who is next`,
+    `\`${c} cover &lt;schedule&gt; &lt;from&gt; &lt;to&gt;\`: take that shift yourself (from \`now\` or an ISO time, to an ISO time or a duration like \`4h\`)`,
     `\`${c} help\`: this message`,
   ].join('\n');
 }
@@ -75,6 +83,8 @@ export async function onCommand(
     const found = await openIncidents(ctx, actor, log);
     return found.ok ? listText(found.value, teams) : refused(found.reason);
   }
+  if (command.kind === 'oncall') return onCallAnswer(ctx, who.responder, command.team, log);
+  if (command.kind === 'cover') return coverAnswer(ctx, who.responder, command, log);
   const unknown = `${notFound(command.id)}\n${usage(form.command)}`;
   const requestId = `slack:${form.trigger_id}`;
   switch (command.kind) {

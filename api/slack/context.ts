@@ -7,6 +7,7 @@ import type { IncidentState } from '../../workflows/incident/state';
 import { fromTemporal, HttpError } from '../errors';
 import { STEP_UPDATES, type StepArg, type StepName } from '../step-updates';
 import type { IncidentService, IncidentSummary } from '../incidents';
+import type { ScheduleService } from '../schedules';
 import type { SlackAnswers } from './answers';
 import type { SlackIdentities } from './identity';
 
@@ -14,6 +15,8 @@ import type { SlackIdentities } from './identity';
 export interface SlackContext {
   config: BatonConfig;
   incidents: IncidentService;
+  /** The API's own: `oncall` and `cover` see and change what `/api/v1/schedules` does. */
+  schedules: ScheduleService;
   temporal: Client;
   identities: SlackIdentities;
   answers: SlackAnswers;

@@ -21,7 +21,7 @@ import type { StepName } from '../step-updates';
 export type Names = Record<string, { name: string }>;
 
 /** A field of the record or a reason, as one escaped line of at most `max` characters. */
-const line = (text: string, max = 500): string => fitMrkdwn(oneLine(text), max);
+export const line = (text: string, max = 500): string => fitMrkdwn(oneLine(text), max);
 
 export function incidentRef(incident: { id: string; title: string }): string {
   return `*${line(incident.title)}* (\`${line(incident.id, 200)}\`)`;
