@@ -534,20 +534,9 @@ export const configSchema = z
         ),
       );
       t.level3.forEach((step, si) =>
-        step.notify.forEach((ref, ri) => {
-          const path = ['teams', ti, 'level3', si, 'notify', ri];
-          // The first Level 3 step is paged by the escalation itself, which cannot wait to
-          // ask a schedule who is on call: it names people.
-          if (si === 0 && scheduleOfTarget(ref) !== undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path,
-              message: `the first Level 3 step names people (it is paged as the incident escalates); name ${ref} from the second step on`,
-            });
-            return;
-          }
-          knownTarget(t.id, ref, path, ['L3', 'manager']);
-        }),
+        step.notify.forEach((ref, ri) =>
+          knownTarget(t.id, ref, ['teams', ti, 'level3', si, 'notify', ri], ['L3', 'manager']),
+        ),
       );
       t.stakeholders.external.approvers.forEach((ref, ri) =>
         knownResponder(ref, ['teams', ti, 'stakeholders', 'external', 'approvers', ri], ['manager']),

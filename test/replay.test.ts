@@ -716,3 +716,85 @@ describe.runIf(recording)('recording histories of incidents that page on-call sc
     saveHistory('schedules-paged-with-a-gap', handle.workflowId, inject('temporalAddress'));
   });
 });
+
+describe.runIf(recording)('recording histories of incidents that hand over to Level 3 schedules', () => {
+  const DAY = 86_400_000;
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  let w: TestWorker;
+  beforeAll(async () => {
+    w = await startTestWorker(
+      testConfig((c) => {
+        const team = c.teams[0];
+        if (!team) throw new Error('test configuration has no team');
+        team.escalation = { steps: [{ notify: ['schedule:payments-l2'], ackTimeout: '1h' }], repeat: 1 };
+        team.level3 = [
+          { notify: ['schedule:payments-l3'], acceptTimeout: '2s' },
+          { notify: ['schedule:payments-l3-off'], acceptTimeout: '1h' },
+          { notify: ['carol'], acceptTimeout: '1h' },
+        ];
+        // Nobody acknowledges for a while: the nudges ask the first step's schedule.
+        c.severities.SEV2.nudgeEscalationAfter = '2s';
+        const rotation = { timezone: 'Europe/Berlin', team: 'payments' };
+        const aWeek = { from: iso(Date.now() - DAY), to: iso(Date.now() + 7 * DAY) };
+        const level3 = [{ members: ['carol', 'erin'], shift: '1w', handoff: '2026-11-02T09:00' }];
+        c.schedules = [
+          {
+            id: 'payments-l2',
+            name: 'Payments L2',
+            ...rotation,
+            layers: [{ members: ['alice', 'bob'], shift: '1w', handoff: '2026-11-02T09:00' }],
+            overrides: [{ member: 'alice', ...aWeek }],
+          },
+          {
+            id: 'payments-l3',
+            name: 'Payments L3',
+            ...rotation,
+            layers: level3,
+            overrides: [{ member: 'erin', ...aWeek }],
+          },
+          // Everyone away: a gap that falls through to the next Level 3 step.
+          {
+            id: 'payments-l3-off',
+            name: 'Payments L3 weekend',
+            ...rotation,
+            layers: level3,
+            timeOff: [
+              { member: 'carol', ...aWeek },
+              { member: 'erin', ...aWeek },
+            ],
+          },
+        ];
+      }),
+      'record-level3-schedules',
+    );
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  it('records an incident nudged through a schedule, handed over to a Level 3 schedule, and a gap that falls through', async () => {
+    const handle = await startIncident(w);
+    const reached = async (kind: string, count = 1): Promise<void> => {
+      await eventually(async () =>
+        (await state(handle)).timeline.filter((e) => e.kind === kind).length >= count ? true : undefined,
+      );
+    };
+    await reached('escalation-nudge');
+    await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+    await handle.executeUpdate(escalateUpdate, {
+      args: [{ ...by('alice'), reason: 'the restart did not help' }],
+    });
+    // erin does not accept within 2s; the weekend schedule has nobody; carol is paged.
+    await reached('paging-gap');
+    await reached('level3-paged');
+    await handle.executeUpdate(acceptHandoverUpdate, { args: [{ ...by('carol'), notes: 'taking it' }] });
+    await handle.executeUpdate(resolveUpdate, { args: [{ ...by('carol'), summary: 'rolled back' }] });
+    for (const f of (await state(handle)).followUps.filter((item) => item.status === 'open')) {
+      await handle.executeUpdate(waiveFollowUpUpdate, {
+        args: [{ ...by('dave'), followUpId: f.id, reason: 'recorded for replay' }],
+      });
+    }
+    await handle.result();
+    saveHistory('level3-schedules-paged-with-a-gap', handle.workflowId, inject('temporalAddress'));
+  });
+});

@@ -12,9 +12,11 @@ import type { BatonConfigInput } from '../config/schema';
 import { scheduleStoreIn } from '../activities/store/schedule-store';
 import { incidentWorkflow } from '../workflows/incident/incident';
 import {
+  acceptHandoverUpdate,
   acknowledgeUpdate,
   addNoteSignal,
   alertsFiredSignal,
+  escalateUpdate,
   resolveUpdate,
 } from '../workflows/incident/messages';
 import type { IncidentState, TimelineEvent } from '../workflows/incident/state';
@@ -238,6 +240,125 @@ describe('paging a schedule', () => {
     expect(eventsOf(s, 'paged').map((e) => e.details?.to)).toEqual([['dave'], ['bob']]);
     expect(pagesTo(w, handle.workflowId)).toEqual([['dave'], ['bob']]);
     expect(pagesTo(next, handle.workflowId)).toEqual([]);
+  });
+});
+
+type Level3 = BatonConfigInput['teams'][number]['level3'];
+
+/** Level 2 is alice, Level 3 the `payments-l3` schedule of carol and erin as `level3` names it. */
+async function level3WorkerWith(
+  level3: Level3,
+  adjust: Adjust,
+  change?: (c: BatonConfigInput) => void,
+): Promise<TestWorker> {
+  const w = await startTestWorker(
+    testConfig((c) => {
+      const team = c.teams[0];
+      if (!team) throw new Error('no team');
+      team.level3 = level3;
+      c.schedules = [
+        {
+          id: 'payments-l3',
+          team: 'payments',
+          name: 'Payments L3',
+          timezone: 'Europe/Berlin',
+          layers: [{ members: ['carol', 'erin'], shift: '1w', handoff: '2026-11-02T09:00' }],
+          ...adjust,
+        },
+      ];
+      change?.(c);
+    }),
+    'schedule-level3',
+  );
+  workers.push(w);
+  return w;
+}
+
+async function escalated(w: TestWorker): Promise<IncidentHandle> {
+  const handle = await startIncident(w);
+  await handle.executeUpdate(acknowledgeUpdate, { args: [by('alice')] });
+  await handle.executeUpdate(escalateUpdate, {
+    args: [{ ...by('alice'), reason: 'the restart did not help' }],
+  });
+  return handle;
+}
+
+describe('a first Level 3 step that names a schedule', () => {
+  it('hands over to whoever the Level 3 schedule has on call when the incident escalates', async () => {
+    const w = await level3WorkerWith(
+      [
+        { notify: ['schedule:payments-l3'], acceptTimeout: '1h' },
+        { notify: ['dave'], acceptTimeout: '1h' },
+      ],
+      { overrides: [{ member: 'erin', from: iso(Date.now() - DAY), to: iso(Date.now() + 7 * DAY) }] },
+    );
+    const handle = await escalated(w);
+    // The update answers once Level 3 is paged: the package is on the record already.
+    const s = await state(handle);
+    const [pkg] = eventsOf(s, 'handover-package');
+    expect(pkg?.summary).toBe(
+      'handover package sent to #payments-l3 and Erin Park (on call for Payments L3)',
+    );
+    expect(pkg?.details).toMatchObject({ to: ['erin'], schedules: { erin: 'payments-l3' } });
+    expect(eventsOf(s, 'handover-meeting')[0]?.details?.to).toEqual(['alice', 'erin']);
+    expect(s.handover).toMatchObject({ level3Step: 0, reached: ['erin'], paged: ['erin'] });
+    expect(eventsOf(s, 'paging-gap')).toEqual([]);
+    const sent = await eventually(() =>
+      w.outbox(handle.workflowId).find((e) => e.notification.kind === 'handover'),
+    );
+    expect(sent.notification.responders.map((r) => r.id)).toEqual(['erin']);
+    expect(sent.notification.text).toContain(
+      'You are paged as on call for Payments L3 to accept the handover.',
+    );
+    // erin, whom the schedule paged, may accept; the handover is hers.
+    await handle.executeUpdate(acceptHandoverUpdate, { args: [{ ...by('erin'), notes: 'mine' }] });
+    expect((await state(handle)).holder).toBe('erin');
+  });
+
+  it('falls through to the next Level 3 step at once when the schedule has nobody on call', async () => {
+    const away = [
+      { member: 'carol', from: iso(Date.now() - DAY), to: iso(Date.now() + 7 * DAY) },
+      { member: 'erin', from: iso(Date.now() - DAY), to: iso(Date.now() + 7 * DAY) },
+    ];
+    const w = await level3WorkerWith(
+      [
+        { notify: ['schedule:payments-l3'], acceptTimeout: '1h' },
+        { notify: ['dave'], acceptTimeout: '1h' },
+      ],
+      { timeOff: away },
+    );
+    const handle = await escalated(w);
+    // The first step's hour has not passed: a page to dave within seconds is the fall-through.
+    const s = await untilEvents(handle, 'level3-paged', 1, 10_000);
+    expect(eventsOf(s, 'paging-gap')[0]?.summary).toBe(
+      'nobody is on call for Payments L3 (gap: time off); paging the next Level 3 step',
+    );
+    const [toDave] = eventsOf(s, 'level3-paged');
+    expect(toDave?.summary).toBe('nobody was on call at the previous Level 3 step; paged dave');
+    expect(toDave?.details?.to).toEqual(['dave']);
+    expect(s.handover).toMatchObject({ level3Step: 1, exhausted: false });
+    // dave was paged: the next page waits for his accept timeout, it does not follow at once.
+    expect(s.handover?.fellThrough).toBeUndefined();
+  });
+
+  it('nudges whoever the first step’s schedule has on call while nobody holds the incident', async () => {
+    const w = await level3WorkerWith(
+      [{ notify: ['carol'], acceptTimeout: '1h' }],
+      { overrides: [{ member: 'erin', from: iso(Date.now() - DAY), to: iso(Date.now() + 7 * DAY) }] },
+      (c) => {
+        c.teams[0]!.escalation = {
+          steps: [{ notify: ['schedule:payments-l3'], ackTimeout: '1h' }],
+          repeat: 1,
+        };
+        c.severities.SEV2.nudgeEscalationAfter = '2s';
+      },
+    );
+    const handle = await startIncident(w);
+    await untilEvents(handle, 'escalation-nudge', 1, 10_000);
+    const nudge = await eventually(() =>
+      w.outbox(handle.workflowId).find((e) => e.notification.kind === 'nudge'),
+    );
+    expect(nudge.notification.responders.map((r) => r.id)).toEqual(['erin']);
   });
 });
 

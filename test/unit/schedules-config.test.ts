@@ -67,13 +67,23 @@ describe('schedules in the configuration', () => {
     );
   });
 
-  it('refuses a schedule in the first Level 3 step, which the escalation pages at once', () => {
+  it('lets the first Level 3 step page a schedule of Level 3 members, asked as the incident escalates', () => {
+    const config = testConfig((c) => {
+      withSchedule(c, ['carol', 'erin']);
+      c.teams[0]!.level3[0]!.notify = ['schedule:payments-l2'];
+    });
+    expect(config.teams[0]?.level3[0]?.notify).toEqual(['schedule:payments-l2']);
+  });
+
+  it('refuses a first Level 3 step whose schedule has a Level 2 member', () => {
     expect(() =>
       testConfig((c) => {
-        withSchedule(c, ['carol', 'erin']);
+        withSchedule(c);
         c.teams[0]!.level3[0]!.notify = ['schedule:payments-l2'];
       }),
-    ).toThrow('teams[0].level3[0].notify[0]: the first Level 3 step names people');
+    ).toThrow(
+      'teams[0].level3[0].notify[0]: schedule "payments-l2" has alice, who is L2; this needs L3 or manager',
+    );
   });
 
   it('refuses a target that is neither a responder id nor a schedule', () => {

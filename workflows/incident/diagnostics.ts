@@ -11,6 +11,7 @@ import { SYSTEM, type ReadyIncident } from './incident-context';
 import { truncateBytes } from './limits';
 import type { IncidentPolicy, Notification } from './model';
 import { notice, people } from './notices';
+import { namedResponders } from './page-targets';
 import type { DiagnosticsOccasion, DiagnosticsRecord, IncidentState } from './state';
 
 /** The one patch id every diagnostics command is guarded with. */
@@ -92,7 +93,11 @@ export function diagnosticsSection(state: IncidentState): string[] {
 /** Who hears of fresh figures after an escalation: Level 3 as paged so far, or the managers. */
 export function level3PagedSoFar(state: IncidentState, policy: IncidentPolicy): string[] {
   const step = state.handover?.level3Step ?? 0;
-  const paged = policy.level3.slice(0, step + 1).flatMap((s) => s.notify);
+  // Schedules are named as `schedule:<id>`: whom they reached is on the record.
+  const paged = [
+    ...namedResponders(policy.level3.slice(0, step + 1).flatMap((s) => s.notify)),
+    ...(state.handover?.paged ?? []),
+  ];
   const managers = paged.length === 0 || state.handover?.exhausted ? policy.managers : [];
   return [...new Set([...paged, ...managers])];
 }

@@ -10,8 +10,8 @@ import { condition } from '@temporalio/workflow';
 import { SYSTEM, ms, now, type ReadyIncident } from './incident-context';
 import { followUpOverdue, followUpReminder } from './follow-up-notices';
 import { notices } from './notices';
-import { gapText, type ResolvedTargets } from './page-targets';
-import { pageNextStepResolving, resolveNow, resolvesSchedules } from './schedule-paging';
+import { pageLevel3, reachedBy } from './level3-paging';
+import { nudgeAsksSchedules, pageNextStepResolving, resolveNow, resolvesSchedules } from './schedule-paging';
 import type { FollowUp } from './state';
 
 /** The next thing a duty waits for. */
@@ -128,8 +128,9 @@ export function assessmentReminder(incident: ReadyIncident): Duty {
 export function escalationNudge(incident: ReadyIncident): Duty {
   const { state, policy, reminders } = incident;
   const stale = reopenedSince(incident);
+  const over = (): boolean => state.handover !== undefined || resolved(incident)() || stale();
   return {
-    over: () => state.handover !== undefined || resolved(incident)() || stale(),
+    over,
     next: () => {
       const severity = state.severity;
       const limit = policy.severities[severity].nudgeEscalationAfterMs;
@@ -139,13 +140,20 @@ export function escalationNudge(incident: ReadyIncident): Duty {
         then: () => {
           reminders.lastNudgeAt = now();
           const openFor = Date.now() - ms(respondingSince(incident));
-          incident.tell(
-            notices.escalationNudge(state, policy, openFor),
-            'escalation-nudge',
-            SYSTEM,
-            `unresolved after the ${severity} limit; nudged to escalate`,
-            { severity, immediate: severity === 'SEV1' || severity === 'SEV2' },
-          );
+          const nudge = (firstStep?: string[]): void =>
+            incident.tell(
+              notices.escalationNudge(state, policy, openFor, firstStep),
+              'escalation-nudge',
+              SYSTEM,
+              `unresolved after the ${severity} limit; nudged to escalate`,
+              { severity, immediate: severity === 'SEV1' || severity === 'SEV2' },
+            );
+          // Nobody holds it: the nudge goes to the first step, its schedules asked who is on call now.
+          const first = policy.escalation.steps[0]?.notify ?? [];
+          if (state.holder || !nudgeAsksSchedules(first)) return nudge();
+          return resolveNow(incident, first).then((answer) => {
+            if (!over()) nudge(answer.responders);
+          });
         },
       };
     },
@@ -158,7 +166,8 @@ export function level3Paging(incident: ReadyIncident): Duty {
   const stale = reopenedSince(incident);
   const over = (): boolean => state.handover?.acceptedBy !== undefined || resolved(incident)() || stale();
   return {
-    beginsWhen: () => state.handover !== undefined || resolved(incident)(),
+    // An escalation still asking who is on call has not paged Level 3 yet: nothing is due.
+    beginsWhen: () => (state.handover !== undefined && !incident.handoverPending) || resolved(incident)(),
     over,
     next: () => {
       const handover = state.handover;
@@ -179,60 +188,18 @@ export function level3Paging(incident: ReadyIncident): Duty {
             );
             return;
           }
+          const previous = reachedBy(handover, step.notify);
           if (!resolvesSchedules(next.notify)) {
-            pageLevel3(incident, step.notify, next.notify);
+            pageLevel3(incident, previous, next.notify);
             return undefined;
           }
           return resolveNow(incident, next.notify).then((answer) => {
-            if (!over()) pageLevel3(incident, step.notify, next.notify, answer);
+            if (!over()) pageLevel3(incident, previous, next.notify, answer);
           });
         },
       };
     },
   };
-}
-
-/** Pages the next Level 3 step: its targets as named, or as its schedules resolved them. */
-function pageLevel3(
-  incident: ReadyIncident,
-  previous: string[],
-  targets: string[],
-  answer?: ResolvedTargets,
-): void {
-  const { state, policy } = incident;
-  const handover = state.handover;
-  if (!handover) return;
-  handover.level3Step += 1;
-  if (!answer) {
-    incident.tell(
-      notices.level3Page(state, policy, targets, previous),
-      'level3-paged',
-      SYSTEM,
-      `${previous.join(', ')} did not accept; paged ${targets.join(', ')}`,
-    );
-    return;
-  }
-  handover.level3PagedAt = now();
-  if (answer.responders.length === 0) {
-    handover.fellThrough = true;
-    incident.log('paging-gap', SYSTEM, `${gapText(answer.gaps)}; paging the next Level 3 step`, {
-      level3Step: handover.level3Step + 1,
-      gaps: answer.gaps,
-    });
-    return;
-  }
-  delete handover.fellThrough;
-  const named = answer.responders.map((id) => {
-    const because = answer.because[id];
-    return because ? `${incident.nameOf(id)} (${because})` : incident.nameOf(id);
-  });
-  incident.tell(
-    notices.level3Page(state, policy, answer.responders, previous, answer.because),
-    'level3-paged',
-    SYSTEM,
-    `${previous.join(', ')} did not accept; paged ${named.join(', ')}`,
-    { schedules: answer.schedules, ...(answer.gaps.length > 0 ? { gaps: answer.gaps } : {}) },
-  );
 }
 
 /** While open, stakeholders expect updates at the severity's cadence: remind the holder. */

@@ -124,16 +124,21 @@ function registerStep<TInput extends Envelope, TRaw>(
   const { update, schema } = step;
   const refusalFor = (input: TInput): Refusal | undefined =>
     incident.ready() ? refusalOf(step, incident, input) : undefined;
-  const applyChecked = (input: TInput): StepResult => {
+  const applyChecked = (input: TInput): StepResult | Promise<StepResult> => {
     const before = incident.state.timelineTotal ?? incident.state.timeline.length;
+    const applied = (): StepResult => {
+      incident.fit();
+      publish();
+      return summarize(incident.state, before);
+    };
     if (!isRetry(incident, input.requestId, update.name) && incident.ready()) {
       // Checked again here: an update that arrived before the policy was known skipped the
       // validator's rules.
       throwIfRefused(refusalFor(input));
       incident.remember(input.requestId, update.name);
-      step.apply(incident, input);
-      incident.fit();
-      publish();
+      const applying = step.apply(incident, input);
+      // Steps that act at once answer in the same turn, as they always did.
+      return applying ? applying.then(applied) : applied();
     }
     return summarize(incident.state, before);
   };

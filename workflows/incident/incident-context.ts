@@ -109,6 +109,11 @@ export class Incident {
   readonly diagnosticsWanted: DiagnosticsOccasion[] = [];
   /** Diagnostics collections under way. */
   diagnosing = 0;
+  /**
+   * An escalation is asking the first Level 3 step's schedules who is on call: Level 3 is
+   * paged, and its accept timeout starts, once the answer is in (level3-paging.ts).
+   */
+  handoverPending = false;
   /** Request id → the message it was used for; a retry of the same message changes nothing. */
   private readonly requests: Map<string, string>;
   /** Timeline events the incident store has not taken yet, oldest first. */

@@ -4,7 +4,7 @@
  */
 import { formatDuration } from '../../config/duration';
 import { NOTIFICATION_TEXT_BYTES, truncateBytes } from './limits';
-import { pagedAs } from './page-targets';
+import { namedResponders, pagedAs } from './page-targets';
 import { responderOf, type IncidentPolicy, type Notification, type ResponderSnapshot } from './model';
 import type { FollowUp, IncidentState } from './state';
 
@@ -21,6 +21,11 @@ export function people(policy: IncidentPolicy, ids: readonly string[]): Responde
     }
   }
   return result;
+}
+
+/** The people the first escalation step names; its schedules are asked only where a page can wait. */
+function firstStepNames(policy: IncidentPolicy): string[] {
+  return namedResponders(policy.escalation.steps[0]?.notify ?? []);
 }
 
 function links(state: IncidentState): Notification['links'] {
@@ -69,8 +74,9 @@ export function pagedSoFar(state: IncidentState, policy: IncidentPolicy): string
   // Paging that ran out reached the managers too (nobody acknowledged, nobody from Level 3).
   const managers = state.escalation.exhausted || state.handover?.exhausted ? policy.managers : [];
   // Schedules are named as `schedule:<id>`: whom they reached is on the record.
-  const onCall = state.escalation.paged ?? [];
-  return [...new Set([...[...reached, ...level3].flatMap((s) => s.notify), ...onCall, ...managers])];
+  const onCall = [...(state.escalation.paged ?? []), ...(state.handover?.paged ?? [])];
+  const named = namedResponders([...reached, ...level3].flatMap((s) => s.notify));
+  return [...new Set([...named, ...onCall, ...managers])];
 }
 
 export function notice(
@@ -189,7 +195,13 @@ export const notices = {
     );
   },
 
-  escalationNudge(state: IncidentState, policy: IncidentPolicy, openFor: number): Notification {
+  /** To the holder; to the first step while nobody holds it (`to`: whom its schedules have on call). */
+  escalationNudge(
+    state: IncidentState,
+    policy: IncidentPolicy,
+    openFor: number,
+    to?: string[],
+  ): Notification {
     const major = state.severity === 'SEV1' || state.severity === 'SEV2';
     const nudge = notice(
       state,
@@ -199,10 +211,7 @@ export const notices = {
         ? `This ${state.severity} incident has been open for ${formatDuration(openFor)} without resolution. Escalate to Level 3 immediately.`
         : `This incident has been open for ${formatDuration(openFor)}. If the known fixes have not worked, escalate to Level 3.`,
       {
-        responders: people(
-          policy,
-          state.holder ? [state.holder] : (policy.escalation.steps[0]?.notify ?? []),
-        ),
+        responders: people(policy, state.holder ? [state.holder] : (to ?? firstStepNames(policy))),
         slackChannels: [policy.team.channel],
         emails: [],
       },
@@ -268,7 +277,7 @@ export const notices = {
         state,
         'page',
         'Level 3 handover waiting',
-        `${previous.join(', ')} did not accept the handover in time. ${paged.replace(/\.$/, '')} to accept it.\nReason for escalation: ${state.handover?.reason ?? ''}`,
+        `${previous.length > 0 ? `${previous.join(', ')} did not accept the handover in time.` : 'Nobody was on call at the previous Level 3 step.'} ${paged.replace(/\.$/, '')} to accept it.\nReason for escalation: ${state.handover?.reason ?? ''}`,
         { responders: people(policy, targets), slackChannels: [policy.team.level3Channel], emails: [] },
       ),
       state,
@@ -369,7 +378,7 @@ export const notices = {
       'Alerts firing again after resolution',
       `${truncateBytes(alerts.join(', '), 500)} fired again after the incident was resolved at ${state.resolution?.at ?? '?'}.\nCheck whether the fix held; declare a new incident if it did not.`,
       {
-        responders: people(policy, [...(last ? [last] : []), ...(policy.escalation.steps[0]?.notify ?? [])]),
+        responders: people(policy, [...(last ? [last] : []), ...firstStepNames(policy)]),
         slackChannels: [policy.team.channel],
         emails: [],
       },

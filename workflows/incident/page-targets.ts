@@ -39,6 +39,14 @@ export function namesSchedule(targets: readonly string[]): boolean {
   return targets.some((t) => scheduleTargetOf(t) !== undefined);
 }
 
+/**
+ * The people a step names directly, without its schedules: where a step is read as a list of
+ * people without asking who is on call (the old paths, and notices that cannot wait).
+ */
+export function namedResponders(targets: readonly string[]): string[] {
+  return [...new Set(targets.filter((t) => scheduleTargetOf(t) === undefined))];
+}
+
 /** The answer when the schedules could not be read at all: the people named directly, and a gap per schedule. */
 export function unresolved(targets: readonly string[], reason: string): ResolvedTargets {
   const responders: string[] = [];

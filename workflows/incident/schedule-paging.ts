@@ -25,6 +25,17 @@ export function resolvesSchedules(targets: readonly string[]): boolean {
   return namesSchedule(targets) && patched(SCHEDULES_PATCH);
 }
 
+/** Marks the incidents whose escalation nudge asks the first step's schedules who is on call. */
+export const NUDGE_PATCH = 'nudge-resolves-schedules';
+
+/**
+ * Whether a nudge to the first step asks its schedules; false for a step that names people
+ * only. Incidents without the marker nudged the people the step names, as they always did.
+ */
+export function nudgeAsksSchedules(targets: readonly string[]): boolean {
+  return namesSchedule(targets) && patched(NUDGE_PATCH);
+}
+
 /**
  * Who a step's targets are now. A schedule that cannot be read is a gap, never a lost page:
  * the people named beside it are still paged, or paging falls through to the next step.

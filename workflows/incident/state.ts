@@ -198,6 +198,10 @@ export interface Handover {
   exhausted: boolean;
   /** The Level 3 step paged last reached nobody (its schedules had gaps): the next is due at once. */
   fellThrough?: boolean;
+  /** Whom the Level 3 step paged last reached, when its schedules were asked (none for a gap). */
+  reached?: string[];
+  /** Who the Level 3 steps' schedules put on the pages of this handover so far. */
+  paged?: string[];
   meetingAt: string;
   acceptedBy?: string;
   acceptedAt?: string;

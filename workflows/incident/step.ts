@@ -21,8 +21,11 @@ export interface Step<TInput extends Envelope, TRaw> {
   schema: () => ZodType<TInput, TRaw>;
   /** Why the process, or the actor's role, does not allow the step now; undefined if it does. */
   check(incident: ReadyIncident, input: TInput): Refusal | undefined;
-  /** What the step does to the record, and who is told. */
-  apply(incident: ReadyIncident, input: TInput): void;
+  /**
+   * What the step does to the record, and who is told. A promise when the step waits for an
+   * activity (who is on call) before it is done; the update answers once it is.
+   */
+  apply(incident: ReadyIncident, input: TInput): void | Promise<void>;
 }
 
 /** Ties an entry's types together; the step tables are lists of these. */

@@ -3,9 +3,8 @@
  * table of every step. The workflow registers every entry the same way (handlers.ts); the
  * entries themselves are pure and can be run on a plain incident.
  */
-import { withCharts } from './diagnostics';
-import { buildHandoverPackage } from './handover';
-import { SYSTEM, excerpt, ms, now } from './incident-context';
+import { excerpt, ms, now } from './incident-context';
+import { handOver, handOverAsked, handoverAsksSchedules } from './level3-paging';
 import {
   acceptHandoverSchema,
   acceptHandoverUpdate,
@@ -29,6 +28,7 @@ import { rules } from './rules';
 import { step } from './step';
 import { customerSteps } from './customer-steps';
 import { followUpSteps } from './follow-up-steps';
+import type { Handover } from './state';
 
 // Notification: receive and acknowledge the alert; everyone relevant is informed.
 const acknowledge = step({
@@ -116,7 +116,7 @@ const escalate = step({
     const firstStep = policy.level3[0];
     const targets = firstStep?.notify ?? policy.managers;
     state.phase = phaseAfter(state.phase, 'escalate');
-    const handover = {
+    const handover: Handover = {
       reason: m.reason,
       requestedBy: m.actor,
       requestedAt: at,
@@ -128,25 +128,10 @@ const escalate = step({
     state.handover = handover;
     incident.log('escalated', m.actor, `escalated to Level 3: ${excerpt(m.reason)}`);
     incident.meter.escalated(incident.secondsIntoResponse());
-    const pkg = buildHandoverPackage(state);
-    incident.tell(
-      withCharts(notices.handoverPackage(state, policy, pkg, targets), state.diagnostics ?? []),
-      'handover-package',
-      SYSTEM,
-      `handover package sent to ${policy.team.level3Channel} and ${targets.join(', ')}`,
-      // The package went out with the notification and is rebuilt from the record; a copy
-      // here would double the incident's size with every escalation.
-      { characters: pkg.length },
-    );
-    incident.tell(
-      notices.handoverMeeting(state, policy, targets),
-      'handover-meeting',
-      SYSTEM,
-      `handover meeting called for ${handover.meetingAt}`,
-      { at: handover.meetingAt },
-    );
-    // Fresh figures for Level 3, collected beside the process: the step does not wait.
-    if (state.diagnostics) incident.diagnosticsWanted.push('escalated');
+    // A first step that names a schedule is paged once the schedule said who is on call:
+    // the caller learns the outcome when Level 3 has been paged.
+    if (handoverAsksSchedules(targets)) return handOverAsked(incident, handover, targets);
+    handOver(incident, targets);
   },
 });
 
