@@ -20,7 +20,7 @@ import { mailerFor, type Mailer } from '../activities/mailer';
 import { metricsSettings } from '../config/metrics-settings';
 import type { BatonConfig } from '../config/schema';
 import { requireNoDemoCredentials, requireWebhookAuth, type Secrets } from '../config/secrets';
-import { AuthFailures, credentialOf, type CredentialName } from './auth';
+import { AuthFailures, failedCredential, type CredentialName } from './auth';
 import { fromTemporal, HttpError } from './errors';
 import { startInboundListener, type InboundListener, type InboundListenerDeps } from './email/listener';
 import { emailRoutes } from './email/route';
@@ -40,7 +40,9 @@ import { incidentRoutes } from './routes/incidents';
 import { loadCustomerNotice } from './customer-notice';
 import { metricsRoutes, type ApiMetricsOptions } from './routes/metrics';
 import { slackRoutes } from './routes/slack';
-import { scheduleRoutes } from './routes/schedules';
+import { scheduleRoutes, scheduleServiceFor } from './routes/schedules';
+import { wakeScheduleWorkflows } from './schedule-workflows';
+import { calendarFeedRoutes } from './routes/calendar-feeds';
 import type { ScheduleStore } from '../activities/store/schedule-store';
 import { slackApiClientFor } from './slack/client';
 
@@ -207,9 +209,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // body is read) is counted here, in the same tick as the check, so that concurrent
     // guesses are counted as they are answered. A valid credential never gets here.
     const credential =
-      error instanceof HttpError && error.statusCode === 401
-        ? credentialOf(request.routeOptions.url)
-        : undefined;
+      error instanceof HttpError ? failedCredential(request.routeOptions.url, error.statusCode) : undefined;
     if (credential) {
       const refused = countFailure(failures, request, reply, credential);
       if (refused) return refused;
@@ -278,15 +278,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
   await app.register(documentRoutes({ secrets: deps.secrets, incidents, store: documents }));
-  await app.register(
-    scheduleRoutes({
-      config: deps.config,
-      secrets: deps.secrets,
-      ...(deps.schedules ? { store: deps.schedules } : {}),
-      ...(deps.store ? { incidents: deps.store } : {}),
-      registry: metrics.registry,
-    }),
-  );
+  const schedules = scheduleServiceFor({
+    config: deps.config,
+    // An override or time off changes who is told what: the schedules' workflows look again now.
+    onChanged: (ids) => void wakeScheduleWorkflows(deps.temporal, deps.config, app.log, ids),
+    ...(deps.schedules ? { store: deps.schedules } : {}),
+    ...(deps.store ? { incidents: deps.store } : {}),
+  });
+  await app.register(scheduleRoutes({ secrets: deps.secrets, schedules, registry: metrics.registry }));
+  await app.register(calendarFeedRoutes({ secrets: deps.secrets, schedules }));
   // Temporal's codec endpoint exists only while Baton encrypts its payloads.
   if (deps.secrets.payloadKeys)
     await app.register(codecRoutes({ config: deps.config, secrets: deps.secrets }));
@@ -350,7 +350,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       );
     }
     await app.register(
-      slackRoutes({ config: deps.config, signingSecret, incidents, temporal: deps.temporal, slack }),
+      slackRoutes({
+        config: deps.config,
+        signingSecret,
+        incidents,
+        schedules,
+        temporal: deps.temporal,
+        slack,
+      }),
     );
   }
   return app;

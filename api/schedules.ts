@@ -5,6 +5,7 @@
  * configuration; what people add at run time comes from the ScheduleStore; the arithmetic is
  * schedules/.
  */
+import { z } from 'zod';
 import type { IncidentStore } from '../activities/store/incident-store';
 import {
   adjustmentsFor,
@@ -18,7 +19,8 @@ import { formatDuration } from '../config/duration';
 import { teamMembers, teamsOf } from '../config/policy';
 import type { BatonConfig, ResponderConfig } from '../config/schema';
 import { fairnessReport, type FairnessReport } from '../schedules/fairness';
-import { finalShifts, MAX_WINDOW_MS, onCallAt, ScheduleRangeError } from '../schedules/shifts';
+import { overrideInputSchema } from '../schedules/schema';
+import { finalShifts, MAX_WINDOW_MS, nextOnCall, onCallAt, ScheduleRangeError } from '../schedules/shifts';
 import type { Adjustments, OnCallSegment, Override, ScheduleConfig, TimeOff } from '../schedules/types';
 import { DAY_MS, formatLocal, fromWall, offsetAt, toWall, wallDay, weekdayIndex } from '../schedules/zone';
 import { HttpError } from './errors';
@@ -61,6 +63,9 @@ export type SegmentView =
       endLocal: string;
     };
 
+/** A shift as answers give it: a segment with someone on call. */
+export type ShiftView = Extract<SegmentView, { member: string }>;
+
 export interface OverrideView {
   id: string;
   schedule: string;
@@ -94,10 +99,29 @@ export interface ScheduleServiceDeps {
   /** Where the team's incidents are, for the pages in the fairness report. */
   incidents: IncidentStore;
   now?: () => number;
+  /** Hears which schedules an override or time off just changed (their workflows plan their notices again). */
+  onChanged?: (scheduleIds: readonly string[]) => void;
+}
+
+/**
+ * A body refused for what it says: 400, each problem naming its field as the API does
+ * (`body.to: ends at …`), so every caller of the same check gives the same words.
+ */
+export class InvalidBody extends HttpError {
+  readonly issues: { path: string; message: string }[];
+
+  constructor(error: z.ZodError) {
+    const issues = error.issues.map((i) => ({
+      path: ['body', ...i.path.map(String)].join('.'),
+      message: i.message,
+    }));
+    super(400, `invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, 'InvalidInput');
+    this.issues = issues;
+  }
 }
 
 /** What a request about one schedule acts on, once the caller may see it. */
-interface Visible {
+export interface Visible {
   schedule: ScheduleConfig;
   caller: ResponderConfig;
   manages: boolean;
@@ -108,8 +132,10 @@ export class ScheduleService {
   private readonly store: ScheduleStore;
   private readonly incidents: IncidentStore;
   readonly now: () => number;
+  private readonly onChanged: ((scheduleIds: readonly string[]) => void) | undefined;
 
   constructor(deps: ScheduleServiceDeps) {
+    this.onChanged = deps.onChanged;
     this.config = deps.config;
     this.store = deps.store;
     this.incidents = deps.incidents;
@@ -201,6 +227,27 @@ export class ScheduleService {
     return segments.map((s) => this.segmentView(schedule, adjustments, s));
   }
 
+  /**
+   * The shifts (no gaps) that overlap [from, to), each whole: the first and the last are not
+   * cut at the window's edges, so that a calendar fetching a window that moves with the clock
+   * sees every shift with the same start and end each time.
+   */
+  async wholeShifts(schedule: ScheduleConfig, from: number, to: number): Promise<ShiftView[]> {
+    const adjustments = await this.adjustments(schedule);
+    const whole = rangeChecked(() => {
+      const segments = finalShifts(schedule, adjustments, from, to);
+      const last = segments.length - 1;
+      // Only the window's edges cut a shift; onCallAt gives the first and last their true bounds.
+      return segments.map((s, i) =>
+        s.kind === 'shift' && (i === 0 || i === last) ? onCallAt(schedule, adjustments, s.start) : s,
+      );
+    });
+    return whole.flatMap((s) => {
+      const view = this.segmentView(schedule, adjustments, s);
+      return 'member' in view ? [view] : [];
+    });
+  }
+
   async report(
     schedule: ScheduleConfig,
     from: number,
@@ -219,13 +266,18 @@ export class ScheduleService {
 
   /** Hours each member is on call in the schedule's current local week (Monday 00:00 to Monday 00:00). */
   async weekHours(schedule: ScheduleConfig, at: number): Promise<{ member: string; hours: number }[]> {
-    const zone = schedule.timezone;
-    const today = wallDay(toWall(zone, at));
-    const monday = today - weekdayIndex(today) * DAY_MS;
-    const from = fromWall(zone, monday);
-    const to = fromWall(zone, monday + 7 * DAY_MS);
+    const { from, to } = currentWeek(schedule.timezone, at);
     const report = fairnessReport(schedule, await this.adjustments(schedule), from, to);
     return report.members.map((m) => ({ member: m.member, hours: m.hoursOnCall }));
+  }
+
+  /**
+   * The fairness report over the schedule's current local week, pages and nights woken
+   * included: the report's own figures, for the metrics. It reads the team's incidents.
+   */
+  async weekReport(schedule: ScheduleConfig, at: number): Promise<FairnessReport> {
+    const { from, to } = currentWeek(schedule.timezone, at);
+    return this.report(schedule, from, to);
   }
 
   async overrides(schedule: ScheduleConfig): Promise<OverrideView[]> {
@@ -251,6 +303,48 @@ export class ScheduleService {
     };
   }
 
+  /** The next one in line after whoever is on call at `at` (see nextOnCall), if anyone within 400 days. */
+  async nextAt(schedule: ScheduleConfig, at: number): Promise<SegmentView | undefined> {
+    const adjustments = await this.adjustments(schedule);
+    const next = rangeChecked(() => nextOnCall(schedule, adjustments, at));
+    return next ? this.segmentView(schedule, adjustments, next) : undefined;
+  }
+
+  /**
+   * An override as the caller asks for it, checked before anything is stored: the body
+   * (InvalidBody), that a member puts only themselves on call unless they manage the team
+   * (403), and that whoever it names is on the team (InvalidBody).
+   */
+  async createOverride(v: Visible, body: unknown): Promise<OverrideView> {
+    const context = { responderIds: this.config.responders.map((r) => r.id), now: this.now() };
+    const parsed = overrideInputSchema(context).safeParse(body);
+    if (!parsed.success) throw new InvalidBody(parsed.error);
+    const o = parsed.data;
+    if (!v.manages && o.member !== v.caller.id) {
+      throw new HttpError(
+        403,
+        `only a manager of team ${v.schedule.team} may put someone else on call; ${v.caller.id} may cover shifts as ${v.caller.id}`,
+        'NotPermitted',
+      );
+    }
+    for (const field of ['member', 'replacing'] as const) {
+      const who = o[field];
+      if (who !== undefined && !this.isOnTeam(v.schedule, who)) {
+        throw new InvalidBody(
+          new z.ZodError([
+            {
+              code: 'custom',
+              path: [field],
+              message: `${who} is not on team ${v.schedule.team}`,
+              input: who,
+            },
+          ]),
+        );
+      }
+    }
+    return this.addOverride(v.schedule, o, v.caller.id);
+  }
+
   async addOverride(schedule: ScheduleConfig, o: Override, by: string): Promise<OverrideView> {
     const stored = await this.store.addOverride(schedule.id, {
       member: o.member,
@@ -260,7 +354,25 @@ export class ScheduleService {
       by,
       at: iso(this.now()),
     });
+    this.changed([schedule.id]);
     return this.overrideView(schedule, stored, stored.id);
+  }
+
+  /** Tells whoever listens which schedules changed; a listener's failure never fails the change. */
+  private changed(scheduleIds: readonly string[]): void {
+    if (scheduleIds.length === 0 || !this.onChanged) return;
+    try {
+      this.onChanged(scheduleIds);
+    } catch {
+      // The schedule workflows look again within hours anyway.
+    }
+  }
+
+  /** The schedules whose rotations name `member`: where their time off changes who is on call. */
+  private schedulesWith(member: string): string[] {
+    return this.config.schedules
+      .filter((s) => s.layers.some((l) => l.members.includes(member)))
+      .map((s) => s.id);
   }
 
   /**
@@ -289,6 +401,7 @@ export class ScheduleService {
     if (!(await this.store.removeOverride(v.schedule.id, id))) {
       throw new HttpError(404, `no override "${id}" on schedule "${v.schedule.id}"`, 'NotFound');
     }
+    this.changed([v.schedule.id]);
   }
 
   /**
@@ -328,6 +441,7 @@ export class ScheduleService {
       by,
       at: iso(this.now()),
     });
+    this.changed(this.schedulesWith(t.member));
     return timeOffView(stored, stored.id);
   }
 
@@ -343,6 +457,7 @@ export class ScheduleService {
     if (!found || !(await this.store.removeTimeOff(id))) {
       throw new HttpError(404, `no time off "${id}" for ${member}`, 'NotFound');
     }
+    this.changed(this.schedulesWith(member));
   }
 }
 
@@ -355,6 +470,13 @@ function timeOffView(t: TimeOff | StoredTimeOff, id: string): TimeOffView {
     ...('by' in t ? { by: t.by, at: t.at } : {}),
     configured: !('by' in t),
   };
+}
+
+/** The local week `at` falls in: Monday 00:00 to the next Monday 00:00 in `zone`. */
+export function currentWeek(zone: string, at: number): { from: number; to: number } {
+  const today = wallDay(toWall(zone, at));
+  const monday = today - weekdayIndex(today) * DAY_MS;
+  return { from: fromWall(zone, monday), to: fromWall(zone, monday + 7 * DAY_MS) };
 }
 
 /** The window the arithmetic would refuse, refused the same way before anything is read. */

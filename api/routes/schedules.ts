@@ -11,11 +11,12 @@ import { LocalFolderStore, type IncidentStore } from '../../activities/store/inc
 import { scheduleStoreIn, type ScheduleStore } from '../../activities/store/schedule-store';
 import type { BatonConfig } from '../../config/schema';
 import type { Secrets } from '../../config/secrets';
-import { overrideInputSchema, timeOffInputSchema, type ScheduleContext } from '../../schedules/schema';
+import { timeOffInputSchema, type ScheduleContext } from '../../schedules/schema';
+import type { MemberFairness } from '../../schedules/fairness';
 import { DAY_MS } from '../../schedules/zone';
 import { actorOf, requireResponder } from '../auth';
 import { HttpError } from '../errors';
-import { ScheduleService, shiftText } from '../schedules';
+import { InvalidBody, ScheduleService, shiftText, type ScheduleServiceDeps } from '../schedules';
 import { errorResponse } from '../schemas';
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/;
@@ -139,16 +140,9 @@ const reportView = z.object({
 const DEFAULT_WINDOW_MS = 7 * DAY_MS;
 
 /** A body that failed the checks needing context, answered as the central handler answers a malformed one. */
-function invalidBody(reply: FastifyReply, error: z.ZodError): FastifyReply {
-  const issues = error.issues.map((i) => ({
-    path: ['body', ...i.path.map(String)].join('.'),
-    message: i.message,
-  }));
-  return reply.code(400).send({
-    error: `invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-    code: 'InvalidInput',
-    issues,
-  });
+function invalidBody(reply: FastifyReply, error: z.ZodError | InvalidBody): FastifyReply {
+  const refused = error instanceof InvalidBody ? error : new InvalidBody(error);
+  return reply.code(400).send({ error: refused.message, code: 'InvalidInput', issues: refused.issues });
 }
 
 function windowOf(
@@ -169,26 +163,37 @@ function windowOf(
   return { from: from ?? end - DEFAULT_WINDOW_MS, to: end };
 }
 
-export interface ScheduleRoutesDeps {
+export interface ScheduleServiceOptions {
   config: BatonConfig;
-  secrets: Secrets;
   /** What people add at run time; the folder store under dataDir when not given. */
   store?: ScheduleStore;
   /** Where the team's incidents are, for pages in the report; the folder under dataDir when not given. */
   incidents?: IncidentStore;
-  /** When given, `baton_oncall_hours` is served from it. */
+  onChanged?: ScheduleServiceDeps['onChanged'];
+}
+
+/** The one ScheduleService the API's routes share (schedules, calendars, Slack). */
+export function scheduleServiceFor(options: ScheduleServiceOptions): ScheduleService {
+  const { dataDir } = options.config;
+  return new ScheduleService({
+    config: options.config,
+    store: options.store ?? scheduleStoreIn(dataDir),
+    incidents: options.incidents ?? new LocalFolderStore(path.resolve(dataDir, 'incidents')),
+    ...(options.onChanged ? { onChanged: options.onChanged } : {}),
+  });
+}
+
+export interface ScheduleRoutesDeps {
+  secrets: Secrets;
+  schedules: ScheduleService;
+  /** When given, the on-call gauges (`baton_oncall_hours`, `_pages`, `_nights`) are served from it. */
   registry?: Registry;
 }
 
 export const scheduleRoutes =
   (deps: ScheduleRoutesDeps): FastifyPluginAsyncZod =>
   async (app) => {
-    const { dataDir } = deps.config;
-    const schedules = new ScheduleService({
-      config: deps.config,
-      store: deps.store ?? scheduleStoreIn(dataDir),
-      incidents: deps.incidents ?? new LocalFolderStore(path.resolve(dataDir, 'incidents')),
-    });
+    const { schedules } = deps;
     app.addHook('onRequest', requireResponder(deps.secrets));
     if (deps.registry) registerOnCallHours(deps.registry, schedules);
 
@@ -367,33 +372,13 @@ export const scheduleRoutes =
       },
       async (request, reply) => {
         const v = schedules.visible(request.params.id, callerOf(request));
-        const parsed = overrideInputSchema(context()).safeParse(request.body);
-        if (!parsed.success) return invalidBody(reply, parsed.error);
-        const o = parsed.data;
-        if (!v.manages && o.member !== v.caller.id) {
-          throw new HttpError(
-            403,
-            `only a manager of team ${v.schedule.team} may put someone else on call; ${v.caller.id} may cover shifts as ${v.caller.id}`,
-            'NotPermitted',
-          );
+        let created;
+        try {
+          created = await schedules.createOverride(v, request.body);
+        } catch (err) {
+          if (err instanceof InvalidBody) return invalidBody(reply, err);
+          throw err;
         }
-        for (const field of ['member', 'replacing'] as const) {
-          const who = o[field];
-          if (who !== undefined && !schedules.isOnTeam(v.schedule, who)) {
-            return invalidBody(
-              reply,
-              new z.ZodError([
-                {
-                  code: 'custom',
-                  path: [field],
-                  message: `${who} is not on team ${v.schedule.team}`,
-                  input: who,
-                },
-              ]),
-            );
-          }
-        }
-        const created = await schedules.addOverride(v.schedule, o, v.caller.id);
         return reply
           .code(201)
           .header('Location', `/api/v1/schedules/${v.schedule.id}/overrides/${created.id}`)
@@ -518,9 +503,11 @@ export const scheduleRoutes =
   };
 
 /**
- * `baton_oncall_hours{schedule, member}`: hours each member is on call in the schedule's
- * current local week (Monday 00:00 to Monday 00:00, what is still to come included), computed
- * when Prometheus scrapes.
+ * The on-call gauges, computed when Prometheus scrapes, over each schedule's current local
+ * week (Monday 00:00 to Monday 00:00): `baton_oncall_hours{schedule, member}`, the hours each
+ * member is on call (what is still to come included), and `baton_oncall_pages` and
+ * `baton_oncall_nights`, the pages received and nights woken so far, as the fairness report
+ * counts them.
  */
 function registerOnCallHours(registry: Registry, schedules: ScheduleService): void {
   new Gauge({
@@ -538,4 +525,51 @@ function registerOnCallHours(registry: Registry, schedules: ScheduleService): vo
       }
     },
   });
+  const weekReports = oncePerScrape(async () => {
+    const now = schedules.now();
+    const reports: { schedule: string; members: MemberFairness[] }[] = [];
+    for (const schedule of schedules.config.schedules) {
+      reports.push({ schedule: schedule.id, members: (await schedules.weekReport(schedule, now)).members });
+    }
+    return reports;
+  });
+  const fromReports = (name: string, help: string, figure: (m: MemberFairness) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['schedule', 'member'] as const,
+      registers: [registry],
+      async collect() {
+        const reports = await weekReports();
+        this.reset();
+        for (const { schedule, members } of reports) {
+          for (const m of members) this.set({ schedule, member: m.member }, figure(m));
+        }
+      },
+    });
+  };
+  fromReports(
+    'baton_oncall_pages',
+    "Pages each member received from the team's incidents in the schedule's current week (Monday to Monday, local time).",
+    (m) => m.pages,
+  );
+  fromReports(
+    'baton_oncall_nights',
+    "Nights (22:00 to 07:00 local) each member was woken by a page in the schedule's current week.",
+    (m) => m.nightsWoken,
+  );
+}
+
+/**
+ * One computation for every gauge of a scrape: Prometheus asks for them all at once, and
+ * the team's incidents are read once, not once per gauge.
+ */
+function oncePerScrape<T>(compute: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  return () => {
+    running ??= compute().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
 }
