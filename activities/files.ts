@@ -12,7 +12,7 @@ export function safeName(id: string): string {
  * A rename or a new file is durable only once its folder is synced. Linux syncs a folder
  * opened read-only; Windows cannot open one for that, and has no need.
  */
-async function syncFolder(folder: string): Promise<void> {
+export async function syncFolder(folder: string): Promise<void> {
   if (process.platform === 'win32') return;
   const handle = await open(folder, 'r');
   try {
@@ -116,4 +116,10 @@ export function parseJsonLines(text: string): { values: unknown[]; skipped: numb
     }
   }
   return { values, skipped };
+}
+
+/** Whether a file system error says the file (or a folder on its path) is not there. */
+export function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }

@@ -4,12 +4,12 @@
  * handoff notice lists the team's open incidents as they stand when it is sent, from the
  * incident store's records.
  */
-import { teamManagers } from '../config/policy';
+import { snapshotOf, teamManagers } from '../config/policy';
 import type { BatonConfig, ResponderConfig } from '../config/schema';
 import { finalShifts } from '../schedules/shifts';
 import type { OnCallSegment, ScheduleConfig } from '../schedules/types';
 import { formatLocal } from '../schedules/zone';
-import type { DeliveryReport, Notification, ResponderSnapshot } from '../workflows/incident/model';
+import type { DeliveryReport, Notification } from '../workflows/incident/model';
 import {
   DEFAULT_NOTICE_BEFORE_MS,
   GAP_HORIZON_MS,
@@ -107,16 +107,6 @@ async function openIncidentsOf(store: IncidentStore, team: string): Promise<Open
     });
   }
   return open.sort((a, b) => a.id.localeCompare(b.id));
-}
-
-function snapshot(r: ResponderConfig): ResponderSnapshot {
-  return {
-    id: r.id,
-    name: r.name,
-    level: r.level,
-    ...(r.email ? { email: r.email } : {}),
-    ...(r.slackUserId ? { slackUserId: r.slackUserId } : {}),
-  };
 }
 
 /** `Mon 2026-11-02 09:00 (Europe/Berlin)`. */
@@ -236,7 +226,7 @@ export function createScheduleNoticeActivities(deps: ScheduleNoticeDeps) {
         kind: 'schedule',
         subject: written.subject,
         text: written.text,
-        responders: written.to.map(snapshot),
+        responders: written.to.map(snapshotOf),
         slackChannels: [],
         emails: [],
         links: [],

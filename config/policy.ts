@@ -98,7 +98,7 @@ export function teamMembershipFor(config: BatonConfig, team: TeamConfig): TeamMe
   return { team: team.id, members, managers, responders };
 }
 
-function snapshotOf(r: BatonConfig['responders'][number]): ResponderSnapshot {
+export function snapshotOf(r: BatonConfig['responders'][number]): ResponderSnapshot {
   return {
     id: r.id,
     name: r.name,

@@ -12,7 +12,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../files';
+import { isMissing, syncFolder, writeFileAtomic } from '../files';
 
 /** What a feed shows: one schedule's shifts, or one responder's across their schedules. */
 export type FeedSubject = { schedule: string } | { responder: string };
@@ -61,22 +61,6 @@ const storedFeedSchema = z.union([
   z.object({ ...common, responder: z.string() }),
 ]);
 
-function missing(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-/** A removal is durable once its folder is synced: a revoked feed must not come back after a crash. */
-async function syncFolder(folder: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 function sameDigest(a: string, b: string): boolean {
   const left = Buffer.from(a, 'hex');
   const right = Buffer.from(b, 'hex');
@@ -89,7 +73,7 @@ async function readCapped(file: string): Promise<string | undefined> {
   try {
     handle = await open(file, 'r');
   } catch (err) {
-    if (missing(err)) return undefined;
+    if (isMissing(err)) return undefined;
     throw err;
   }
   try {
@@ -130,7 +114,7 @@ export class FolderCalendarFeedStore implements CalendarFeedStore {
     try {
       names = await readdir(this.root);
     } catch (err) {
-      if (missing(err)) return [];
+      if (isMissing(err)) return [];
       throw err;
     }
     const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length));
@@ -155,7 +139,7 @@ export class FolderCalendarFeedStore implements CalendarFeedStore {
     try {
       await rm(path.join(this.root, `${id}.json`));
     } catch (err) {
-      if (missing(err)) return false;
+      if (isMissing(err)) return false;
       throw err;
     }
     await syncFolder(this.root);

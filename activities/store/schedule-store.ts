@@ -13,11 +13,11 @@
  * update in. Entries that ended more than PRUNE_AFTER_MS (400 days) ago are deleted as they are read.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readdir, readFile, rm } from 'node:fs/promises';
+import { link, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Adjustments, Override, ScheduleConfig, TimeOff } from '../../schedules/types';
-import { writeFileAtomic } from '../files';
+import { isMissing, syncFolder, writeFileAtomic } from '../files';
 
 export interface StoredOverride extends Override {
   id: string;
@@ -83,22 +83,6 @@ const entryFields = {
 };
 const storedOverrideSchema = z.object({ id: z.string(), ...entryFields, replacing: z.string().optional() });
 const storedTimeOffSchema = z.object({ id: z.string(), ...entryFields });
-
-function missing(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-/** A link or an unlink is durable once its folder is synced (as activities/files.ts does for renames). */
-async function syncFolder(folder: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Creates `file` with `content`, or fails with EEXIST: written whole to a staging file (a
@@ -194,7 +178,7 @@ export class FolderScheduleStore implements ScheduleStore {
     try {
       await rm(path.join(folder, `${id}.json`));
     } catch (err) {
-      if (missing(err)) return false;
+      if (isMissing(err)) return false;
       throw err;
     }
     await syncFolder(folder);
@@ -215,7 +199,7 @@ export class FolderScheduleStore implements ScheduleStore {
     try {
       names = await readdir(folder);
     } catch (err) {
-      if (missing(err)) return [];
+      if (isMissing(err)) return [];
       throw err;
     }
     const pruneBefore = this.now() - PRUNE_AFTER_MS;
@@ -228,7 +212,7 @@ export class FolderScheduleStore implements ScheduleStore {
         try {
           text = await readFile(file, 'utf8');
         } catch (err) {
-          if (missing(err)) return undefined;
+          if (isMissing(err)) return undefined;
           throw err;
         }
         let parsed: z.ZodSafeParseResult<T>;
