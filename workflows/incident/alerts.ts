@@ -129,26 +129,29 @@ function mergeAlerts(incident: ReadyIncident, alerts: Alert[]): Alert[] {
   if (incident.legacyLimits) return mergeAlertsAsBefore(incident, alerts);
   const { state, seenAlerts } = incident;
   const fresh: Alert[] = [];
-  // Room left in the record, measured once: new alerts are kept while it lasts.
-  let room = RECORD_BYTES - jsonBytes(state);
+  // Room left in the record, measured once: new alerts are kept while it lasts. A record
+  // that holds all the alerts it may is not measured (a storm keeps it there).
+  let room = state.alerts.length < MAX_ALERTS ? RECORD_BYTES - jsonBytes(state) : 0;
+  // Where each fingerprint sits (its first place, as a search from the start finds it).
+  const places = new Map<string, number>();
+  state.alerts.forEach((a, i) => {
+    if (!places.has(a.fingerprint)) places.set(a.fingerprint, i);
+  });
   for (const alert of alerts) {
     const key = alertKey(alert);
-    const index = state.alerts.findIndex((a) => a.fingerprint === alert.fingerprint);
+    const index = places.get(alert.fingerprint) ?? -1;
     const stored = index >= 0 ? state.alerts[index] : undefined;
     // A re-send: remembered, or the record holds this very firing (or clearing) already.
     const known =
       seenAlerts.has(key) || (stored?.status === alert.status && stored.startsAt === alert.startsAt);
     // Seen again: remembered as recent, so an alert that keeps firing is never forgotten.
-    seenAlerts.delete(key);
-    seenAlerts.add(key);
-    if (seenAlerts.size > REMEMBERED_ALERT_KEYS) {
-      const oldest = seenAlerts.values().next().value;
-      if (oldest !== undefined) seenAlerts.delete(oldest);
-    }
+    seenAlerts.touch(key);
+    seenAlerts.forgetOldestPast(REMEMBERED_ALERT_KEYS);
     if (known) continue;
     const kept = bounded(alert);
     if (stored) state.alerts[index] = kept;
     else if (state.alerts.length < MAX_ALERTS && room > 0) {
+      places.set(kept.fingerprint, state.alerts.length);
       state.alerts.push(kept);
       room -= jsonBytes(kept);
     } else if (kept.status === 'firing') {
@@ -168,10 +171,7 @@ function mergeAlertsAsBefore(incident: ReadyIncident, alerts: Alert[]): Alert[] 
     const key = alertKey(alert);
     if (seenAlerts.has(key)) continue;
     seenAlerts.add(key);
-    if (seenAlerts.size > LEGACY.rememberedAlertKeys) {
-      const oldest = seenAlerts.values().next().value;
-      if (oldest !== undefined) seenAlerts.delete(oldest);
-    }
+    seenAlerts.forgetOldestPast(LEGACY.rememberedAlertKeys);
     const index = state.alerts.findIndex((a) => a.fingerprint === alert.fingerprint);
     if (index >= 0) state.alerts[index] = alert;
     else if (state.alerts.length < MAX_ALERTS) state.alerts.push(alert);

@@ -25,6 +25,7 @@ import {
   newestWithin,
   truncateBytes,
 } from './limits';
+import { RecentKeys } from './recent-keys';
 import { shrinkToFit } from './shrink';
 import type {
   CarriedIncident,
@@ -85,7 +86,7 @@ export class Incident {
   readonly outbox: Notification[];
   readonly reminders: Reminders;
   /** One firing (or clearing) of one alert already taken in; Alertmanager re-sends them. */
-  readonly seenAlerts: Set<string>;
+  readonly seenAlerts: RecentKeys;
   /**
    * The incident started before record limits were counted in bytes: it keeps the old
    * limits (see LEGACY in limits.ts). Set by the workflow from its history.
@@ -129,7 +130,7 @@ export class Incident {
     this.state = state;
     this.policy = policy;
     this.requests = new Map(carried?.seenRequests ?? []);
-    this.seenAlerts = new Set(carried?.seenAlertKeys ?? []);
+    this.seenAlerts = new RecentKeys(carried?.seenAlertKeys ?? []);
     this.outbox = [...(carried?.outbox ?? [])];
     this.unwritten = [...(carried?.unwrittenEvents ?? [])];
     // Records from before events were numbered: number them from the timeline they kept.
@@ -356,7 +357,7 @@ export class Incident {
     return {
       state: this.state,
       seenRequests: newestWithin([...this.requests], CARRIED_BYTES.requests),
-      seenAlertKeys: newestWithin([...this.seenAlerts], CARRIED_BYTES.alertKeys),
+      seenAlertKeys: newestWithin(this.seenAlerts.values(), CARRIED_BYTES.alertKeys),
       outbox: this.outbox,
       ...this.reminders,
       ...(this.unwritten.length > 0 ? { unwrittenEvents: this.carriedEvents() } : {}),
