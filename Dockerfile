@@ -23,7 +23,9 @@ COPY package.json tsconfig.json ./
 COPY config ./config
 COPY templates ./templates
 COPY workflows ./workflows
+COPY schedules ./schedules
 COPY activities ./activities
+COPY channels ./channels
 COPY api ./api
 COPY worker ./worker
 COPY scripts/token.ts ./scripts/token.ts

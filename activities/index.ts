@@ -6,7 +6,7 @@ import { adjustmentsSource, createPageTargetActivities } from './page-targets';
 import { createScheduleNoticeActivities } from './schedule-notices';
 import { LocalFolderStore } from './store/incident-store';
 import { createPolicyActivities } from './policy';
-import { createSlackLiveActivities, type SlackLiveDeps } from './slack-live';
+import { createSlackLiveActivities, type SlackLiveDeps } from '../channels/slack/live';
 import { scheduleStoreIn, type ScheduleStore } from './store/schedule-store';
 import type { DiagnosticsCredentials } from '../config/diagnostics';
 import type { BatonConfig } from '../config/schema';

@@ -2,12 +2,12 @@ import type { Context } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
 import type { DeliveryReport, Notification } from '../workflows/incident/model';
 import { classifySlackError, classifySmtpError, describeError, type Verdict } from './delivery-errors';
-import { emailTargets, sendEmail, type Mailer } from './email';
+import { emailTargets, sendEmail, type Mailer } from '../channels/email/send';
 import { cancellationOf, currentActivity, startHeartbeats } from './heartbeat';
 import { answerKey, asAnswer, type DeliveryAnswer, type DeliveryLedger } from './ledger';
 import type { Outbox } from './outbox';
 import { deliver, retryPolicy, type RetryPolicy } from './retry';
-import { postToSlack, slackTargets } from './slack';
+import { postToSlack, slackTargets } from '../channels/slack/send';
 
 export { SendTimeout } from './delivery-errors';
 
@@ -23,7 +23,7 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 1_000;
 
 export interface NotificationDeps {
   slack?: WebClient;
-  /** The incident's live Slack messages are kept (activities/slack-live.ts): no channel posts there. */
+  /** The incident's live Slack messages are kept (channels/slack/live.ts): no channel posts there. */
   liveMessages?: boolean;
   mailer?: Mailer;
   outbox: Outbox;

@@ -16,17 +16,21 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import { mailerFor, type Mailer } from '../activities/mailer';
+import { mailerFor, type Mailer } from '../channels/email/mailer';
 import { metricsSettings } from '../config/metrics-settings';
 import type { BatonConfig } from '../config/schema';
 import { requireNoDemoCredentials, requireWebhookAuth, type Secrets } from '../config/secrets';
 import { AuthFailures, failedCredential, type CredentialName } from './auth';
 import { fromTemporal, HttpError } from './errors';
-import { startInboundListener, type InboundListener, type InboundListenerDeps } from './email/listener';
-import { emailRoutes } from './email/route';
+import {
+  startInboundListener,
+  type InboundListener,
+  type InboundListenerDeps,
+} from '../channels/email/inbound/listener';
+import { emailRoutes } from '../channels/email/inbound/route';
 import { IncidentService } from './incidents';
 import { maskingLogger } from './log-masking';
-import { UsedLinks } from './links/used-links';
+import { UsedLinks } from '../channels/email/links/used-links';
 import { countAnswers } from './metrics';
 import { alertmanagerRoutes } from './routes/alertmanager';
 import { codecRoutes } from './routes/codec';
@@ -34,17 +38,17 @@ import type { IncidentStore } from '../activities/store/incident-store';
 import { DocumentStore } from './documents';
 import { customerMessageRoutes } from './routes/customer-messages';
 import { documentRoutes } from './routes/documents';
-import { emailActionRoutes } from './routes/email-actions';
+import { emailActionRoutes } from '../channels/email/links/routes';
 import { healthRoutes } from './routes/health';
 import { incidentRoutes } from './routes/incidents';
 import { loadCustomerNotice } from './customer-notice';
 import { metricsRoutes, type ApiMetricsOptions } from './routes/metrics';
-import { slackRoutes } from './routes/slack';
+import { slackRoutes } from '../channels/slack/inbound/routes';
 import { scheduleRoutes, scheduleServiceFor } from './routes/schedules';
 import { wakeScheduleWorkflows } from './schedule-workflows';
 import { calendarFeedRoutes } from './routes/calendar-feeds';
 import type { ScheduleStore } from '../activities/store/schedule-store';
-import { slackApiClientFor } from './slack/client';
+import { slackApiClientFor } from '../channels/slack/inbound/client';
 
 export interface AppDeps {
   config: BatonConfig;

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ResponderConfig } from '../config/schema';
 import type { Secrets } from '../config/secrets';
 import { addressGroup } from './client-address';
-import { WindowLimiter } from './email/limits';
+import { WindowLimiter } from '../channels/email/inbound/limits';
 import { HttpError } from './errors';
 
 declare module 'fastify' {

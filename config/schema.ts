@@ -274,7 +274,7 @@ export const configSchema = z
               passwordEnv: envName.optional(),
             }),
             /**
-             * A folder of email templates in place of the repository's templates/email (copy
+             * A folder of email templates in place of the repository's channels/email/templates (copy
              * that folder to start: every kind falls back to its default).
              */
             templatesDir: z.string().min(1).optional(),

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkLink, checkReplyAddress } from '../activities/email-tokens';
+import { checkLink, checkReplyAddress } from '../channels/email/tokens';
 import { buildApp, emailListenerOf } from '../api/app';
 import { loadConfig } from '../config/load';
 import type { BatonConfig } from '../config/schema';

@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkUrl, newNonce, signLink, type EmailStep } from '../activities/email-tokens';
+import { linkUrl, newNonce, signLink, type EmailStep } from '../channels/email/tokens';
 import { buildApp } from '../api/app';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';

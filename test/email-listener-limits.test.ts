@@ -6,14 +6,14 @@
 import net from 'node:net';
 import { SOCKET_TIMEOUT } from 'smtp-server/lib/smtp-connection.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EmailIncidents, EmailLog } from '../api/email/act';
+import type { EmailIncidents, EmailLog } from '../channels/email/inbound/act';
 import {
   IDLE_TIMEOUT_MS,
   PER_ADDRESS,
   startInboundListener,
   type InboundListener,
   type InboundListenerDeps,
-} from '../api/email/listener';
+} from '../channels/email/inbound/listener';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
 import { testConfig } from './support/config';

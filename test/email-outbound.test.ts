@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendEmail } from '../activities/email';
-import { checkLink, checkReplyAddress } from '../activities/email-tokens';
-import { mailerFor, type Mailer } from '../activities/mailer';
+import { sendEmail } from '../channels/email/send';
+import { checkLink, checkReplyAddress } from '../channels/email/tokens';
+import { mailerFor, type Mailer } from '../channels/email/mailer';
 import { loadSecrets } from '../config/secrets';
 import type { Notification } from '../workflows/incident/model';
 import { notices } from '../workflows/incident/notices';

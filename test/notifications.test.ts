@@ -17,7 +17,7 @@ import { Outbox, type OutboxEntry } from '../activities/outbox';
 import type { RetryPolicy } from '../activities/retry';
 import type { BatonConfig, BatonConfigInput } from '../config/schema';
 import { loadSecrets } from '../config/secrets';
-import { mailerFor } from '../activities/mailer';
+import { mailerFor } from '../channels/email/mailer';
 import { slackClientFor } from '../worker/worker';
 import { communicateUpdate } from '../workflows/incident/messages';
 import type { DeliveryReport, Notification } from '../workflows/incident/model';

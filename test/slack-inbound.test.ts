@@ -8,7 +8,7 @@
 import { WebClient } from '@slack/web-api';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionIdOf, buttonValue, parseModalMetadata } from '../activities/slack-actions';
+import { actionIdOf, buttonValue, parseModalMetadata } from '../channels/slack/actions';
 import { buildApp, type AppDeps } from '../api/app';
 import type { BatonConfig } from '../config/schema';
 import { loadSecrets } from '../config/secrets';

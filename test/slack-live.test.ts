@@ -12,11 +12,7 @@ import {
   waiveFollowUpUpdate,
 } from '../workflows/incident/messages';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import {
-  createSlackLiveActivities,
-  type SlackSyncInput,
-  type SlackSyncResult,
-} from '../activities/slack-live';
+import { createSlackLiveActivities, type SlackSyncInput, type SlackSyncResult } from '../channels/slack/live';
 import { testConfig } from './support/config';
 import { by, startIncident, state, type IncidentHandle } from './support/incidents';
 import { startSlackApi, type SlackApi, type SlackRequest } from './support/slack-api';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
-import { sendEmail, type Mailer } from '../../activities/email';
+import { sendEmail, type Mailer } from '../../channels/email/send';
 import {
   boundOutcome,
   MAX_OUTCOME_BYTES,

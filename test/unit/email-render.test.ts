@@ -15,14 +15,14 @@ import {
   sendEmail,
   threadRoot,
   type Mailer,
-} from '../../activities/email';
+} from '../../channels/email/send';
 import {
   EMAIL_TEMPLATE_DIR,
   loadEmailTemplates,
   type EmailRecipient,
   type EmailTemplates,
-} from '../../activities/email-templates';
-import { checkLink, checkReplyAddress } from '../../activities/email-tokens';
+} from '../../channels/email/render';
+import { checkLink, checkReplyAddress } from '../../channels/email/tokens';
 import type { Notification } from '../../workflows/incident/model';
 import { notices } from '../../workflows/incident/notices';
 import { parseMail } from '../support/smtp';

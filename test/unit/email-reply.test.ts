@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it, vi } from 'vitest';
-import { replyAddress } from '../../activities/email-tokens';
-import { handleInbound, type EmailIncidents, type InboundContext } from '../../api/email/act';
+import { replyAddress } from '../../channels/email/tokens';
+import { handleInbound, type EmailIncidents, type InboundContext } from '../../channels/email/inbound/act';
 import {
   aligned,
   authenticateReply,
@@ -19,11 +19,11 @@ import {
   type AuthResults,
   type AuthenticationMode,
   type SignedHeader,
-} from '../../api/email/authenticate';
-import { RefusedMailLimits, WindowLimiter } from '../../api/email/limits';
+} from '../../channels/email/inbound/authenticate';
+import { RefusedMailLimits, WindowLimiter } from '../../channels/email/inbound/limits';
 import { HttpError } from '../../api/errors';
-import { UsedLinks } from '../../api/links/used-links';
-import * as replyModule from '../../api/email/reply';
+import { UsedLinks } from '../../channels/email/links/used-links';
+import * as replyModule from '../../channels/email/inbound/reply';
 import {
   autoReplyReason,
   boundedText,
@@ -34,13 +34,13 @@ import {
   requestIdOf,
   visibleText,
   type Reply,
-} from '../../api/email/reply';
+} from '../../channels/email/inbound/reply';
 import { testConfig } from '../support/config';
 import { domainKey, message, signed, TestDns, type SignOptions } from '../support/dkim';
 
 // The real module, with commandOf watched: act.ts must not read the body of a reply that fails.
-vi.mock('../../api/email/reply', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../api/email/reply')>();
+vi.mock('../../channels/email/inbound/reply', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../channels/email/inbound/reply')>();
   return { ...original, commandOf: vi.fn(original.commandOf) };
 });
 

@@ -9,8 +9,8 @@ import {
   replyAddress,
   signLink,
   type LinkClaims,
-} from '../../activities/email-tokens';
-import { UsedLinks } from '../../api/links/used-links';
+} from '../../channels/email/tokens';
+import { UsedLinks } from '../../channels/email/links/used-links';
 
 const SECRET = 'unit-test-secret';
 

@@ -8,12 +8,12 @@ import type { WebClient } from '@slack/web-api';
 import nodemailer from 'nodemailer';
 import { describe, expect, it } from 'vitest';
 import { renderIncidentRecord } from '../../activities/documentation';
-import { composeEmail, type Mailer } from '../../activities/email';
+import { composeEmail, type Mailer } from '../../channels/email/send';
 import { mdBlock, mdInline } from '../../activities/markdown';
-import { directMessageBlocks, slackText } from '../../activities/slack';
-import { fitMrkdwn, incidentBlocks, incidentText, type Block } from '../../activities/slack-blocks';
-import { createSlackLiveActivities, threadText } from '../../activities/slack-live';
-import { usage } from '../../api/slack/commands';
+import { directMessageBlocks, slackText } from '../../channels/slack/send';
+import { fitMrkdwn, incidentBlocks, incidentText, type Block } from '../../channels/slack/blocks';
+import { createSlackLiveActivities, threadText } from '../../channels/slack/live';
+import { usage } from '../../channels/slack/inbound/commands';
 import {
   failed,
   incidentRef,
@@ -23,7 +23,7 @@ import {
   staleClick,
   statusText,
   stepDone,
-} from '../../api/slack/messages';
+} from '../../channels/slack/inbound/messages';
 import { buildHandoverPackage } from '../../workflows/incident/handover';
 import type { Alert, Notification } from '../../workflows/incident/model';
 import { addNote } from '../../workflows/incident/notes';

@@ -8,7 +8,7 @@ import {
   parseModalMetadata,
   SLACK_STEPS,
   stepOfActionId,
-} from '../../activities/slack-actions';
+} from '../../channels/slack/actions';
 
 describe('the Slack action contract', () => {
   it('names every button baton:<step> and reads the step back from it', () => {

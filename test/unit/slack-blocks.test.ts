@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseButtonValue } from '../../activities/slack-actions';
+import { parseButtonValue } from '../../channels/slack/actions';
 import {
   allowedSteps,
   escapeMrkdwn,
@@ -9,7 +9,7 @@ import {
   mrkdwnLink,
   safeUrl,
   type Block,
-} from '../../activities/slack-blocks';
+} from '../../channels/slack/blocks';
 import type { Alert } from '../../workflows/incident/model';
 import type { IncidentState } from '../../workflows/incident/state';
 import { firing, plainIncident, take } from './plain-incident';

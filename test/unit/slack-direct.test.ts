@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { directMessageBlocks } from '../../activities/slack';
+import { directMessageBlocks } from '../../channels/slack/send';
 import { notices } from '../../workflows/incident/notices';
 import { plainIncident } from './plain-incident';
 

@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { HttpError } from '../../api/errors';
-import { parseCommand, usage } from '../../api/slack/commands';
-import { isPersonThreadReply } from '../../api/slack/events';
-import { unknownUser } from '../../api/slack/identity';
-import { refused, staleClick, stepDone } from '../../api/slack/messages';
-import { firstField, modalView, submissionOf } from '../../api/slack/modals';
-import type { MessageEvent, ViewStateValues } from '../../api/slack/payloads';
-import { verifySlackSignature } from '../../api/slack/verify';
+import { parseCommand, usage } from '../../channels/slack/inbound/commands';
+import { isPersonThreadReply } from '../../channels/slack/inbound/events';
+import { unknownUser } from '../../channels/slack/inbound/identity';
+import { refused, staleClick, stepDone } from '../../channels/slack/inbound/messages';
+import { firstField, modalView, submissionOf } from '../../channels/slack/inbound/modals';
+import type { MessageEvent, ViewStateValues } from '../../channels/slack/inbound/payloads';
+import { verifySlackSignature } from '../../channels/slack/inbound/verify';
 import { requireSecrets } from '../../config/secrets';
 import { testConfig } from '../support/config';
 import { plainIncident, take } from './plain-incident';
@@ -273,7 +273,9 @@ describe('what people are told', () => {
 
 describe('setting Slack up', () => {
   it('ships a manifest whose URLs, command, events and scopes are the ones Baton serves and uses', () => {
-    const manifest = parse(readFileSync(new URL('../../slack/manifest.yaml', import.meta.url), 'utf8')) as {
+    const manifest = parse(
+      readFileSync(new URL('../../channels/slack/manifest.yaml', import.meta.url), 'utf8'),
+    ) as {
       features: { slash_commands: { command: string; url: string }[] };
       oauth_config: { scopes: { bot: string[] } };
       settings: {

@@ -3,7 +3,7 @@
  * Slack, who a cover replaces, and what the answers and direct messages say.
  */
 import { describe, expect, it } from 'vitest';
-import { parseCommand, usage } from '../../api/slack/commands';
+import { parseCommand, usage } from '../../channels/slack/inbound/commands';
 import {
   coverDone,
   coveredNotice,
@@ -11,7 +11,7 @@ import {
   replacedIn,
   resolveSpan,
   type ScheduleOnCall,
-} from '../../api/slack/oncall';
+} from '../../channels/slack/inbound/oncall';
 import type { OverrideView, SegmentView } from '../../api/schedules';
 
 const NOW = Date.parse('2026-11-04T12:00:00Z');

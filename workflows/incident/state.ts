@@ -319,7 +319,7 @@ export interface Reopening {
   handover?: Pick<Handover, 'requestedBy' | 'requestedAt' | 'acceptedBy' | 'acceptedAt'>;
 }
 
-/** One live Slack message of the incident (see activities/slack-live.ts). */
+/** One live Slack message of the incident (see channels/slack/live.ts). */
 export interface SlackLiveMessage {
   /** The channel as configured (a name such as #payments-incidents). */
   channel: string;
