@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isChannelId, type ChannelId } from '../channels/ids';
 import { appendLine, parseJsonLines, safeName } from './files';
 
 /** A target's final answer: delivered, or failed for good. */
 export type DeliveryAnswer =
-  | { channel: 'slack' | 'email'; target: string; delivered: true }
-  | { channel: 'slack' | 'email'; target: string; delivered: false; error: string };
+  | { channel: ChannelId; target: string; delivered: true }
+  | { channel: ChannelId; target: string; delivered: false; error: string };
 
 /** One line of the ledger: a target's answer, or the note that the outbox has the notification. */
 export type LedgerLine =
@@ -20,13 +21,13 @@ export interface LedgerRecord {
   skipped: number;
 }
 
-export const answerKey = (channel: 'slack' | 'email', target: string): string => `${channel}:${target}`;
+export const answerKey = (channel: ChannelId, target: string): string => `${channel}:${target}`;
 
 /** A DeliveryAnswer read back from JSON (the ledger, heartbeat details), or undefined if it is not one. */
 export function asAnswer(value: unknown): DeliveryAnswer | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
-  if ((v.channel !== 'slack' && v.channel !== 'email') || typeof v.target !== 'string') return undefined;
+  if (!isChannelId(v.channel) || typeof v.target !== 'string') return undefined;
   if (v.delivered === true) return { channel: v.channel, target: v.target, delivered: true };
   if (v.delivered === false && typeof v.error === 'string') {
     return { channel: v.channel, target: v.target, delivered: false, error: v.error };

@@ -1,13 +1,14 @@
 import type { Context } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
 import type { DeliveryReport, Notification } from '../workflows/incident/model';
-import { classifySlackError, classifySmtpError, describeError, type Verdict } from './delivery-errors';
-import { emailTargets, sendEmail, type Mailer } from '../channels/email/send';
+import type { Mailer } from '../channels/email/mailer';
+import type { ChannelId } from '../channels/ids';
+import { outboundChannels } from '../channels/registry';
+import { describeError, type Verdict } from './delivery-errors';
 import { cancellationOf, currentActivity, startHeartbeats } from './heartbeat';
 import { answerKey, asAnswer, type DeliveryAnswer, type DeliveryLedger } from './ledger';
 import type { Outbox } from './outbox';
 import { deliver, retryPolicy, type RetryPolicy } from './retry';
-import { postToSlack, slackTargets } from '../channels/slack/send';
 
 export { SendTimeout } from './delivery-errors';
 
@@ -47,7 +48,7 @@ export interface NotifyProgress {
 }
 
 interface Target {
-  channel: 'slack' | 'email';
+  channel: ChannelId;
   target: string;
   send: (signal: AbortSignal) => Promise<void>;
   classify: (err: unknown) => Verdict;
@@ -95,6 +96,13 @@ export function createNotificationActivities(deps: NotificationDeps) {
       console.error(`could not log "${message}":`, err);
     }
   };
+
+  const channels = outboundChannels({
+    slack: deps.slack,
+    liveMessages: deps.liveMessages,
+    mailer: deps.mailer,
+    log,
+  });
 
   /** What the ledger and an earlier attempt's heartbeats already know about this notification. */
   async function known(notification: Notification, previousDetails: unknown) {
@@ -157,36 +165,21 @@ export function createNotificationActivities(deps: NotificationDeps) {
       try {
         const report: DeliveryReport = { delivered: [], failed: [], undelivered: [] };
         const targets: Target[] = [];
-        const { slack: slackClient, mailer } = deps;
-        const slack = slackTargets(notification, Boolean(slackClient) && deps.liveMessages === true);
-        if (slackClient) {
-          for (const target of slack) {
+        for (const channel of channels) {
+          const found = channel.targets(notification);
+          const { send } = channel;
+          if (!send) {
+            report.undelivered.push(...found.map((t) => `${channel.id}:${t}`));
+            continue;
+          }
+          for (const target of found) {
             targets.push({
-              channel: 'slack',
+              channel: channel.id,
               target,
-              send: () => postToSlack(slackClient, target, notification),
-              classify: classifySlackError,
+              send: (signal) => send(target, notification, signal),
+              classify: channel.classify,
             });
           }
-        } else {
-          report.undelivered.push(...slack.map((t) => `slack:${t}`));
-        }
-        const email = emailTargets(notification);
-        if (mailer) {
-          for (const target of email) {
-            targets.push({
-              channel: 'email',
-              target,
-              send: (signal) =>
-                sendEmail(mailer, target, notification, signal, {
-                  onRenderError: (error) =>
-                    log('email sent as plain text: its template failed', { incidentId, kind, target, error }),
-                }),
-              classify: classifySmtpError,
-            });
-          }
-        } else {
-          report.undelivered.push(...email.map((t) => `email:${t}`));
         }
 
         // Every target at once: one slow or retrying channel must not hold up the others.

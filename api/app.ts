@@ -16,21 +16,16 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import { mailerFor, type Mailer } from '../channels/email/mailer';
+import type { InboundListenerDeps } from '../channels/email/inbound/listener';
+import type { Mailer } from '../channels/email/mailer';
+import { mountInboundChannels } from '../channels/registry';
 import { metricsSettings } from '../config/metrics-settings';
 import type { BatonConfig } from '../config/schema';
 import { requireNoDemoCredentials, requireWebhookAuth, type Secrets } from '../config/secrets';
 import { AuthFailures, failedCredential, type CredentialName } from './auth';
 import { fromTemporal, HttpError } from './errors';
-import {
-  startInboundListener,
-  type InboundListener,
-  type InboundListenerDeps,
-} from '../channels/email/inbound/listener';
-import { emailRoutes } from '../channels/email/inbound/route';
 import { IncidentService } from './incidents';
 import { maskingLogger } from './log-masking';
-import { UsedLinks } from '../channels/email/links/used-links';
 import { countAnswers } from './metrics';
 import { alertmanagerRoutes } from './routes/alertmanager';
 import { codecRoutes } from './routes/codec';
@@ -38,17 +33,14 @@ import type { IncidentStore } from '../activities/store/incident-store';
 import { DocumentStore } from './documents';
 import { customerMessageRoutes } from './routes/customer-messages';
 import { documentRoutes } from './routes/documents';
-import { emailActionRoutes } from '../channels/email/links/routes';
 import { healthRoutes } from './routes/health';
 import { incidentRoutes } from './routes/incidents';
 import { loadCustomerNotice } from './customer-notice';
 import { metricsRoutes, type ApiMetricsOptions } from './routes/metrics';
-import { slackRoutes } from '../channels/slack/inbound/routes';
 import { scheduleRoutes, scheduleServiceFor } from './routes/schedules';
 import { wakeScheduleWorkflows } from './schedule-workflows';
 import { calendarFeedRoutes } from './routes/calendar-feeds';
 import type { ScheduleStore } from '../activities/store/schedule-store';
-import { slackApiClientFor } from '../channels/slack/inbound/client';
 
 export interface AppDeps {
   config: BatonConfig;
@@ -79,13 +71,7 @@ export interface AppDeps {
   schedules?: ScheduleStore;
 }
 
-const listeners = new WeakMap<FastifyInstance, InboundListener>();
-
-/** Where the app's email reply listener listens, if notifications.email.inbound turned it on. */
-export function emailListenerOf(app: FastifyInstance): { host: string; port: number } | undefined {
-  const listener = listeners.get(app);
-  return listener ? { host: listener.host, port: listener.port } : undefined;
-}
+export { emailListenerOf } from '../channels/email/inbound/mount';
 
 /** What the API says when it starts with an open webhook. */
 export const UNAUTHENTICATED_WEBHOOK =
@@ -294,75 +280,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Temporal's codec endpoint exists only while Baton encrypts its payloads.
   if (deps.secrets.payloadKeys)
     await app.register(codecRoutes({ config: deps.config, secrets: deps.secrets }));
-  // Email action links exist only where Baton can check them and people's browsers reach it.
-  const email = deps.config.notifications.email;
-  const linkSecret = deps.secrets.emailLinkSecret;
-  const { publicUrl } = deps.config.api;
-  if (email && linkSecret && publicUrl) {
-    const used = new UsedLinks(deps.config.dataDir);
-    // A used link is refused for its expiry once it is older than any link lives: at start
-    // and every hour, the ones past that are forgotten.
-    const prune = (): void => {
-      used.prune(email.linkTtl + 3_600_000).catch((err: unknown) => {
-        app.log.warn({ err }, 'used email links could not be pruned');
-      });
-    };
-    prune();
-    const pruning = setInterval(prune, 3_600_000);
-    pruning.unref();
-    app.addHook('onClose', async () => clearInterval(pruning));
-    await app.register(
-      emailActionRoutes({
-        config: deps.config,
-        incidents,
-        secret: linkSecret,
-        publicUrl,
-        linkTtlMs: email.linkTtl,
-        used,
-      }),
-    );
-  }
-  // Replies to Baton's emails: from its own SMTP listener, or posted by a mail provider.
-  if (email && (email.inbound || email.inboundRoute)) {
-    const mailer = deps.mailer ?? mailerFor(deps.config, deps.secrets);
-    const inboundDeps = {
+  // Each channel's requests back to Baton (email links and replies, Slack's buttons and commands).
+  await mountInboundChannels(
+    {
+      app,
       config: deps.config,
-      incidents,
       secrets: deps.secrets,
-      mailer,
+      temporal: deps.temporal,
+      incidents,
+      schedules,
       log: app.log,
-      ...(deps.emailResolver ? { resolver: deps.emailResolver } : {}),
-    };
-    if (email.inboundRoute) await app.register(emailRoutes(inboundDeps));
-    if (email.inbound) {
-      const listener = await startInboundListener(inboundDeps);
-      listeners.set(app, listener);
-      app.log.info({ host: listener.host, port: listener.port }, 'email reply listener started');
-      app.addHook('onClose', async () => {
-        await listener.close();
-      });
-    }
-    if (mailer && !deps.mailer) app.addHook('onClose', () => mailer.transport.close());
-  }
-  // Slack's routes exist only with its signing secret: without it no request could be trusted.
-  const signingSecret = deps.secrets.slackSigningSecret;
-  if (signingSecret) {
-    const slack = deps.slack ?? slackApiClientFor(deps.config, deps.secrets);
-    if (!slack) {
-      app.log.warn(
-        "Slack's signing secret is set but not its bot token: Slack's forms, ephemeral answers and thread replies cannot work",
-      );
-    }
-    await app.register(
-      slackRoutes({
-        config: deps.config,
-        signingSecret,
-        incidents,
-        schedules,
-        temporal: deps.temporal,
-        slack,
-      }),
-    );
-  }
+    },
+    { email: { mailer: deps.mailer, resolver: deps.emailResolver }, slack: { client: deps.slack } },
+  );
   return app;
 }

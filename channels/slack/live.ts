@@ -7,7 +7,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { IncidentState, SlackLiveMessage, TimelineEvent } from '../../workflows/incident/state';
-import { classifySlackError } from '../../activities/delivery-errors';
+import { classifySlackError } from './errors';
 import { currentActivity } from '../../activities/heartbeat';
 import { oneLine } from '../../activities/markdown';
 import { deliver, retryPolicy, type RetryPolicy } from '../../activities/retry';

@@ -6,7 +6,9 @@ import {
   WebAPIRequestError,
 } from '@slack/web-api';
 import { describe, expect, it } from 'vitest';
-import { classifySlackError, classifySmtpError, SendTimeout } from '../../activities/delivery-errors';
+import { SendTimeout } from '../../activities/delivery-errors';
+import { classifySmtpError } from '../../channels/email/errors';
+import { classifySlackError } from '../../channels/slack/errors';
 import { readLedger } from '../../activities/ledger';
 import {
   backoffDelay,

@@ -203,10 +203,11 @@ export interface Notification {
   attachments?: { filename: string; path: string }[];
 }
 
+/** What the notify activity answers. A channel is named as channels/ids.ts names it ('slack', 'email'). */
 export interface DeliveryReport {
-  delivered: { channel: 'slack' | 'email'; target: string }[];
+  delivered: { channel: string; target: string }[];
   /** Targets that failed for good: a permanent error, or transient ones past the retries. */
-  failed: { channel: 'slack' | 'email'; target: string; error: string }[];
+  failed: { channel: string; target: string; error: string }[];
   /** Targets no channel is configured for; written to the outbox instead. */
   undelivered: string[];
 }
