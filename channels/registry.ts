@@ -9,6 +9,7 @@ import type { Mailer } from './email/mailer';
 import { emailOutbound } from './email/outbound';
 import { mountSlackInbound, type SlackInboundOptions } from './slack/inbound/mount';
 import { slackOutbound } from './slack/outbound';
+import { mountTeamsInbound, type TeamsInboundOptions } from './teams/inbound/mount';
 
 export interface OutboundDeps {
   slack?: WebClient | undefined;
@@ -32,6 +33,7 @@ export function outboundChannels(deps: OutboundDeps): OutboundChannel[] {
 export interface InboundOptions {
   email?: EmailInboundOptions;
   slack?: SlackInboundOptions;
+  teams?: TeamsInboundOptions;
 }
 
 /** Every channel's inbound routes, each mounted only when its configuration and secrets allow. */
@@ -41,4 +43,5 @@ export async function mountInboundChannels(
 ): Promise<void> {
   await mountEmailInbound(context, options.email ?? {});
   await mountSlackInbound(context, options.slack ?? {});
+  await mountTeamsInbound(context, options.teams ?? {});
 }

@@ -59,6 +59,8 @@ const responder = z.strictObject({
   level: z.enum(LEVELS),
   email: z.email().optional(),
   slackUserId: z.string().min(1).optional(),
+  /** The person's Microsoft Entra object id (a Teams user's `aadObjectId`). */
+  teamsUserId: z.guid().optional(),
   /** A manager who oversees every team: sees and may act on every team's incidents. */
   allTeams: z.boolean().default(false),
   ...secretRef,
@@ -252,6 +254,26 @@ export const configSchema = z
              * its thread (default); false posts every notice to the channels instead.
              */
             liveMessages: z.boolean().default(true),
+          })
+          .optional(),
+        teams: z
+          .strictObject({
+            /** The bot's Microsoft App ID: the audience of every token Teams sends Baton. */
+            appId: z.guid(),
+            /**
+             * The Microsoft Entra tenants whose Teams may talk to Baton. Bot Connector tokens
+             * name no tenant, so each activity's tenant is checked against this list.
+             */
+            tenants: z.array(z.guid()).min(1),
+            /**
+             * Where the Bot Connector's signing keys are published (its OpenID metadata; the
+             * keys are read from the same place with `/keys` in place of
+             * `/openidconfiguration`). Microsoft's public cloud by default; a sovereign cloud
+             * (or a test's stand-in) names its own.
+             */
+            openIdMetadataUrl: z
+              .url()
+              .default('https://login.botframework.com/v1/.well-known/openidconfiguration'),
           })
           .optional(),
         email: z
