@@ -4,6 +4,7 @@ import type { DeliveryReport, Notification } from '../workflows/incident/model';
 import type { Mailer } from '../channels/email/mailer';
 import type { ChannelId } from '../channels/ids';
 import { outboundChannels } from '../channels/registry';
+import type { TeamsOutboundOptions } from '../channels/teams/outbound';
 import { describeError, type Verdict } from './delivery-errors';
 import { cancellationOf, currentActivity, startHeartbeats } from './heartbeat';
 import { answerKey, asAnswer, type DeliveryAnswer, type DeliveryLedger } from './ledger';
@@ -27,6 +28,8 @@ export interface NotificationDeps {
   /** The incident's live Slack messages are kept (channels/slack/live.ts): no channel posts there. */
   liveMessages?: boolean;
   mailer?: Mailer;
+  /** Teams, when the configuration has it (channels/teams/setup.ts). */
+  teams?: TeamsOutboundOptions;
   outbox: Outbox;
   /**
    * Each target's final answer, recorded as it happens; a notify that runs again for the same
@@ -101,6 +104,7 @@ export function createNotificationActivities(deps: NotificationDeps) {
     slack: deps.slack,
     liveMessages: deps.liveMessages,
     mailer: deps.mailer,
+    teams: deps.teams,
     log,
   });
 

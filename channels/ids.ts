@@ -2,7 +2,7 @@
  * The channels Baton speaks, by the name reports, the delivery ledger and metrics give them.
  * A new channel adds its name here and its halves in registry.ts.
  */
-export const CHANNEL_IDS = ['slack', 'email'] as const;
+export const CHANNEL_IDS = ['slack', 'email', 'teams'] as const;
 
 export type ChannelId = (typeof CHANNEL_IDS)[number];
 

@@ -10,12 +10,15 @@ import { emailOutbound } from './email/outbound';
 import { mountSlackInbound, type SlackInboundOptions } from './slack/inbound/mount';
 import { slackOutbound } from './slack/outbound';
 import { mountTeamsInbound, type TeamsInboundOptions } from './teams/inbound/mount';
+import { teamsOutbound, type TeamsOutboundOptions } from './teams/outbound';
 
 export interface OutboundDeps {
   slack?: WebClient | undefined;
   /** The incident's live Slack messages are kept: no Slack notice goes where they are. */
   liveMessages?: boolean | undefined;
   mailer?: Mailer | undefined;
+  /** Teams, when the configuration has it (channels/teams/setup.ts). */
+  teams?: TeamsOutboundOptions | undefined;
   log: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -27,6 +30,7 @@ export function outboundChannels(deps: OutboundDeps): OutboundChannel[] {
       onRenderError: ({ incidentId, kind }, target, error) =>
         deps.log('email sent as plain text: its template failed', { incidentId, kind, target, error }),
     }),
+    ...(deps.teams ? [teamsOutbound(deps.teams)] : []),
   ];
 }
 

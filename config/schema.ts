@@ -271,6 +271,18 @@ export const configSchema = z
              * `/openidconfiguration`). Microsoft's public cloud by default; a sovereign cloud
              * (or a test's stand-in) names its own.
              */
+            /**
+             * The bot's client secret, by the variable it is in: Baton asks for the bot's token
+             * with it (client credentials) before it writes to Teams. Without it Baton only
+             * listens.
+             */
+            appPasswordEnv: envName.optional(),
+            /**
+             * Where the bot's token is asked for: Microsoft's multi-tenant bot authority by
+             * default; a single-tenant bot names its tenant's
+             * (`https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`).
+             */
+            tokenUrl: z.url().default('https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token'),
             openIdMetadataUrl: z
               .url()
               .default('https://login.botframework.com/v1/.well-known/openidconfiguration'),

@@ -31,6 +31,8 @@ export interface Secrets {
   webhookAuthConfigured: boolean;
   slackToken?: string;
   slackSigningSecret?: string;
+  /** The Teams bot's client secret (notifications.teams.appPasswordEnv). */
+  teamsAppPassword?: string;
   smtpPassword?: string;
   /** Signs and checks email action links and reply addresses (notifications.email.linkSecretEnv). */
   emailLinkSecret?: string;
@@ -232,6 +234,7 @@ export function loadSecrets(config: BatonConfig, env: NodeJS.ProcessEnv = proces
     webhookAuthConfigured: webhook !== undefined,
     slackToken: optionalEnv(config.notifications.slack?.tokenEnv),
     slackSigningSecret: optionalEnv(config.notifications.slack?.signingSecretEnv),
+    teamsAppPassword: optionalEnv(config.notifications.teams?.appPasswordEnv),
     smtpPassword: optionalEnv(config.notifications.email?.smtp.passwordEnv),
     emailLinkSecret: optionalEnv(config.notifications.email?.linkSecretEnv),
     checkEmailInbound(bearer) {

@@ -149,11 +149,25 @@ describe('the README on Teams', () => {
     const section = readme.slice(readme.indexOf('## Microsoft Teams'));
     const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBeDefined();
-    const { notifications } = parseYaml(block as string) as { notifications: { teams: unknown } };
+    const shown = parseYaml(block as string) as {
+      notifications: { teams: unknown };
+      responders: { id: string; teamsUserId: string }[];
+    };
     const input = testConfigInput();
-    const parsed = parseConfig({ ...input, notifications: { ...input.notifications, ...notifications } });
+    const parsed = parseConfig({
+      ...input,
+      notifications: { ...input.notifications, ...shown.notifications },
+      responders: input.responders.map((r) => ({
+        ...r,
+        ...(shown.responders.find((s) => s.id === r.id) ?? {}),
+      })),
+    });
     expect(parsed.notifications.teams?.openIdMetadataUrl).toBe(
       'https://login.botframework.com/v1/.well-known/openidconfiguration',
+    );
+    expect(parsed.notifications.teams?.appPasswordEnv).toBe('BATON_TEAMS_APP_PASSWORD');
+    expect(parsed.responders.find((r) => r.id === 'alice')?.teamsUserId).toBe(
+      shown.responders[0]?.teamsUserId,
     );
   });
 });

@@ -5,6 +5,7 @@ import { createActivities } from '../activities';
 import { loadReportTemplate } from '../activities/documents/report';
 import { loadEmailTemplates } from '../channels/email/render';
 import { mailerFor, type Mailer } from '../channels/email/mailer';
+import { teamsOutboundFor } from '../channels/teams/setup';
 import { DeliveryLedger } from '../activities/ledger';
 import { Outbox } from '../activities/outbox';
 import type { RetryPolicy } from '../activities/retry';
@@ -70,6 +71,7 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
       : built;
   // Each incident keeps one live message per channel unless the configuration says not to.
   const liveMessages = Boolean(slack) && config.notifications.slack?.liveMessages !== false;
+  const teams = teamsOutboundFor(config, deps.secrets);
   const activities = createActivities({
     config,
     diagnosticsCredentials: deps.secrets.diagnostics,
@@ -80,6 +82,7 @@ export async function createBatonWorker(deps: WorkerDeps): Promise<Worker> {
       log,
       ...(slack ? { slack } : {}),
       ...(mailer ? { mailer } : {}),
+      ...(teams ? { teams } : {}),
       ...(deps.sendTimeoutMs !== undefined ? { sendTimeoutMs: deps.sendTimeoutMs } : {}),
       ...(deps.retry ? { retry: deps.retry } : {}),
     },

@@ -3,6 +3,7 @@ import type { Notification } from '../../workflows/incident/model';
 import { oneLine } from '../../activities/markdown';
 import { actionIdOf, buttonValue } from './actions';
 import { fitMrkdwn, mrkdwnLink, safeUrl, SLACK_TEXT_MAX, type Block } from './blocks';
+import { NOTICE_MOVE_LABELS } from '../moves';
 
 /**
  * Slack's part of a notification: one message to each channel and each responder's direct
@@ -48,13 +49,6 @@ export function slackText(notification: Notification): string {
 /** A Slack user id (a direct message), as opposed to a channel. */
 const isPerson = (target: string): boolean => /^[UW][A-Z0-9]+$/.test(target);
 
-const BUTTON_TEXT = {
-  acknowledge: 'Acknowledge',
-  escalate: 'Escalate to Level 3',
-  acceptHandover: 'Accept handover',
-  resolve: 'Resolve',
-} as const;
-
 /**
  * A direct message that offers moves: the notice as escaped mrkdwn, its links, and a
  * button per move, the same buttons (and so the same handling) as the live message's.
@@ -71,7 +65,7 @@ export function directMessageBlocks(notification: Notification): Block[] | undef
       elements: actions.steps.map((step) => ({
         type: 'button' as const,
         action_id: actionIdOf(step),
-        text: { type: 'plain_text' as const, text: BUTTON_TEXT[step] },
+        text: { type: 'plain_text' as const, text: NOTICE_MOVE_LABELS[step] },
         value: buttonValue({
           incident: notification.incidentId,
           phase: actions.phase,

@@ -25,6 +25,8 @@ const BOT_CONNECTOR_AUDIENCE = 'https://api.botframework.com';
 const KID = 'baton-test-connector';
 const METADATA_PATH = '/v1/.well-known/openidconfiguration';
 const KEYS_PATH = '/v1/.well-known/keys';
+/** Where the bot asks for its token (client credentials), as at login.microsoftonline.com. */
+const TOKEN_PATH = '/botframework.com/oauth2/v2.0/token';
 /** Far above a Teams message (about 28 KB) and an Adaptive Card; a few MB pass. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -32,6 +34,8 @@ export interface TeamsConnectorOptions {
   /** The bot's Microsoft app id: the audience of inbound tokens. */
   appId?: string;
   tenantId?: string;
+  /** The bot's client secret the token route takes; `test-app-password` by default. */
+  appPassword?: string;
 }
 
 export interface InboundTokenOptions {
@@ -91,8 +95,11 @@ export interface TeamsConnector {
   openIdMetadataUrl: string;
   appId: string;
   tenantId: string;
-  /** Requests to the metadata and keys routes. */
-  hits: { metadata: number; keys: number };
+  /** Requests to the metadata, keys and token routes. */
+  hits: { metadata: number; keys: number; tokens: number };
+  /** Where the bot asks for its token with its app id and `appPassword`. */
+  tokenUrl: string;
+  appPassword: string;
   /** Calls to the Bot Connector API, oldest first. */
   calls: readonly TeamsCall[];
   /** A JWT as the Bot Connector signs its requests to the bot. */
@@ -164,6 +171,7 @@ function readBody(req: http.IncomingMessage): Promise<{ text: string; tooLarge: 
 export async function startTeamsConnector(options: TeamsConnectorOptions = {}): Promise<TeamsConnector> {
   const appId = options.appId ?? '00000000-0000-4000-8000-00000000b0b0';
   const tenantId = options.tenantId ?? '11111111-1111-4111-8111-111111111111';
+  const appPassword = options.appPassword ?? 'test-app-password';
   const keys = await generateKeyPair('RS256');
   // The attacker's key: same kid, so only the signature tells the two apart.
   const forgery = await generateKeyPair('RS256');
@@ -173,7 +181,7 @@ export async function startTeamsConnector(options: TeamsConnectorOptions = {}): 
     ],
   };
 
-  const hits = { metadata: 0, keys: 0 };
+  const hits = { metadata: 0, keys: 0, tokens: 0 };
   const calls: TeamsCall[] = [];
   const activities = new Map<string, TeamsActivity>();
   /** 1:1 conversation ids by member id. */
@@ -203,6 +211,18 @@ export async function startTeamsConnector(options: TeamsConnectorOptions = {}): 
       return false;
     }
   };
+
+  /** A token as Entra issues the bot for the Bot Connector: what /v3 takes. */
+  const botToken = () =>
+    sign(
+      {
+        iss: `https://sts.windows.net/${tenantId}/`,
+        aud: BOT_CONNECTOR_AUDIENCE,
+        appid: appId,
+        tid: tenantId,
+      },
+      3600,
+    );
 
   /** Posts an activity; `replyToId` makes it a reply in that thread. */
   const post = (conversationId: string, body: Record<string, unknown>, replyToId: string | undefined) => {
@@ -286,6 +306,24 @@ export async function startTeamsConnector(options: TeamsConnectorOptions = {}): 
         id_token_signing_alg_values_supported: ['RS256'],
         token_endpoint_auth_methods_supported: ['private_key_jwt'],
       });
+    }
+
+    if (path === TOKEN_PATH) {
+      hits.tokens += 1;
+      if (method !== 'POST') return reply(405, failure('MethodNotAllowed', `${method} ${path}`));
+      const form = new URLSearchParams((await readBody(req)).text);
+      const granted =
+        form.get('grant_type') === 'client_credentials' &&
+        form.get('client_id') === appId &&
+        form.get('client_secret') === appPassword &&
+        form.get('scope') === `${BOT_CONNECTOR_AUDIENCE}/.default`;
+      if (!granted) {
+        return reply(401, {
+          error: 'invalid_client',
+          error_description: 'AADSTS7000215: Invalid client secret provided.',
+        });
+      }
+      return reply(200, { token_type: 'Bearer', expires_in: 3600, access_token: await botToken() });
     }
 
     // Everything else is the Bot Connector API, recorded whatever the answer.
@@ -373,16 +411,9 @@ export async function startTeamsConnector(options: TeamsConnectorOptions = {}): 
         wanted.forged,
       );
     },
-    botToken: () =>
-      sign(
-        {
-          iss: `https://sts.windows.net/${tenantId}/`,
-          aud: BOT_CONNECTOR_AUDIENCE,
-          appid: appId,
-          tid: tenantId,
-        },
-        3600,
-      ),
+    botToken,
+    tokenUrl: `${url}${TOKEN_PATH}`,
+    appPassword,
     activity: (id) => activities.get(id),
     repliesTo: (rootId) => [...activities.values()].filter((a) => a.replyToId === rootId),
     throttle: (count, retryAfterSeconds) => {

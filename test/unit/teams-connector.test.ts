@@ -53,7 +53,7 @@ describe('the Teams stand-in', () => {
       jwks_uri: keysUrl().href,
       id_token_signing_alg_values_supported: ['RS256'],
     });
-    expect(connector.hits).toEqual({ metadata: 1, keys: 0 });
+    expect(connector.hits).toEqual({ metadata: 1, keys: 0, tokens: 0 });
   });
 
   it('serves its public key as the Bot Framework publishes keys, and counts the fetches', async () => {
@@ -69,7 +69,7 @@ describe('the Teams stand-in', () => {
       endorsements: ['msteams'],
     });
     expect(keys[0]).not.toHaveProperty('d'); // the public half only
-    expect(connector.hits).toEqual({ metadata: 0, keys: 1 });
+    expect(connector.hits).toEqual({ metadata: 0, keys: 1, tokens: 0 });
   });
 
   it('signs inbound tokens that verify against its keys URL as the Bot Connector, for the app', async () => {

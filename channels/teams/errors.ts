@@ -1,0 +1,36 @@
+/** What a failed Teams send means: worth trying again, or final. */
+import { field, SendTimeout, type Verdict } from '../../activities/delivery-errors';
+import { BotTokenError } from './token';
+
+/** The person has no chat with Baton in Teams: nobody can write to them until they install the app. */
+export class TeamsNotInstalled extends Error {
+  constructor(aadObjectId: string) {
+    super(`${aadObjectId} has not installed Baton's Teams app, so Baton cannot write to them`);
+    this.name = 'TeamsNotInstalled';
+  }
+}
+
+const retryable = (status: number): boolean => status >= 500 || status === 408 || status === 429;
+
+export function classifyTeamsError(err: unknown): Verdict {
+  if (err instanceof SendTimeout) return { retry: true, reason: 'no answer within the send deadline' };
+  if (err instanceof TeamsNotInstalled) return { retry: false, reason: err.message };
+  if (err instanceof BotTokenError) {
+    return retryable(err.status)
+      ? { retry: true, reason: `the token service answered HTTP ${err.status}` }
+      : { retry: false, reason: err.message };
+  }
+  // The SDK's client fails with an AxiosError: the Bot Connector's answer is its response.
+  const response = field(err, 'response');
+  const status = field(response, 'status');
+  if (typeof status !== 'number') return { retry: true, reason: 'no answer from Teams (network)' };
+  if (status === 429) {
+    const seconds = Number(field(field(response, 'headers'), 'retry-after'));
+    return Number.isFinite(seconds) && seconds >= 0
+      ? { retry: true, reason: 'rate limited (HTTP 429)', retryAfterMs: seconds * 1000 }
+      : { retry: true, reason: 'rate limited (HTTP 429)' };
+  }
+  if (retryable(status)) return { retry: true, reason: `HTTP ${status}` };
+  // A 4xx other than those: the conversation is gone, the bot was removed, the card is refused.
+  return { retry: false, reason: `Teams answered HTTP ${status}` };
+}
