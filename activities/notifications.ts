@@ -2,7 +2,7 @@ import type { Context } from '@temporalio/activity';
 import type { WebClient } from '@slack/web-api';
 import type { DeliveryReport, Notification } from '../workflows/incident/model';
 import type { Mailer } from '../channels/email/mailer';
-import type { ChannelId } from '../channels/ids';
+import { isChannelId, type ChannelId } from '../channels/ids';
 import { outboundChannels } from '../channels/registry';
 import type { TeamsOutboundOptions } from '../channels/teams/outbound';
 import { describeError, type Verdict } from './delivery-errors';
@@ -275,7 +275,7 @@ export function createNotificationActivities(deps: NotificationDeps) {
         }
         for (const target of report.undelivered) {
           const channel = target.slice(0, target.indexOf(':'));
-          if (channel === 'slack' || channel === 'email') {
+          if (isChannelId(channel)) {
             countTargets(context, { kind, channel, outcome: 'undelivered' });
           }
         }

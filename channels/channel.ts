@@ -17,8 +17,9 @@ import type { ChannelId } from './ids';
 export interface OutboundChannel {
   readonly id: ChannelId;
   /**
-   * Where the notification goes on this channel. Asked also when the channel is not set up
-   * here: those targets are reported undelivered, so a missing channel is visible.
+   * Where the notification goes on this channel. Asked also when the channel cannot send
+   * here (Slack or email without their settings, Teams without the bot's secret): those
+   * targets are reported undelivered, so a missing channel is visible.
    */
   readonly targets: (notification: Notification) => string[];
   /** Sends to one target, stopping when `signal` aborts; undefined when the channel is not set up. */

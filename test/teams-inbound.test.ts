@@ -108,6 +108,19 @@ describe('the Teams messaging endpoint', () => {
           },
         }),
       ],
+      [
+        'tenants that disagree',
+        await teams.inboundToken(),
+        installation({
+          conversation: {
+            id: 'a:x',
+            conversationType: 'personal',
+            tenantId: '22222222-2222-4222-8222-222222222222',
+          },
+        }),
+      ],
+      // The Bot Connector signs Web Chat's activities too; their channelData is the client's word.
+      ['not from Teams', await teams.inboundToken(), installation({ channelId: 'webchat' })],
     ];
     for (const [what, token, body] of refusals) {
       expect(await post(body, token), what).toBe(401);
@@ -140,6 +153,11 @@ describe('the Teams messaging endpoint', () => {
     });
     expect(await post(inChannel, await teams.inboundToken())).toBe(200);
     expect(known()).toEqual(before);
+
+    // Removing the app forgets her chat: Baton may not write to her any more.
+    const removal = installation({ action: 'remove', id: 'f:remove-1' });
+    expect(await post(removal, await teams.inboundToken())).toBe(200);
+    expect(await new TeamsConversations(config.dataDir).personalFor(ALICE_AAD)).toBeUndefined();
   });
 });
 

@@ -1,29 +1,26 @@
 /**
- * A notice as an Adaptive Card for a person's chat with Baton: its subject and text, its
- * links, and a button per move the notice offers (a page's Acknowledge), as Universal Actions
- * (`Action.Execute`) carrying the phase they were offered in, so a late click on a changed
- * incident changes nothing.
+ * A notice as an Adaptive Card for a person's chat with Baton: its subject, its text and its
+ * links. The moves a notice offers (a page's Acknowledge) become buttons once the messaging
+ * endpoint acts on them: a button that does nothing is worse than none.
  *
  * Everything in it came from people and alerts through the incident: the text goes in
  * TextRuns, which Teams shows as plain text (no Markdown, so no link but Baton's own), and only
  * http(s) links become buttons.
  */
 import type { Notification } from '../../workflows/incident/model';
-import { NOTICE_MOVE_LABELS, type NoticeMove } from '../moves';
+import { truncateBytes } from '../../workflows/incident/limits';
 
 export const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 
-/** A Teams message is at most about 28 KB; the card keeps well inside it. */
-const TEXT_MAX = 8_000;
-const SUBJECT_MAX = 300;
+/**
+ * A Teams message is at most about 28 KB: the text, the subject (twice: card and summary) and
+ * the links are measured in UTF-8 bytes and stay inside it even when JSON doubles the text
+ * (a text of line breaks).
+ */
+const TEXT_BYTES = 8_000;
+const SUBJECT_BYTES = 600;
 const LINKS_MAX = 5;
-
-/** The verb of a move's button; the endpoint reads the move back from it. */
-export const verbOf = (step: NoticeMove): string => `baton.${step}`;
-
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
+const URL_MAX = 1_000;
 
 function isWebLink(url: string): boolean {
   try {
@@ -35,22 +32,10 @@ function isWebLink(url: string): boolean {
 }
 
 export function noticeCard(notification: Notification): Record<string, unknown> {
-  const { actions } = notification;
-  const moves = (actions?.steps ?? []).map((step) => ({
-    type: 'Action.Execute',
-    title: NOTICE_MOVE_LABELS[step],
-    verb: verbOf(step),
-    data: {
-      incident: notification.incidentId,
-      phase: actions?.phase,
-      ...(actions?.response !== undefined ? { response: actions.response } : {}),
-    },
-    ...(step === 'acknowledge' ? { style: 'positive' } : {}),
-  }));
   const links = notification.links
-    .filter((l) => isWebLink(l.url))
+    .filter((l) => l.url.length <= URL_MAX && isWebLink(l.url))
     .slice(0, LINKS_MAX)
-    .map((l) => ({ type: 'Action.OpenUrl', title: cut(l.label, 100), url: l.url }));
+    .map((l) => ({ type: 'Action.OpenUrl', title: truncateBytes(l.label, 200), url: l.url }));
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
@@ -59,12 +44,20 @@ export function noticeCard(notification: Notification): Record<string, unknown> 
       {
         type: 'RichTextBlock',
         inlines: [
-          { type: 'TextRun', text: cut(notification.subject, SUBJECT_MAX), weight: 'Bolder', size: 'Medium' },
+          {
+            type: 'TextRun',
+            text: truncateBytes(notification.subject, SUBJECT_BYTES),
+            weight: 'Bolder',
+            size: 'Medium',
+          },
         ],
       },
-      { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: cut(notification.text, TEXT_MAX) }] },
+      {
+        type: 'RichTextBlock',
+        inlines: [{ type: 'TextRun', text: truncateBytes(notification.text, TEXT_BYTES) }],
+      },
     ],
-    actions: [...moves, ...links],
+    actions: links,
   };
 }
 
@@ -78,7 +71,7 @@ export interface CardMessage {
 export function noticeActivity(notification: Notification): CardMessage {
   return {
     type: 'message' as const,
-    summary: cut(notification.subject, SUBJECT_MAX),
+    summary: truncateBytes(notification.subject, SUBJECT_BYTES),
     attachments: [{ contentType: ADAPTIVE_CARD, content: noticeCard(notification) }],
   };
 }

@@ -4,9 +4,10 @@
  * message people who have it. One small file per person under dataDir/teams/people, each
  * written whole (atomically), so a reader never sees half a reference.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isMissing, safeName, writeFileAtomic } from '../../activities/files';
+import { TeamsConversationUnreadable } from './errors';
 
 export interface PersonalConversation {
   /** The person's Microsoft Entra object id (responders[].teamsUserId). */
@@ -39,11 +40,39 @@ export class TeamsConversations {
 
   /** The person's conversation, or undefined when they have not installed the app. */
   async personalFor(aadObjectId: string): Promise<PersonalConversation | undefined> {
+    let text: string;
     try {
-      return JSON.parse(await readFile(this.fileFor(aadObjectId), 'utf8')) as PersonalConversation;
+      text = await readFile(this.fileFor(aadObjectId), 'utf8');
     } catch (err) {
       if (isMissing(err)) return undefined;
       throw err;
     }
+    let kept: unknown;
+    try {
+      kept = JSON.parse(text);
+    } catch {
+      throw new TeamsConversationUnreadable(aadObjectId, 'its file is not JSON');
+    }
+    const fields = kept as Partial<Record<keyof PersonalConversation, unknown>>;
+    const names: (keyof PersonalConversation)[] = [
+      'aadObjectId',
+      'userId',
+      'conversationId',
+      'serviceUrl',
+      'tenantId',
+    ];
+    const missing = names.filter((n) => typeof fields[n] !== 'string' || fields[n] === '');
+    if (typeof kept !== 'object' || kept === null || missing.length > 0) {
+      throw new TeamsConversationUnreadable(
+        aadObjectId,
+        `its file lacks ${missing.join(', ') || 'everything'}`,
+      );
+    }
+    return kept as PersonalConversation;
+  }
+
+  /** Forgets the person's conversation: they removed the app. */
+  async forget(aadObjectId: string): Promise<void> {
+    await rm(this.fileFor(aadObjectId), { force: true });
   }
 }

@@ -10,13 +10,28 @@ export class TeamsNotInstalled extends Error {
   }
 }
 
-const retryable = (status: number): boolean => status >= 500 || status === 408 || status === 429;
+/** The person's kept conversation cannot be read: nothing a retry would change. */
+export class TeamsConversationUnreadable extends Error {
+  constructor(aadObjectId: string, detail: string) {
+    super(`the Teams conversation kept for ${aadObjectId} cannot be read: ${detail}`);
+    this.name = 'TeamsConversationUnreadable';
+  }
+}
+
+/**
+ * Worth trying again: Teams busy or down, 412 (a concurrent change, which Teams asks bots to
+ * retry) and 401 (the bot's token was refused: the next try asks for a new one).
+ */
+const retryable = (status: number): boolean =>
+  status >= 500 || status === 408 || status === 429 || status === 412 || status === 401;
 
 export function classifyTeamsError(err: unknown): Verdict {
   if (err instanceof SendTimeout) return { retry: true, reason: 'no answer within the send deadline' };
-  if (err instanceof TeamsNotInstalled) return { retry: false, reason: err.message };
+  if (err instanceof TeamsNotInstalled || err instanceof TeamsConversationUnreadable) {
+    return { retry: false, reason: err.message };
+  }
   if (err instanceof BotTokenError) {
-    return retryable(err.status)
+    return err.status >= 500 || err.status === 429 || err.status === 408
       ? { retry: true, reason: `the token service answered HTTP ${err.status}` }
       : { retry: false, reason: err.message };
   }

@@ -25,7 +25,8 @@ export function teamsOutbound({ people, conversations, tokens }: TeamsOutboundOp
     const base = serviceUrl.replace(/\/+$/, '');
     let client = clients.get(base);
     if (!client) {
-      client = new Client(base, { token: () => bot.token() });
+      // Past the send deadline (20 s) the request is abandoned, not left to post beside its retry.
+      client = new Client(base, { token: () => bot.token(), timeout: 15_000 });
       clients.set(base, client);
     }
     return client;
@@ -37,10 +38,17 @@ export function teamsOutbound({ people, conversations, tokens }: TeamsOutboundOp
       ? async (target, notification) => {
           const conversation = await conversations.personalFor(target);
           if (!conversation) throw new TeamsNotInstalled(target);
-          await clientFor(conversation.serviceUrl, tokens).conversations.createActivity(
-            conversation.conversationId,
-            noticeActivity(notification),
-          );
+          const used = await tokens.token();
+          try {
+            await clientFor(conversation.serviceUrl, tokens).conversations.createActivity(
+              conversation.conversationId,
+              noticeActivity(notification),
+            );
+          } catch (err) {
+            // A refused token (revoked, or the secret rotated) is not kept for the retry.
+            if ((err as { response?: { status?: unknown } }).response?.status === 401) tokens.forget(used);
+            throw err;
+          }
         }
       : undefined,
     classify: classifyTeamsError,

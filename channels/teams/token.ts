@@ -26,6 +26,11 @@ export class BotTokens {
     return this.settings.now?.() ?? Date.now();
   }
 
+  /** Forgets the kept token: the Bot Connector refused it, so the next send asks anew. */
+  forget(token: string): void {
+    if (this.current?.token === token) this.current = undefined;
+  }
+
   async token(): Promise<string> {
     if (this.current && this.current.expiresAt - RENEW_BEFORE_MS > this.now()) return this.current.token;
     this.asking ??= this.ask().finally(() => {

@@ -4,7 +4,8 @@
  * and changes nothing.
  *
  * Acted on so far: a person's installation of the app, or any activity in their personal
- * chat with it, keeps the reference Baton needs to write to them (conversations.ts). Other
+ * chat with it, keeps the reference Baton needs to write to them (conversations.ts), and
+ * removing the app forgets it. Other
  * verified activities are answered 200 and logged, so that Teams does not retry them.
  */
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
@@ -49,6 +50,16 @@ export function personalConversationOf(
   };
 }
 
+/** The person removed Baton's app: nothing may be written to them any more. */
+function removesTheApp(body: unknown): boolean {
+  const activity = record(body);
+  return (
+    activity.type === 'installationUpdate' &&
+    typeof activity.action === 'string' &&
+    activity.action.startsWith('remove')
+  );
+}
+
 function routes(
   verify: ReturnType<typeof teamsVerifier>,
   conversations: TeamsConversations,
@@ -72,7 +83,8 @@ function routes(
         }
         const { activity } = verified;
         const personal = personalConversationOf(activity, request.body, new Date());
-        if (personal) await conversations.remember(personal);
+        if (personal && removesTheApp(request.body)) await conversations.forget(personal.aadObjectId);
+        else if (personal) await conversations.remember(personal);
         else log.info({ type: activity.type, activityId: activity.id }, 'Teams activity not acted on');
         return reply.code(200).send({});
       },

@@ -68,11 +68,15 @@ const record = (value: unknown): Record<string, unknown> | undefined =>
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value.length > 0 ? value : undefined;
 
-/** The activity's tenant: Teams sends it in channelData, and on the conversation. */
+/**
+ * The activity's tenant: Teams sends it in channelData and on the conversation. Where both
+ * are given they must agree; an activity that says two things has none.
+ */
 function tenantOf(activity: Record<string, unknown>): string | undefined {
-  return (
-    text(record(record(activity.channelData)?.tenant)?.id) ?? text(record(activity.conversation)?.tenantId)
-  );
+  const inChannelData = text(record(record(activity.channelData)?.tenant)?.id)?.toLowerCase();
+  const onConversation = text(record(activity.conversation)?.tenantId)?.toLowerCase();
+  if (inChannelData && onConversation && inChannelData !== onConversation) return undefined;
+  return inChannelData ?? onConversation;
 }
 
 export function teamsVerifier(
@@ -100,8 +104,16 @@ export function teamsVerifier(
         reason: `the token is refused: ${reasons.take() ?? (err instanceof Error ? err.message : String(err))}`,
       };
     }
+    // The Bot Connector signs for every channel a bot is on (Web Chat, Direct Line); only
+    // Teams' own activities carry a tenant Teams vouches for.
+    if (activity.channelId !== 'msteams') {
+      return {
+        ok: false,
+        reason: `the activity comes from ${text(activity.channelId) ?? 'no channel'}, not Teams`,
+      };
+    }
     const tenantId = tenantOf(activity);
-    if (!tenantId || !tenants.has(tenantId.toLowerCase())) {
+    if (!tenantId || !tenants.has(tenantId)) {
       return { ok: false, reason: `tenant ${tenantId ?? '(none)'} is not one Baton serves` };
     }
     const id = text(activity.id);
