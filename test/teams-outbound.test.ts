@@ -5,7 +5,7 @@ import { TeamsConversations } from '../channels/teams/conversations';
 import { testConfig } from './support/config';
 import { startIncident, type IncidentHandle } from './support/incidents';
 import { startTeamsConnector, type TeamsConnector, type TeamsCall } from './support/teams-connector';
-import { terminateAll } from './support/timeline';
+import { eventsOf, terminateAll, waitForEvents } from './support/timeline';
 import { eventually, startTestWorker, type TestWorker } from './support/worker';
 
 const ALICE_AAD = '6f1c2a44-1b7e-4c55-9a63-0c7d2f4b8e11';
@@ -98,6 +98,11 @@ describe('pages in Teams', () => {
     const page = await pageOf(handle);
     const failed = page.report.failed.find((f) => f.channel === 'teams' && f.target === ALICE_AAD);
     expect(failed?.error).toContain("has not installed Baton's Teams app");
+    // The incident's own record says who could not be reached, and why.
+    const s = await waitForEvents(handle, 'notification-failed');
+    expect(eventsOf(s, 'notification-failed').map((e) => e.summary)).toContainEqual(
+      expect.stringMatching(/^page to .* via teams failed: .*has not installed Baton's Teams app/),
+    );
     expect(postsToAlice(teams.calls)).toHaveLength(before);
   });
 });
